@@ -1,0 +1,364 @@
+// Package dovecot starts a private Dovecot 2.3 on 127.0.0.1 for integration tests.
+//
+// Each test binary gets its own instance (its own ports, config, mail and TLS
+// certificate under a temporary folder), so test packages can run in
+// parallel. Any user name logs in with the password [Password]; each test
+// takes a user of its own so tests do not see each other's mail.
+//
+// Dovecot comes from Debian's packages (dovecot-imapd, dovecot-pop3d);
+// scripts/test.sh installs them. Mail processes run as the system user
+// "vmail", which the script creates too.
+package dovecot
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Password is the password of every user.
+const Password = "pass"
+
+// Server is a running Dovecot.
+type Server struct {
+	Dir                      string // config, logs, mail
+	IMAP, IMAPS, POP3, POP3S int    // ports on 127.0.0.1
+	CAFile                   string // PEM of the CA that signed the server certificate
+	uid, gid                 int
+	pidFile                  string
+}
+
+// Start configures and starts a Dovecot in a new temporary folder (readable
+// by Dovecot's unprivileged processes, removed by [Server.Stop]). It fails
+// with a clear message when Dovecot or the vmail user is missing.
+func Start() (*Server, error) {
+	bin, err := exec.LookPath("dovecot")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"} {
+			if _, e := os.Stat(p); e == nil {
+				bin, err = p, nil
+			}
+		}
+		if err != nil {
+			return nil, errors.New("dovecot not installed: run scripts/test.sh (it installs dovecot-imapd and dovecot-pop3d)")
+		}
+	}
+	dir, err := os.MkdirTemp("", "mailscript-dovecot-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, uid: os.Getuid(), gid: os.Getgid()}
+	if s.uid == 0 {
+		u, err := user.Lookup("vmail")
+		if err != nil {
+			return nil, errors.New("system user vmail missing: run scripts/test.sh (it creates it)")
+		}
+		s.uid, _ = strconv.Atoi(u.Uid)
+		s.gid, _ = strconv.Atoi(u.Gid)
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	s.IMAP, s.IMAPS, s.POP3, s.POP3S = ports[0], ports[1], ports[2], ports[3]
+	for _, d := range []string{"run", "state", "mail"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Chown(filepath.Join(dir, "mail"), s.uid, s.gid); err != nil {
+		return nil, err
+	}
+	s.CAFile = filepath.Join(dir, "ca.pem")
+	if err := writeCerts(dir); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
+		return nil, err
+	}
+	s.pidFile = filepath.Join(dir, "run", "master.pid")
+	// Output goes to a file: a pipe would stay open in the daemon and never end.
+	out, err := os.Create(filepath.Join(dir, "start.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	cmd.Stdout, cmd.Stderr = out, out
+	err = cmd.Run()
+	out.Close()
+	if err != nil {
+		msg, _ := os.ReadFile(out.Name())
+		return nil, fmt.Errorf("dovecot: %v: %s", err, msg)
+	}
+	if err := s.waitReady(10 * time.Second); err != nil {
+		s.Stop()
+		log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+		return nil, fmt.Errorf("%v\n%s", err, log)
+	}
+	return s, nil
+}
+
+// Stop ends the server by its pid, waits for it to go and removes its folder.
+func (s *Server) Stop() {
+	defer os.RemoveAll(s.Dir)
+	b, err := os.ReadFile(s.pidFile)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 100; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// Addr is "127.0.0.1:port".
+func Addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// Maildir is the Maildir folder of user's INBOX (created, owned by the mail user).
+func (s *Server) Maildir(user string) (string, error) {
+	home := filepath.Join(s.Dir, "mail", user)
+	md := filepath.Join(home, "Maildir")
+	for _, d := range []string{home, md, filepath.Join(md, "cur"), filepath.Join(md, "new"), filepath.Join(md, "tmp")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", err
+		}
+		if err := os.Chown(d, s.uid, s.gid); err != nil {
+			return "", err
+		}
+	}
+	return md, nil
+}
+
+// Chown gives path to the mail user, so Dovecot can read and change it.
+func (s *Server) Chown(path string) error { return os.Chown(path, s.uid, s.gid) }
+
+func (s *Server) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	// A greeting on the plain ports shows the login processes work too.
+	for _, p := range []int{s.IMAP, s.IMAPS, s.POP3, s.POP3S} {
+		for {
+			c, err := net.DialTimeout("tcp", Addr(p), time.Second)
+			if err == nil {
+				ok := true
+				if p == s.IMAP || p == s.POP3 {
+					c.SetReadDeadline(time.Now().Add(2 * time.Second))
+					b := make([]byte, 3)
+					_, err := io.ReadFull(c, b)
+					ok = err == nil && (string(b) == "* O" || string(b) == "+OK")
+				}
+				c.Close()
+				if ok {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("dovecot did not listen on port %d within %v", p, limit)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (s *Server) config() string {
+	d := s.Dir
+	return fmt.Sprintf(`# written by internal/dovecot for tests
+base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5
+mail_location = maildir:~/Maildir
+mail_uid = %[2]d
+mail_gid = %[3]d
+first_valid_uid = %[2]d
+last_valid_uid = %[2]d
+first_valid_gid = %[3]d
+last_valid_gid = %[3]d
+mail_plugins = quota acl
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota imap_acl
+  mail_max_userip_connections = 200
+}
+protocol pop3 {
+  pop3_uidl_format = %%08Xu%%08Xv
+  mail_max_userip_connections = 200
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=10G
+  acl = vfile
+}
+imap_idle_notify_interval = 1 secs
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    special_use = \Drafts
+  }
+  mailbox Junk {
+    special_use = \Junk
+  }
+  mailbox Sent {
+    special_use = \Sent
+  }
+  mailbox Trash {
+    special_use = \Trash
+  }
+}
+passdb {
+  driver = static
+  args = password=%[8]s
+}
+userdb {
+  driver = static
+  args = uid=%[2]d gid=%[3]d home=%[1]s/mail/%%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = %[4]d
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = %[5]d
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = %[6]d
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = %[7]d
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+service imap {
+  process_limit = 512
+}
+service pop3 {
+  process_limit = 512
+}
+`, d, s.uid, s.gid, s.IMAP, s.IMAPS, s.POP3, s.POP3S, Password)
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// writeCerts makes a CA (ca.pem) and a server certificate for localhost and
+// 127.0.0.1 signed by it (cert.pem, key.pem).
+func writeCerts(dir string) error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "mailscript test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	files := map[string]*pem.Block{
+		"ca.pem":   {Type: "CERTIFICATE", Bytes: caDER},
+		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
+		"key.pem":  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	}
+	for name, b := range files {
+		var buf bytes.Buffer
+		if err := pem.Encode(&buf, b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,885 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Ports of imaplib's IMAP4_PORT and IMAP4_SSL_PORT.
+const (
+	Port    = 143
+	TLSPort = 993
+)
+
+// States, as imaplib names them.
+const (
+	StateNonAuth  = "NONAUTH"
+	StateAuth     = "AUTH"
+	StateSelected = "SELECTED"
+	StateLogout   = "LOGOUT"
+)
+
+// Options configure a [Client]. The zero value is usable.
+type Options struct {
+	// Timeout bounds dialing and every read and write; 0 waits forever.
+	Timeout time.Duration
+	// TLSConfig for DialTLS and StartTLS. Nil means system roots and the
+	// dialed host name, verified.
+	TLSConfig *tls.Config
+	// Dial opens connections; nil uses net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Limits; zero means the Default* constant.
+	MaxLine    int
+	MaxLiteral int64
+	MaxDepth   int
+	// Debug is imaplib's debug level; DebugWriter receives the trace
+	// (LOGIN and AUTHENTICATE secrets as ***).
+	Debug       int
+	DebugWriter io.Writer
+	// Audit receives CPython's audit events "imaplib.open" (host, port)
+	// and "imaplib.send" (data, secrets redacted).
+	Audit func(event string, args ...any)
+}
+
+// Client is an IMAP4 connection. It is not safe for concurrent use,
+// except that a context passed to a call may be canceled from anywhere.
+type Client struct {
+	opts      Options
+	c         conn
+	r         *reader
+	w         *bufio.Writer
+	host      string
+	tlsActive bool
+	process   *exec.Cmd
+
+	state        string
+	savedState   string
+	caps         []string
+	protoVersion string
+	welcome      string
+	readonly     bool
+	utf8         bool
+	tagPrefix    string
+	tagNum       int
+	store        map[string][]stored
+	pending      []*Command
+	broken       error
+	idler        *Idler
+	literalWait  bool // a sync literal is waiting for "+"
+	gotCont      *Response
+	authing      *authState
+	traceMu      sync.Mutex
+}
+
+type stored struct {
+	r    *Response
+	code bool // the entry is r's response code
+}
+
+// Dial connects over plain TCP (port 143 by default) and reads the greeting.
+func Dial(ctx context.Context, addr string, opts *Options) (*Client, error) {
+	return dial(ctx, addr, Port, false, opts)
+}
+
+// DialTLS connects over implicit TLS (port 993 by default), verifying the
+// server's certificate unless the TLS config says otherwise.
+func DialTLS(ctx context.Context, addr string, opts *Options) (*Client, error) {
+	return dial(ctx, addr, TLSPort, true, opts)
+}
+
+func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Options) (*Client, error) {
+	o := withDefaults(opts)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = addr, strconv.Itoa(defPort)
+		addr = net.JoinHostPort(host, port)
+	}
+	if host == "" {
+		host = "localhost"
+		addr = net.JoinHostPort(host, port)
+	}
+	if o.Audit != nil {
+		o.Audit("imaplib.open", host, port)
+	}
+	dctx := ctx
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	var nc net.Conn
+	if o.Dial != nil {
+		nc, err = o.Dial(dctx, "tcp", addr)
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(dctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, connectError(err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if useTLS {
+		tc := tls.Client(nc, tlsConfig(o.TLSConfig, host))
+		if err := tc.HandshakeContext(dctx); err != nil {
+			nc.Close()
+			return nil, connectError(err)
+		}
+		nc = tc
+	}
+	c := newClient(nc, host, o)
+	c.tlsActive = useTLS
+	if err := c.start(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient speaks IMAP over an open connection and reads the greeting.
+func NewClient(ctx context.Context, nc net.Conn, opts *Options) (*Client, error) {
+	c := newClient(nc, "", withDefaults(opts))
+	_, c.tlsActive = nc.(*tls.Conn)
+	if err := c.start(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialStream runs command with "sh -c" and speaks IMAP over its standard
+// input and output (imaplib's IMAP4_stream).
+func DialStream(ctx context.Context, command string, opts *Options) (*Client, error) {
+	o := withDefaults(opts)
+	if o.Audit != nil {
+		o.Audit("imaplib.open", command, "")
+	}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, connectError(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, connectError(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Stdin, cmd.Stdout = inR, outW
+	if err := cmd.Start(); err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		return nil, connectError(err)
+	}
+	inR.Close()
+	outW.Close()
+	c := newClient(&pipeConn{r: outR, w: inW}, "", o)
+	c.process = cmd
+	if err := c.start(ctx); err != nil {
+		c.closeConn()
+		return nil, err
+	}
+	return c, nil
+}
+
+// pipeConn joins a child's stdout and stdin into one connection.
+type pipeConn struct{ r, w *os.File }
+
+func (p *pipeConn) Read(b []byte) (int, error)         { return p.r.Read(b) }
+func (p *pipeConn) Write(b []byte) (int, error)        { return p.w.Write(b) }
+func (p *pipeConn) SetReadDeadline(t time.Time) error  { return p.r.SetReadDeadline(t) }
+func (p *pipeConn) SetWriteDeadline(t time.Time) error { return p.w.SetWriteDeadline(t) }
+func (p *pipeConn) Close() error                       { p.w.Close(); return p.r.Close() }
+
+func withDefaults(opts *Options) Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = DefaultMaxLine
+	}
+	if o.MaxLiteral <= 0 {
+		o.MaxLiteral = DefaultMaxLiteral
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.DebugWriter == nil {
+		o.DebugWriter = os.Stderr
+	}
+	return o
+}
+
+func tlsConfig(cfg *tls.Config, host string) *tls.Config {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	if cfg.MinVersion == 0 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}
+
+func connectError(err error) error {
+	return &Error{Kind: KindError, Text: "connect: " + err.Error(), Cause: causeOf(err), Err: err}
+}
+
+func newClient(c conn, host string, o Options) *Client {
+	cl := &Client{
+		opts:      o,
+		host:      host,
+		state:     StateLogout,
+		tagPrefix: Int2AP(4096 + rand.IntN(65535-4096+1)),
+		store:     map[string][]stored{},
+	}
+	cl.setConn(c)
+	return cl
+}
+
+func (c *Client) setConn(nc conn) {
+	c.c = nc
+	c.r = newReader(nc, c.opts.MaxLine)
+	c.r.timeout = c.opts.Timeout
+	c.w = bufio.NewWriterSize(writerFunc(c.writeConn), 32<<10)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+func (c *Client) writeConn(b []byte) (int, error) {
+	if c.opts.Timeout > 0 {
+		_ = c.c.SetWriteDeadline(time.Now().Add(c.opts.Timeout))
+	}
+	return c.c.Write(b)
+}
+
+// start reads the greeting and the capabilities, as imaplib's __init__.
+func (c *Client) start(ctx context.Context) error {
+	stop := c.watch(ctx)
+	defer stop()
+	resp, err := c.readResponse()
+	if err != nil {
+		e := netError(ctx, "", err)
+		if ie, ok := e.(*Error); ok {
+			ie.Kind = KindError
+			ie.Text = "greeting: " + ie.Text
+		}
+		return e
+	}
+	c.trace(4, "< "+resp.Line())
+	c.welcome = resp.Line()
+	switch {
+	case resp.Untagged() && resp.Type == "OK":
+		c.state = StateNonAuth
+	case resp.Untagged() && resp.Type == "PREAUTH":
+		c.state = StateAuth
+	default:
+		return &Error{Kind: KindError, Text: "invalid greeting: " + resp.Line()}
+	}
+	c.dispatchUntagged(resp, nil)
+	if err := c.refreshCaps(ctx, true); err != nil {
+		return err
+	}
+	for _, v := range []string{"IMAP4REV2", "IMAP4REV1", "IMAP4"} {
+		if c.HasCap(v) {
+			if c.protoVersion == "" || v != "IMAP4REV2" {
+				c.protoVersion = v
+			}
+		}
+	}
+	if c.protoVersion == "" {
+		return &Error{Kind: KindError, Text: "server not IMAP4 compliant"}
+	}
+	c.trace(3, "CAPABILITIES: "+strings.Join(c.caps, " "))
+	return nil
+}
+
+// refreshCaps takes the capabilities from a stored CAPABILITY response or
+// code, else asks the server.
+func (c *Client) refreshCaps(ctx context.Context, greeting bool) error {
+	if s := c.pop("CAPABILITY"); len(s) > 0 {
+		last := s[len(s)-1]
+		c.setCaps(itemsOf(last)[0].Text)
+		return nil
+	}
+	res, err := c.simple(ctx, "CAPABILITY", false)
+	if err != nil {
+		return err
+	}
+	s := c.pop("CAPABILITY")
+	if len(s) == 0 {
+		if greeting {
+			return &Error{Kind: KindError, Text: "no CAPABILITY response from server"}
+		}
+		_ = res
+		return nil
+	}
+	c.setCaps(itemsOf(s[len(s)-1])[0].Text)
+	return nil
+}
+
+func (c *Client) setCaps(s string) {
+	c.caps = strings.Fields(strings.ToUpper(s))
+}
+
+// Capabilities returns the server's capabilities, upper-case.
+func (c *Client) Capabilities() []string { return append([]string(nil), c.caps...) }
+
+// HasCap reports whether the server offers capability name (case-insensitive).
+func (c *Client) HasCap(name string) bool {
+	name = strings.ToUpper(name)
+	for _, x := range c.caps {
+		if x == name {
+			return true
+		}
+	}
+	return false
+}
+
+// State is imaplib's state: NONAUTH, AUTH, SELECTED or LOGOUT (IDLING during IDLE).
+func (c *Client) State() string { return c.state }
+
+// Welcome is the server's greeting line.
+func (c *Client) Welcome() string { return c.welcome }
+
+// ProtocolVersion is IMAP4REV1, IMAP4 or IMAP4REV2.
+func (c *Client) ProtocolVersion() string { return c.protoVersion }
+
+// UTF8Enabled reports whether ENABLE UTF8=ACCEPT succeeded.
+func (c *Client) UTF8Enabled() bool { return c.utf8 }
+
+// IsReadOnly reports whether the selected mailbox was opened read-only.
+func (c *Client) IsReadOnly() bool { return c.readonly }
+
+// TLS reports whether the connection is encrypted.
+func (c *Client) TLS() bool { return c.tlsActive }
+
+// SetDebug sets imaplib's debug level.
+func (c *Client) SetDebug(level int) { c.opts.Debug = level }
+
+// Debug returns the debug level.
+func (c *Client) Debug() int { return c.opts.Debug }
+
+// Conn returns the underlying connection (imaplib's socket()), nil for a stream.
+func (c *Client) Conn() net.Conn {
+	nc, _ := c.c.(net.Conn)
+	return nc
+}
+
+func (c *Client) trace(level int, s string) {
+	if c.opts.Debug < level {
+		return
+	}
+	c.traceMu.Lock()
+	fmt.Fprintf(c.opts.DebugWriter, "  %s %s\n", time.Now().Format("04:05.00"), s)
+	c.traceMu.Unlock()
+}
+
+// watch makes ctx's cancellation interrupt any read or write.
+func (c *Client) watch(ctx context.Context) func() {
+	c.r.canceled.Store(false)
+	if ctx == nil || ctx.Done() == nil {
+		return func() {}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		c.r.cancelErr.Store(ctx.Err())
+		c.r.canceled.Store(true)
+		_ = c.c.SetReadDeadline(time.Unix(1, 0))
+		_ = c.c.SetWriteDeadline(time.Unix(1, 0))
+	})
+	return func() { stop() }
+}
+
+// readResponse reads one whole response: its line and every literal and
+// continuation line.
+func (c *Client) readResponse() (*Response, error) {
+	var line []byte
+	var err error
+	for {
+		line, err = c.r.readLine()
+		if err != nil {
+			return nil, c.readErr(err)
+		}
+		if len(line) < 2 || line[len(line)-2] != '\r' {
+			return nil, &ParseError{Line: line, Msg: "socket error: unterminated line"}
+		}
+		if len(line) > 2 {
+			break
+		}
+		// blank line between responses: skipped, as newer imaplib does
+	}
+	r := &Response{}
+	depth := 0
+	for {
+		text := append([]byte(nil), line[:len(line)-2]...)
+		n, binary, ok, bad := literalSize(text)
+		_ = binary
+		if bad || (ok && n > c.opts.MaxLiteral) {
+			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
+		}
+		depth = parenDepth(text, depth)
+		if !ok {
+			r.parts = append(r.parts, part{text: text})
+			break
+		}
+		c.trace(4, fmt.Sprintf("read literal size %d", n))
+		lit, err := c.r.readFull(n)
+		if err != nil {
+			return nil, c.readErr(err)
+		}
+		r.parts = append(r.parts, part{text: text, lit: lit, hasLit: true})
+		for {
+			line, err = c.r.readLine()
+			if err != nil {
+				return nil, c.readErr(err)
+			}
+			if len(line) < 2 || line[len(line)-2] != '\r' {
+				return nil, &ParseError{Line: line, Msg: "socket error: unterminated line"}
+			}
+			// An empty trailer inside open parentheses is skipped.
+			if len(line) == 2 && depth > 0 {
+				continue
+			}
+			break
+		}
+	}
+	if err := r.classify(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (c *Client) readErr(err error) error {
+	var lt lineTooLongError
+	if errors.As(err, &lt) {
+		return &Error{Kind: KindError, Text: lt.Error()}
+	}
+	return err
+}
+
+// Command is one command for [Client.Execute]. Fields after Name are
+// filled in as it runs.
+type Command struct {
+	Name string // "NOOP", "UID FETCH", ...
+	Args []Arg
+	// OnUntagged, if set, receives the untagged responses that arrive
+	// while the command is the oldest one running, instead of Untagged.
+	OnUntagged func(*Response)
+
+	Tag      string
+	Status   *Response   // the tagged completion
+	Untagged []*Response // untagged responses while it was the oldest running
+
+	keep   bool // also keep responses in imaplib's store
+	pieces []piece
+	done   bool
+}
+
+// Err returns an error for a NO or BAD completion, nil for OK.
+func (cmd *Command) Err() error {
+	if cmd.Status == nil {
+		return &Error{Kind: KindAbort, Command: cmd.Name, Text: "no completion"}
+	}
+	if cmd.Status.Type == "OK" {
+		return nil
+	}
+	return &Error{Kind: KindError, Command: cmd.Name, Code: cmd.Status.Code, Text: cmd.Name + " command error: " + cmd.Status.Type + " " + cmd.Status.Text}
+}
+
+func (c *Client) encode(cmd *Command) error {
+	e := &encoder{utf8: c.utf8}
+	c.tagNum++
+	cmd.Tag = c.tagPrefix + strconv.Itoa(c.tagNum)
+	e.write(cmd.Tag+" "+cmd.Name, false)
+	for _, a := range cmd.Args {
+		e.write(" ", false)
+		a(e)
+	}
+	if e.err != nil {
+		e.err.(*Error).Command = firstWord(cmd.Name)
+		return e.err
+	}
+	cmd.pieces = e.pieces
+	return nil
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		if s[:i] == "UID" {
+			return s
+		}
+		return s[:i]
+	}
+	return s
+}
+
+func (c *Client) literalPlus(n int) bool {
+	return c.HasCap("LITERAL+") || (c.HasCap("LITERAL-") && n <= 4096)
+}
+
+// syncLiterals reports whether cmd must wait for "+" before a literal.
+func (c *Client) syncLiterals(cmd *Command) bool {
+	for _, p := range cmd.pieces {
+		if p.isLit && !c.literalPlus(len(p.lit)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Execute sends commands without waiting for each other's completion
+// (pipelining) and reads until every one has completed. A NO or BAD
+// completion is not an error here: see [Command.Err]. Commands whose
+// literals must wait for the server's "+" go one at a time.
+func (c *Client) Execute(ctx context.Context, cmds ...*Command) error {
+	if err := c.usable(ctx); err != nil {
+		return err
+	}
+	for _, cmd := range cmds {
+		if err := c.encode(cmd); err != nil {
+			return err
+		}
+	}
+	stop := c.watch(ctx)
+	defer stop()
+	for i := 0; i < len(cmds); {
+		j := i + 1
+		if !c.syncLiterals(cmds[i]) {
+			for j < len(cmds) && !c.syncLiterals(cmds[j]) {
+				j++
+			}
+		}
+		if err := c.run(cmds[i:j]); err != nil {
+			return c.fail(ctx, cmds[i].Name, err)
+		}
+		i = j
+	}
+	return nil
+}
+
+// usable finishes an IDLE left open and refuses a broken connection.
+func (c *Client) usable(ctx context.Context) error {
+	if c.broken != nil {
+		return c.broken
+	}
+	if c.idler != nil {
+		if err := c.idler.Done(ctx); err != nil {
+			return err
+		}
+	}
+	if c.broken != nil {
+		return c.broken
+	}
+	return nil
+}
+
+// fail marks the connection unusable after an I/O or protocol failure.
+func (c *Client) fail(ctx context.Context, name string, err error) error {
+	e := netError(ctx, firstWord(name), err)
+	if ie, ok := e.(*Error); ok && ie.Kind != KindReadOnly {
+		if ie.Command == "" {
+			ie.Command = firstWord(name)
+		}
+		c.broken = ie
+		c.state = StateLogout
+		c.closeConn()
+	}
+	return e
+}
+
+func (c *Client) closeConn() {
+	if c.c != nil {
+		c.c.Close()
+	}
+	if c.process != nil {
+		done := make(chan struct{})
+		go func() { _ = c.process.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = c.process.Process.Kill()
+		}
+		c.process = nil
+	}
+}
+
+// run sends a group of commands and reads until all completed. A single
+// command writes inline (waiting for "+" before sync literals); a larger
+// group is written by a goroutine while responses are read, so neither
+// side's buffers can fill and deadlock.
+func (c *Client) run(cmds []*Command) error {
+	c.pending = append(c.pending, cmds...)
+	if len(cmds) == 1 {
+		if err := c.write(cmds[0]); err != nil {
+			return err
+		}
+		return c.readUntil(func() bool { return cmds[0].done })
+	}
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for _, cmd := range cmds {
+			if err = c.write(cmd); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			_ = c.c.SetReadDeadline(time.Unix(1, 0))
+		}
+		werr <- err
+	}()
+	last := cmds[len(cmds)-1]
+	rerr := c.readUntil(func() bool { return last.done })
+	if err := <-werr; err != nil {
+		return err
+	}
+	return rerr
+}
+
+// write sends cmd, waiting for "+" before each literal that needs it.
+func (c *Client) write(cmd *Command) error {
+	var tr strings.Builder
+	for _, p := range cmd.pieces {
+		if !p.isLit {
+			if _, err := c.w.Write(p.text); err != nil {
+				return err
+			}
+			if p.secret {
+				tr.WriteString("***")
+			} else {
+				tr.Write(p.text)
+			}
+			continue
+		}
+		n := len(p.lit)
+		prefix := ""
+		if p.binary {
+			prefix = "~"
+		}
+		if c.literalPlus(n) {
+			fmt.Fprintf(c.w, "%s{%d+}\r\n", prefix, n)
+			c.traceSend(cmd, fmt.Sprintf("%s{%d+}", prefix, n), &tr)
+		} else {
+			fmt.Fprintf(c.w, "%s{%d}\r\n", prefix, n)
+			c.traceSend(cmd, fmt.Sprintf("%s{%d}", prefix, n), &tr)
+			if err := c.w.Flush(); err != nil {
+				return err
+			}
+			c.literalWait = true
+			err := c.readUntil(func() bool { return c.gotCont != nil || cmd.done })
+			c.literalWait = false
+			if err != nil {
+				return err
+			}
+			if cmd.done { // refused with NO or BAD instead of "+"
+				return nil
+			}
+			c.gotCont = nil
+		}
+		c.trace(4, fmt.Sprintf("write literal size %d", n))
+		if _, err := c.w.Write(p.lit); err != nil {
+			return err
+		}
+		if p.secret {
+			tr.WriteString("***")
+		} else {
+			tr.WriteString("<literal>")
+		}
+	}
+	c.w.WriteString("\r\n")
+	c.traceSend(cmd, "", &tr)
+	return c.w.Flush()
+}
+
+func (c *Client) traceSend(cmd *Command, tail string, tr *strings.Builder) {
+	line := tr.String() + tail
+	tr.Reset()
+	if c.opts.Audit != nil {
+		c.opts.Audit("imaplib.send", line)
+	}
+	c.trace(4, "> "+line)
+}
+
+// readUntil reads and dispatches responses until cond holds.
+func (c *Client) readUntil(cond func() bool) error {
+	for !cond() {
+		r, err := c.readResponse()
+		if err != nil {
+			return err
+		}
+		if err := c.dispatch(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) dispatch(r *Response) error {
+	if c.opts.Debug >= 4 {
+		c.trace(4, "< "+r.Line())
+	}
+	switch {
+	case r.Untagged():
+		var head *Command
+		if len(c.pending) > 0 {
+			head = c.pending[0]
+		}
+		c.dispatchUntagged(r, head)
+	case r.Continuation():
+		if c.literalWait {
+			c.gotCont = r
+			return nil
+		}
+		if c.idler != nil && c.idler.starting {
+			c.idler.cont = true
+			return nil
+		}
+		if a := c.authing; a != nil {
+			a.cont = r
+			return nil
+		}
+		return &ParseError{Line: r.parts[0].text, Msg: "unexpected continuation response"}
+	default:
+		i := 0
+		for i < len(c.pending) && c.pending[i].Tag != r.Tag {
+			i++
+		}
+		if i == len(c.pending) {
+			return &ParseError{Line: r.parts[0].text, Msg: "unexpected tagged response"}
+		}
+		switch r.Type {
+		case "OK", "NO", "BAD":
+		default:
+			return &ParseError{Line: r.parts[0].text, Msg: "unexpected tagged response type"}
+		}
+		cmd := c.pending[i]
+		cmd.Status, cmd.done = r, true
+		c.pending = append(c.pending[:i], c.pending[i+1:]...)
+		if cmd.keep && r.HasCode {
+			c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+		}
+		if r.Code == "CAPABILITY" {
+			c.setCaps(r.CodeArg)
+		}
+	}
+	return nil
+}
+
+// dispatchUntagged stores r as imaplib does (and its response code), or
+// hands it to head.
+func (c *Client) dispatchUntagged(r *Response, head *Command) {
+	keep := head == nil || head.keep
+	if head != nil {
+		if head.OnUntagged != nil {
+			head.OnUntagged(r)
+		} else {
+			head.Untagged = append(head.Untagged, r)
+		}
+	}
+	if r.Type == "CAPABILITY" {
+		c.setCaps(itemsOf(stored{r: r})[0].Text)
+	}
+	if r.HasCode && r.Code == "CAPABILITY" {
+		c.setCaps(r.CodeArg)
+	}
+	if r.Type == "BYE" || r.Code == "READ-ONLY" {
+		keep = true
+	}
+	if !keep {
+		return
+	}
+	if c.idler != nil && c.idler.capturing {
+		c.idler.queue = append(c.idler.queue, r)
+		return
+	}
+	c.trace(5, "untagged_responses["+r.Type+"] += "+r.Line())
+	c.store[r.Type] = append(c.store[r.Type], stored{r: r})
+	if r.HasCode {
+		c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+	}
+}
+
+func itemsOf(s stored) []Item {
+	if s.code {
+		return []Item{{Text: s.r.CodeArg}}
+	}
+	return s.r.Data()
+}
+
+// pop removes and returns imaplib's untagged responses under name.
+func (c *Client) pop(name string) []stored {
+	s := c.store[name]
+	delete(c.store, name)
+	return s
+}
+
+// Response pops imaplib's untagged data stored under code (imaplib's
+// response()). The responses themselves are returned for typed decoding.
+func (c *Client) Response(code string) ([]Item, []*Response) {
+	return flatten(c.pop(strings.ToUpper(code)))
+}
+
+func flatten(s []stored) ([]Item, []*Response) {
+	var items []Item
+	var rs []*Response
+	for _, x := range s {
+		items = append(items, itemsOf(x)...)
+		rs = append(rs, x.r)
+	}
+	return items, rs
+}
+
+// Untagged returns imaplib's whole untagged store without popping, for
+// inspection.
+func (c *Client) Untagged() map[string][]Item {
+	out := map[string][]Item{}
+	for k, v := range c.store {
+		items, _ := flatten(v)
+		out[k] = items
+	}
+	return out
+}
+
+// checkBye is imaplib's _check_bye.
+func (c *Client) checkBye(name string) error {
+	if s := c.store["BYE"]; len(s) > 0 {
+		last := s[len(s)-1]
+		err := &Error{Kind: KindAbort, Command: name, Text: last.r.Text}
+		c.broken = err
+		c.state = StateLogout
+		return err
+	}
+	return nil
+}
+
+// Close closes the connection without LOGOUT (imaplib's shutdown()).
+func (c *Client) Close() error {
+	c.state = StateLogout
+	if c.broken == nil {
+		c.broken = &Error{Kind: KindAbort, Text: "connection closed", Cause: CauseEOF}
+	}
+	c.closeConn()
+	return nil
+}

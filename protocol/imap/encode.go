@@ -1,0 +1,328 @@
+package imap
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// piece is a run of command text, or a literal.
+type piece struct {
+	text   []byte
+	lit    []byte
+	isLit  bool
+	binary bool // ~{n}
+	secret bool // shown as *** in traces
+}
+
+// encoder builds a command line. It never lets NUL, CR or LF through
+// outside a literal, so no argument can start a second command.
+type encoder struct {
+	pieces []piece
+	utf8   bool // UTF8=ACCEPT enabled: 8-bit text may go quoted
+	err    error
+}
+
+// Arg is one argument of a command; build them with [Atom], [AString],
+// [Mailbox], [Pattern], [Quote], [Set], [Paren], [Raw], [LiteralArg].
+type Arg func(*encoder)
+
+func (e *encoder) fail(msg string) {
+	if e.err == nil {
+		e.err = &Error{Kind: KindError, Text: msg}
+	}
+}
+
+func (e *encoder) write(s string, secret bool) {
+	if n := len(e.pieces); n > 0 && !e.pieces[n-1].isLit && e.pieces[n-1].secret == secret {
+		e.pieces[n-1].text = append(e.pieces[n-1].text, s...)
+		return
+	}
+	e.pieces = append(e.pieces, piece{text: []byte(s), secret: secret})
+}
+
+func (e *encoder) literal(b []byte, binary, secret bool) {
+	e.pieces = append(e.pieces, piece{lit: b, isLit: true, binary: binary, secret: secret})
+}
+
+// checkControl refuses NUL, CR and LF, as imaplib does before sending.
+func (e *encoder) checkControl(s string) bool {
+	if strings.ContainsAny(s, "\x00\r\n") {
+		e.fail("control characters not allowed in commands (NUL, CR or LF in an argument)")
+		return false
+	}
+	return true
+}
+
+func has8bit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteString writes s as a quoted string, or as a literal when it holds
+// 8-bit bytes outside UTF-8 mode.
+func (e *encoder) quoteString(s string, secret bool) {
+	if !e.checkControl(s) {
+		return
+	}
+	if has8bit(s) && !e.utf8 {
+		e.literal([]byte(s), false, secret)
+		return
+	}
+	e.write(quote(s), secret)
+}
+
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// isQuoted reports whether s is exactly one well-formed quoted string.
+func isQuoted(s string) bool {
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 >= len(s)-1 || (s[i+1] != '\\' && s[i+1] != '"') {
+				return false
+			}
+			i++
+		case '"':
+			return false
+		}
+	}
+	return true
+}
+
+// isParenthesised reports whether s is one balanced parenthesised list.
+func isParenthesised(s string) bool {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return false
+	}
+	depth, inQuote := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 && i != len(s)-1 {
+				return false
+			}
+		}
+	}
+	return depth == 0 && !inQuote
+}
+
+// bareOK reports whether s may go as an atom: non-empty, no specials,
+// controls or 8-bit; wild allows the LIST wildcards % and *.
+func bareOK(s string, wild bool) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c <= 0x20 || c >= 0x7f:
+			return false
+		case c == '(' || c == ')' || c == '{' || c == '"' || c == '\\':
+			return false
+		case (c == '%' || c == '*') && !wild:
+			return false
+		}
+	}
+	return true
+}
+
+func (e *encoder) astring(s string, wild bool) {
+	if !e.checkControl(s) {
+		return
+	}
+	switch {
+	case isQuoted(s) && (e.utf8 || !has8bit(s)):
+		e.write(s, false)
+	case bareOK(s, wild):
+		e.write(s, false)
+	default:
+		e.quoteString(s, false)
+	}
+}
+
+// Atom sends s as it is (a command keyword such as +FLAGS or UNSEEN).
+func Atom(s string) Arg {
+	return func(e *encoder) {
+		if !e.checkControl(s) {
+			return
+		}
+		if s == "" || strings.ContainsAny(s, " ") || has8bit(s) {
+			e.fail("bad atom " + strconv.Quote(s))
+			return
+		}
+		e.write(s, false)
+	}
+}
+
+// AString sends s as an atom when it can be one, else as a quoted string
+// (or a literal when it holds 8-bit bytes). A string that is already one
+// well-formed quoted string goes as it is.
+func AString(s string) Arg { return func(e *encoder) { e.astring(s, false) } }
+
+// Mailbox sends a mailbox name: UTF-8 names are encoded to modified UTF-7
+// unless UTF8=ACCEPT is enabled; names already in modified UTF-7 go as
+// they are.
+func Mailbox(name string) Arg {
+	return func(e *encoder) { e.astring(mailboxName(name, e.utf8), false) }
+}
+
+// Pattern sends a LIST pattern: like [Mailbox], but % and * stay bare.
+func Pattern(p string) Arg {
+	return func(e *encoder) { e.astring(mailboxName(p, e.utf8), true) }
+}
+
+func mailboxName(name string, utf8 bool) string {
+	if utf8 || isQuoted(name) || (!has8bit(name) && validUTF7(name)) {
+		return name
+	}
+	return EncodeUTF7(name)
+}
+
+// Quote always sends s as a quoted string (LOGIN's password), or a
+// literal when it holds 8-bit bytes; secret hides it in traces.
+func Quote(s string, secret bool) Arg { return func(e *encoder) { e.quoteString(s, secret) } }
+
+// Set sends a message sequence set such as "1:5,7,*" or "$".
+func Set(s string) Arg {
+	return func(e *encoder) {
+		if s == "" {
+			e.fail("empty message set")
+			return
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if !(c >= '0' && c <= '9' || c == ':' || c == ',' || c == '*' || c == '$') {
+				e.fail("bad message set " + strconv.Quote(s))
+				return
+			}
+		}
+		e.write(s, false)
+	}
+}
+
+// Paren sends s in parentheses unless it already is one parenthesised
+// list (flags, STATUS items, SORT criteria).
+func Paren(s string) Arg {
+	return func(e *encoder) {
+		s := strings.TrimSpace(s)
+		if isParenthesised(s) {
+			e.raw(s)
+			return
+		}
+		e.write("(", false)
+		e.raw(s)
+		e.write(")", false)
+	}
+}
+
+// Raw sends s as IMAP syntax the caller wrote (search criteria, FETCH
+// items). NUL, CR and LF are refused; outside UTF-8 mode, a quoted string
+// or word holding 8-bit bytes becomes a literal.
+func Raw(s string) Arg { return func(e *encoder) { e.raw(s) } }
+
+func (e *encoder) raw(s string) {
+	if !e.checkControl(s) {
+		return
+	}
+	if e.utf8 || !has8bit(s) {
+		e.write(s, false)
+		return
+	}
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(s) && s[j] != '"' {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j+1, len(s))
+			tok := s[i:j]
+			if has8bit(tok) {
+				v, err := parseValues(tok)
+				if err != nil || len(v) != 1 {
+					e.fail("bad quoted string " + strconv.Quote(tok))
+					return
+				}
+				e.literal([]byte(v[0].S), false, false)
+			} else {
+				e.write(tok, false)
+			}
+			i = j
+		case c == ' ' || c == '(' || c == ')':
+			e.write(s[i:i+1], false)
+			i++
+		default:
+			j := i
+			for j < len(s) && s[j] != ' ' && s[j] != '(' && s[j] != ')' && s[j] != '"' {
+				j++
+			}
+			if has8bit(s[i:j]) {
+				e.literal([]byte(s[i:j]), false, false)
+			} else {
+				e.write(s[i:j], false)
+			}
+			i = j
+		}
+	}
+}
+
+// LiteralArg sends b as a literal ({n}, or ~{n} when binary).
+func LiteralArg(b []byte, binary bool) Arg {
+	return func(e *encoder) { e.literal(b, binary, false) }
+}
+
+// normalizeCRLF turns bare CR and LF into CRLF, as imaplib does to APPEND.
+func normalizeCRLF(b []byte) []byte {
+	if !bytes.ContainsAny(b, "\r\n") {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/40)
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '\r':
+			out = append(out, '\r', '\n')
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+		case '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,158 @@
+package imap
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// Default limits; see [Options].
+const (
+	DefaultMaxLine    = 1_000_000 // imaplib's _MAXLINE
+	DefaultMaxLiteral = 256 << 20
+	DefaultMaxDepth   = 100
+)
+
+// conn is what the client reads and writes: a net.Conn, a TLS connection
+// or a child process's pipes.
+type conn interface {
+	io.ReadWriteCloser
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// errLineTooLong is imaplib's error (not abort) for an over-long line.
+type lineTooLongError struct{ max int }
+
+func (e lineTooLongError) Error() string { return fmt.Sprintf("got more than %d bytes", e.max) }
+
+// reader buffers the connection. Unlike bufio.Reader it keeps a partial
+// line across a failed read, so an IDLE wait that times out mid-response
+// never corrupts the stream.
+type reader struct {
+	c          conn
+	buf        []byte
+	start, end int
+	maxLine    int
+	timeout    time.Duration // per read; 0 means none
+	deadline   time.Time     // overrides timeout when set
+	canceled   atomic.Bool   // set by a context's AfterFunc
+	cancelErr  atomic.Value  // the context's error
+	nread      int64
+}
+
+func newReader(c conn, maxLine int) *reader {
+	return &reader{c: c, buf: make([]byte, 32<<10), maxLine: maxLine}
+}
+
+func (r *reader) buffered() int { return r.end - r.start }
+
+func (r *reader) setDeadline() error {
+	d := r.deadline
+	if d.IsZero() && r.timeout > 0 {
+		d = time.Now().Add(r.timeout)
+	}
+	_ = r.c.SetReadDeadline(d)
+	// Checked after setting the deadline: a cancel that raced with it has
+	// already stored the flag.
+	if r.canceled.Load() {
+		if err, ok := r.cancelErr.Load().(error); ok {
+			return err
+		}
+		return errors.New("canceled")
+	}
+	return nil
+}
+
+// fill reads once from the connection into free buffer space.
+func (r *reader) fill() error {
+	if r.start > 0 && r.start == r.end {
+		r.start, r.end = 0, 0
+	}
+	if r.end == len(r.buf) {
+		if r.start > 0 {
+			copy(r.buf, r.buf[r.start:r.end])
+			r.end -= r.start
+			r.start = 0
+		} else {
+			nb := make([]byte, 2*len(r.buf))
+			copy(nb, r.buf[:r.end])
+			r.buf = nb
+		}
+	}
+	if err := r.setDeadline(); err != nil {
+		return err
+	}
+	n, err := r.c.Read(r.buf[r.end:])
+	r.end += n
+	r.nread += int64(n)
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// readLine returns the next line with its line ending. The slice is valid
+// until the next read. A line longer than maxLine is an error.
+func (r *reader) readLine() ([]byte, error) {
+	scanned := 0
+	for {
+		if i := bytes.IndexByte(r.buf[r.start+scanned:r.end], '\n'); i >= 0 {
+			line := r.buf[r.start : r.start+scanned+i+1]
+			if len(line) > r.maxLine+2 {
+				r.start += len(line)
+				return nil, lineTooLongError{r.maxLine}
+			}
+			r.start += len(line)
+			return line, nil
+		}
+		scanned = r.end - r.start
+		if scanned > r.maxLine+1 {
+			return nil, lineTooLongError{r.maxLine}
+		}
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readFull reads exactly n bytes, allocating as the bytes arrive rather
+// than all at once, so a lying size costs nothing until data comes.
+func (r *reader) readFull(n int64) ([]byte, error) {
+	const chunk = 1 << 20
+	out := make([]byte, 0, min(n, chunk))
+	for int64(len(out)) < n {
+		if r.buffered() == 0 {
+			if err := r.fill(); err != nil {
+				return nil, err
+			}
+		}
+		take := min(int64(r.buffered()), n-int64(len(out)))
+		if int64(cap(out)-len(out)) < take {
+			grow := max(int64(cap(out)), take)
+			grow = min(grow, n-int64(len(out)))
+			out = append(out[:cap(out)], make([]byte, grow)...)[:len(out)]
+		}
+		out = append(out, r.buf[r.start:r.start+int(take)]...)
+		r.start += int(take)
+	}
+	return out, nil
+}
+
+// waitData waits until at least one byte is buffered or the deadline
+// passes. A timeout leaves the stream intact.
+func (r *reader) waitData(deadline time.Time) error {
+	if r.buffered() > 0 {
+		return nil
+	}
+	saved := r.deadline
+	r.deadline = deadline
+	defer func() { r.deadline = saved }()
+	return r.fill()
+}
