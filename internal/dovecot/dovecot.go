@@ -229,15 +229,19 @@ namespace inbox {
   inbox = yes
   separator = /
   mailbox Drafts {
+    auto = create
     special_use = \Drafts
   }
   mailbox Junk {
+    auto = create
     special_use = \Junk
   }
   mailbox Sent {
+    auto = create
     special_use = \Sent
   }
   mailbox Trash {
+    auto = create
     special_use = \Trash
   }
 }

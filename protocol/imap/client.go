@@ -492,7 +492,8 @@ type Command struct {
 	Status   *Response   // the tagged completion
 	Untagged []*Response // untagged responses while it was the oldest running
 
-	keep   bool // also keep responses in imaplib's store
+	keep      bool // also keep responses in imaplib's store
+	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come
 	pieces []piece
 	done   bool
 }
@@ -635,7 +636,8 @@ func (c *Client) run(cmds []*Command) error {
 		if err := c.write(cmds[0]); err != nil {
 			return err
 		}
-		return c.readUntil(func() bool { return cmds[0].done })
+		cmd := cmds[0]
+		return c.readUntil(func() bool { return cmd.done || cmd.stopOnBye && len(c.store["BYE"]) > 0 })
 	}
 	werr := make(chan error, 1)
 	go func() {

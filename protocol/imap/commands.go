@@ -78,7 +78,7 @@ func (c *Client) command(ctx context.Context, name, stateName string, args ...Ar
 	if err := c.checkBye(stateName); err != nil {
 		return nil, err
 	}
-	cmd := &Command{Name: name, Args: args, keep: true}
+	cmd := &Command{Name: name, Args: args, keep: true, stopOnBye: name == "LOGOUT"}
 	if err := c.Execute(ctx, cmd); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (c *Client) command(ctx context.Context, name, stateName string, args ...Ar
 			return nil, err
 		}
 	}
-	if cmd.Status.Type == "BAD" {
+	if cmd.Status != nil && cmd.Status.Type == "BAD" {
 		return cmd, &Error{Kind: KindError, Command: stateName, Code: cmd.Status.Code,
 			Text: stateName + " command error: BAD [" + strconv.Quote(cmd.Status.Text) + "]"}
 	}
@@ -542,6 +542,9 @@ func (c *Client) Logout(ctx context.Context) *Result {
 	if bye := c.pop("BYE"); len(bye) > 0 {
 		items, rs := flatten(bye)
 		return &Result{Type: "BYE", Data: items, Status: cmd.Status, responses: rs}
+	}
+	if cmd.Status == nil {
+		return &Result{Type: "NO", Data: []Item{{Text: "no reply to LOGOUT"}}}
 	}
 	return tagged(cmd)
 }
