@@ -2,4 +2,4 @@ module github.com/mailscript/mailscript
 
 go 1.26.8
 
-require golang.org/x/text v0.43.0 // indirect
+require golang.org/x/text v0.43.0

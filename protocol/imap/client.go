@@ -494,8 +494,8 @@ type Command struct {
 
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come
-	pieces []piece
-	done   bool
+	pieces    []piece
+	done      bool
 }
 
 // Err returns an error for a NO or BAD completion, nil for OK.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +18,31 @@ import (
 )
 
 // Integration tests against a real Dovecot on 127.0.0.1, one per test
-// binary; each test logs in as a user of its own.
+// binary, started by the first test that needs it; each test logs in as
+// a user of its own.
 
-var dv *dovecot.Server
+var (
+	dv        *dovecot.Server
+	dvErr     error
+	dvStarted sync.Once
+)
 
 func TestMain(m *testing.M) {
-	var err error
-	dv, err = dovecot.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration tests need Dovecot:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	dv.Stop()
+	if dv != nil {
+		dv.Stop()
+	}
 	os.Exit(code)
+}
+
+// server returns the shared Dovecot, failing the test if it cannot run.
+func server(t *testing.T) *dovecot.Server {
+	t.Helper()
+	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
+	if dvErr != nil {
+		t.Fatal("integration tests need Dovecot: ", dvErr)
+	}
+	return dv
 }
 
 func userName(t *testing.T) string {
@@ -40,6 +52,7 @@ func userName(t *testing.T) string {
 // seed writes n generated messages into the test user's INBOX.
 func seed(t *testing.T, user string, n int) []mailgen.Message {
 	t.Helper()
+	server(t)
 	md, err := dv.Maildir(user)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +65,7 @@ func seed(t *testing.T, user string, n int) []mailgen.Message {
 }
 
 func caPool(t *testing.T) *x509.CertPool {
+	server(t)
 	pem, err := os.ReadFile(dv.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +78,7 @@ func caPool(t *testing.T) *x509.CertPool {
 // connect logs a new connection in as the test's user.
 func connect(t *testing.T) *Client {
 	t.Helper()
+	server(t)
 	c, err := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -448,6 +463,7 @@ func TestDovecotTLS(t *testing.T) {
 
 func TestDovecotAuthenticate(t *testing.T) {
 	t.Parallel()
+	server(t)
 	user := userName(t)
 	for _, m := range []Mechanism{PlainAuth("", user, dovecot.Password), LoginAuth(user, dovecot.Password), CramMD5Auth(user, dovecot.Password)} {
 		c, err := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second})
@@ -514,6 +530,7 @@ func TestDovecotPipelinedFetch(t *testing.T) {
 
 func TestDovecotStreamAndTimeout(t *testing.T) {
 	t.Parallel()
+	server(t)
 	// IMAP4_stream through a TCP relay process: nc is not guaranteed, so
 	// use the test binary's own shell with bash's /dev/tcp.
 	port := dv.IMAP

@@ -55,7 +55,7 @@ func Internaldate2Time(s string) (time.Time, bool) {
 // (the day may be space-padded).
 func ParseInternalDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if len(s) > 0 && s[1] == '-' {
+	if len(s) > 1 && s[1] == '-' {
 		s = "0" + s
 	}
 	return time.Parse("02-Jan-2006 15:04:05 -0700", s)

@@ -44,7 +44,7 @@ func (v Value) String() string {
 	case VNil:
 		return "NIL"
 	case VQuoted, VLiteral:
-		return strconv.Quote(v.S)
+		return quote(v.S)
 	case VList:
 		var b strings.Builder
 		b.WriteByte('(')
