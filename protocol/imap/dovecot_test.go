@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
+	"github.com/mailscript/mailscript/internal/tlsopt"
 )
 
 // Integration tests against a real Dovecot on 127.0.0.1, one per test
@@ -425,7 +426,11 @@ func TestDovecotIdleWokenByAppend(t *testing.T) {
 
 func TestDovecotTLS(t *testing.T) {
 	t.Parallel()
-	cfg := &tls.Config{RootCAs: caPool(t)}
+	server(t)
+	cfg, err := tlsopt.Options{CAFile: dv.CAFile}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := DialTLS(bg, dovecot.Addr(dv.IMAPS), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
 	if err != nil {
 		t.Fatal(err)
