@@ -184,6 +184,9 @@ func (g *Generator) Message(i int) Message {
 		}
 		b.WriteString(enc + "\r\n--" + boundary + "--\r\n")
 	}
+	if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
+		b.WriteString("\r\n") // real mail ends in a line ending; POP3 adds one otherwise
+	}
 	m.Raw = b.Bytes()
 	return m
 }

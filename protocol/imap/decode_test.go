@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"github.com/mailscript/mailscript/protocol/sasl"
 	"strings"
 	"testing"
 	"time"
@@ -192,12 +193,12 @@ func TestOAuthMechanisms(t *testing.T) {
 		s.send(tag + " OK [CAPABILITY IMAP4rev1] ok\r\n")
 	})
 	c := dialFake(t, addr)
-	_, err := c.AuthenticateSASL(bg, XOAuth2Auth("me@example.com", "tok"))
+	_, err := c.AuthenticateSASL(bg, sasl.XOAuth2("me@example.com", "tok"))
 	e := wantKind(t, err, KindError, "invalid token")
 	if e.Code != "AUTHENTICATIONFAILED" {
 		t.Fatal(e.Code)
 	}
-	if _, err := c.AuthenticateSASL(bg, OAuthBearerAuth("me@example.com", "tok", "imap.example.com", 993)); err != nil {
+	if _, err := c.AuthenticateSASL(bg, sasl.OAuthBearer("me@example.com", "tok", "imap.example.com", 993)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/mailscript/mailscript/protocol/sasl"
 	"os"
 	"strings"
 	"sync"
@@ -470,7 +471,7 @@ func TestDovecotAuthenticate(t *testing.T) {
 	t.Parallel()
 	server(t)
 	user := userName(t)
-	for _, m := range []Mechanism{PlainAuth("", user, dovecot.Password), LoginAuth(user, dovecot.Password), CramMD5Auth(user, dovecot.Password)} {
+	for _, m := range []sasl.Mechanism{sasl.Plain("", user, dovecot.Password), sasl.Login(user, dovecot.Password), sasl.CramMD5(user, dovecot.Password)} {
 		c, err := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)

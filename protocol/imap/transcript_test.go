@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/mailscript/mailscript/protocol/sasl"
 	"runtime"
 	"strings"
 	"testing"
@@ -642,7 +643,7 @@ func TestSASLIRAndTraceRedaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.AuthenticateSASL(bg, PlainAuth("", "user", "password")); err != nil {
+	if _, err := c.AuthenticateSASL(bg, sasl.Plain("", "user", "password")); err != nil {
 		t.Fatal(err)
 	}
 	c.state = StateNonAuth
