@@ -312,6 +312,7 @@ func (c *Client) start(ctx context.Context) error {
 	if c.protoVersion == "" {
 		return &Error{Kind: KindError, Text: "server not IMAP4 compliant"}
 	}
+	c.trace(1, "imaplib version mailscript, new IMAP4 connection, tag="+c.tagPrefix)
 	c.trace(3, "CAPABILITIES: "+strings.Join(c.caps, " "))
 	return nil
 }
@@ -739,8 +740,11 @@ func (c *Client) readUntil(cond func() bool) error {
 }
 
 func (c *Client) dispatch(r *Response) error {
-	if c.opts.Debug >= 4 {
+	switch {
+	case c.opts.Debug >= 4:
 		c.trace(4, "< "+r.Line())
+	case r.Type == "NO" || r.Type == "BAD" || r.Type == "BYE":
+		c.trace(1, r.Type+" response: "+r.Text)
 	}
 	switch {
 	case r.Untagged():

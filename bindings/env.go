@@ -1,0 +1,134 @@
+// Package bindings holds the Lua modules written in Go: imap and pop3,
+// mirrors of Python's imaplib and poplib over protocol/imap and
+// protocol/pop3. Lua values are built once from the parsed Go values;
+// nothing in Lua parses the wire.
+package bindings
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Env is what the host decides for the modules: dry run, sandbox, the
+// dial hook, audit events, limits and where traces go.
+type Env struct {
+	DryRun  bool
+	Sandbox bool // no IMAP4_stream; every socket through Dial
+	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	Audit   func(event string, args ...any)
+	Stderr  io.Writer // debug traces
+	Timeout time.Duration
+	// Connect is called before each new connection; an error refuses it
+	// (the host's connection limit).
+	Connect func() error
+
+	mu   sync.Mutex
+	plan []Action
+}
+
+// Action is one change a dry run did not make.
+type Action struct {
+	Command string   `json:"command"`
+	Mailbox string   `json:"mailbox,omitempty"`
+	Set     string   `json:"set,omitempty"`
+	UID     bool     `json:"uid,omitempty"`
+	Args    []string `json:"args,omitempty"`
+}
+
+// Plan returns the actions a dry run has recorded.
+func (e *Env) Plan() []Action {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Action(nil), e.plan...)
+}
+
+func (e *Env) record(a Action) {
+	e.mu.Lock()
+	e.plan = append(e.plan, a)
+	e.mu.Unlock()
+}
+
+func (e *Env) stderr() io.Writer {
+	if e.Stderr != nil {
+		return e.Stderr
+	}
+	return os.Stderr
+}
+
+func (e *Env) timeout() time.Duration {
+	if e.Timeout > 0 {
+		return e.Timeout
+	}
+	return 60 * time.Second
+}
+
+// Preload makes require("imap") and require("pop3") load the modules.
+func Preload(L *lua.LState, env *Env) {
+	L.PreloadModule("imap", func(L *lua.LState) int { return openIMAP(L, env) })
+	L.PreloadModule("pop3", func(L *lua.LState) int { return openPOP3(L, env) })
+}
+
+func ctxOf(L *lua.LState) context.Context {
+	if c := L.Context(); c != nil {
+		return c
+	}
+	return context.Background()
+}
+
+// timeoutArg reads a timeout in seconds; math.huge means none.
+func timeoutArg(L *lua.LState, v lua.LValue, def time.Duration) time.Duration {
+	n, ok := v.(lua.LNumber)
+	if !ok {
+		return def
+	}
+	if float64(n) > 1e12 {
+		return 0
+	}
+	if n <= 0 {
+		L.ArgError(3, "timeout must be positive (math.huge waits forever)")
+	}
+	return time.Duration(float64(n) * float64(time.Second))
+}
+
+// str converts a Lua string or number argument; nil gives def.
+func str(L *lua.LState, n int, def string) string {
+	switch v := L.Get(n).(type) {
+	case lua.LString:
+		return string(v)
+	case lua.LNumber:
+		return v.String()
+	case *lua.LNilType:
+		return def
+	}
+	L.ArgError(n, "string expected, got "+L.Get(n).Type().String())
+	return ""
+}
+
+func strList(vs []string) *lua.LTable {
+	t := &lua.LTable{}
+	for _, s := range vs {
+		t.Append(lua.LString(s))
+	}
+	return t
+}
+
+func numList[T ~uint32 | ~int](vs []T) *lua.LTable {
+	t := &lua.LTable{}
+	for _, n := range vs {
+		t.Append(lua.LNumber(n))
+	}
+	return t
+}
+
+// optNum sets t[k] = n unless n is negative (absent).
+func optNum(t *lua.LTable, k string, n int64) {
+	if n >= 0 {
+		t.RawSetString(k, lua.LNumber(n))
+	}
+}

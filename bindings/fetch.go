@@ -1,0 +1,133 @@
+package bindings
+
+import (
+	"strconv"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/protocol/imap"
+)
+
+// fetchList builds the parsed FETCH records once, from the Go values.
+func fetchList(L *lua.LState, msgs []*imap.FetchMessage) *lua.LTable {
+	t := L.CreateTable(len(msgs), 0)
+	for _, m := range msgs {
+		r := L.CreateTable(0, 8)
+		r.RawSetString("seq", lua.LNumber(m.Seq))
+		if m.UID != 0 {
+			r.RawSetString("uid", lua.LNumber(m.UID))
+		}
+		if m.HasFlags {
+			r.RawSetString("flags", strList(m.Flags))
+		}
+		if m.InternalDate != "" {
+			r.RawSetString("internaldate", lua.LString(m.InternalDate))
+			if !m.InternalTime.IsZero() {
+				r.RawSetString("internaldate_time", lua.LNumber(m.InternalTime.Unix()))
+			}
+		}
+		if m.Size >= 0 {
+			r.RawSetString("size", lua.LNumber(m.Size))
+		}
+		if m.ModSeq != 0 {
+			r.RawSetString("modseq", lua.LString(strconv.FormatUint(m.ModSeq, 10)))
+		}
+		if m.Envelope != nil {
+			r.RawSetString("envelope", envelopeTable(L, m.Envelope))
+		}
+		if m.BodyStructure != nil {
+			r.RawSetString("bodystructure", bodyTable(L, m.BodyStructure))
+		}
+		for name, sections := range map[string]map[string][]byte{"body": m.Body, "binary": m.Binary} {
+			if sections != nil {
+				b := L.CreateTable(0, len(sections))
+				for k, v := range sections {
+					b.RawSetString(k, lua.LString(v))
+				}
+				r.RawSetString(name, b)
+			}
+		}
+		for name, v := range map[string][]byte{"rfc822": m.RFC822, "rfc822_header": m.RFC822Header, "rfc822_text": m.RFC822Text} {
+			if v != nil {
+				r.RawSetString(name, lua.LString(v))
+			}
+		}
+		t.Append(r)
+	}
+	return t
+}
+
+func addrList(L *lua.LState, as []imap.Address) *lua.LTable {
+	t := L.CreateTable(len(as), 0)
+	for _, a := range as {
+		x := L.CreateTable(0, 4)
+		x.RawSetString("name", lua.LString(a.Name))
+		x.RawSetString("mailbox", lua.LString(a.Mailbox))
+		x.RawSetString("host", lua.LString(a.Host))
+		x.RawSetString("address", lua.LString(a.Address))
+		t.Append(x)
+	}
+	return t
+}
+
+func envelopeTable(L *lua.LState, e *imap.Envelope) *lua.LTable {
+	t := L.CreateTable(0, 10)
+	t.RawSetString("date", lua.LString(e.Date))
+	t.RawSetString("subject", lua.LString(e.Subject))
+	t.RawSetString("in_reply_to", lua.LString(e.InReplyTo))
+	t.RawSetString("message_id", lua.LString(e.MessageID))
+	for k, v := range map[string][]imap.Address{"from": e.From, "sender": e.Sender, "reply_to": e.ReplyTo, "to": e.To, "cc": e.Cc, "bcc": e.Bcc} {
+		t.RawSetString(k, addrList(L, v))
+	}
+	return t
+}
+
+func paramTable(L *lua.LState, p map[string]string) *lua.LTable {
+	t := L.CreateTable(0, len(p))
+	for k, v := range p {
+		t.RawSetString(k, lua.LString(v))
+	}
+	return t
+}
+
+func bodyTable(L *lua.LState, b *imap.BodyStructure) *lua.LTable {
+	t := L.NewTable()
+	t.RawSetString("type", lua.LString(b.Type))
+	t.RawSetString("subtype", lua.LString(b.Subtype))
+	t.RawSetString("params", paramTable(L, b.Params))
+	t.RawSetString("part", lua.LString(b.Part))
+	for k, v := range map[string]string{"id": b.ID, "description": b.Description, "encoding": b.Encoding, "md5": b.MD5, "location": b.Location} {
+		if v != "" {
+			t.RawSetString(k, lua.LString(v))
+		}
+	}
+	if b.Parts == nil {
+		t.RawSetString("size", lua.LNumber(b.Size))
+	}
+	if b.Lines > 0 || b.Type == "text" {
+		t.RawSetString("lines", lua.LNumber(b.Lines))
+	}
+	if b.Disposition != nil {
+		d := L.NewTable()
+		d.RawSetString("type", lua.LString(b.Disposition.Type))
+		d.RawSetString("params", paramTable(L, b.Disposition.Params))
+		t.RawSetString("disposition", d)
+	}
+	if b.Language != nil {
+		t.RawSetString("language", strList(b.Language))
+	}
+	if b.Parts != nil {
+		parts := L.CreateTable(len(b.Parts), 0)
+		for _, p := range b.Parts {
+			parts.Append(bodyTable(L, p))
+		}
+		t.RawSetString("parts", parts)
+	}
+	if b.Envelope != nil {
+		t.RawSetString("envelope", envelopeTable(L, b.Envelope))
+	}
+	if b.Body != nil {
+		t.RawSetString("body", bodyTable(L, b.Body))
+	}
+	return t
+}

@@ -1,0 +1,410 @@
+// Package runtime is the embeddable host: it runs Lua scripts (gopher-lua,
+// Lua 5.1) with the imap and pop3 modules, a sandbox for untrusted
+// scripts, limits, dry run, a dial hook, audit events and cancellation.
+//
+// One LState per run; compiled chunks are cached and shared between runs;
+// a [Pool] bounds how many scripts run at once.
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+	luar "layeh.com/gopher-luar"
+
+	"github.com/mailscript/mailscript/bindings"
+)
+
+// Options configure a [Runtime]. The zero value runs trusted scripts with
+// the whole Lua standard library.
+type Options struct {
+	// Sandbox withholds io, os (but time/date/clock/getenv), load*,
+	// dofile and file require, and IMAP4_stream.
+	Sandbox bool
+	// DryRun sends nothing that changes a mailbox; see [Result.Plan].
+	DryRun bool
+	// Dial opens every connection scripts make (allow-lists, proxies).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Logger receives the runtime's own events; nil discards them.
+	Logger *slog.Logger
+	// Audit receives CPython's audit events (imaplib.open, imaplib.send,
+	// poplib.connect, poplib.putline), secrets redacted.
+	Audit func(event string, args ...any)
+	// Stdout and Stderr for print and debug traces; nil means os.Stdout/os.Stderr.
+	Stdout, Stderr io.Writer
+	// Getenv answers os.getenv in the sandbox; nil returns nil for every name.
+	Getenv func(string) string
+	// Limits; zero means none (registry and call stack have defaults
+	// large enough for 20 MB messages built with table.concat).
+	WallTime       time.Duration
+	MaxConnections int
+	MaxOutput      int64
+	RegistryMax    int
+	CallStackMax   int
+	// Timeout is the default network timeout of connections (60 s).
+	Timeout time.Duration
+}
+
+// Runtime runs scripts. It is safe for concurrent use: each run has its
+// own Lua state.
+type Runtime struct {
+	opts    Options
+	mu      sync.Mutex
+	modules map[string]lua.LGFunction
+	values  map[string]any
+	cache   map[[32]byte]*lua.FunctionProto
+}
+
+// New returns a runtime.
+func New(opts Options) *Runtime {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.RegistryMax <= 0 {
+		opts.RegistryMax = 1 << 24
+	}
+	if opts.CallStackMax <= 0 {
+		opts.CallStackMax = 1 << 14
+	}
+	return &Runtime{opts: opts, modules: map[string]lua.LGFunction{}, values: map[string]any{}, cache: map[[32]byte]*lua.FunctionProto{}}
+}
+
+// Register adds a host module scripts load with require(name).
+func (rt *Runtime) Register(name string, loader lua.LGFunction) {
+	rt.mu.Lock()
+	rt.modules[name] = loader
+	rt.mu.Unlock()
+}
+
+// Expose makes a Go value a global of every script, through gopher-luar.
+func (rt *Runtime) Expose(name string, v any) {
+	rt.mu.Lock()
+	rt.values[name] = v
+	rt.mu.Unlock()
+}
+
+// Result is what a run leaves behind.
+type Result struct {
+	Plan []bindings.Action // what a dry run did not do
+}
+
+// ScriptError is a script's failure: its message, where in the script,
+// and the Lua traceback.
+type ScriptError struct {
+	Message   string
+	File      string
+	Line      int
+	Traceback string
+	Kind      string // "imap.abort" and the like for mail errors, "" otherwise
+}
+
+func (e *ScriptError) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+	}
+	return e.Message
+}
+
+// RunFile runs the script at path; args become the global arg table.
+func (rt *Runtime) RunFile(ctx context.Context, path string, args ...string) (*Result, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return rt.RunString(ctx, path, string(src), args...)
+}
+
+// RunString runs src as a chunk called name.
+func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...string) (*Result, error) {
+	proto, err := rt.Compile(name, src)
+	if err != nil {
+		return nil, err
+	}
+	if rt.opts.WallTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt.opts.WallTime)
+		defer cancel()
+	}
+	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial,
+		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout}
+	var conns atomic.Int64
+	env.Connect = func() error {
+		if n := conns.Add(1); rt.opts.MaxConnections > 0 && n > int64(rt.opts.MaxConnections) {
+			return fmt.Errorf("connection limit of %d reached", rt.opts.MaxConnections)
+		}
+		return nil
+	}
+	L := rt.newState(env)
+	defer L.Close()
+	L.SetContext(ctx)
+	argt := L.NewTable()
+	argt.RawSetInt(0, lua.LString(name))
+	for i, a := range args {
+		argt.RawSetInt(i+1, lua.LString(a))
+	}
+	L.SetGlobal("arg", argt)
+	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
+	L.Push(L.NewFunctionFromProto(proto))
+	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
+	res := &Result{Plan: env.Plan()}
+	if err != nil {
+		if ctx.Err() != nil {
+			se := scriptError(name, err)
+			se.Message = "script stopped: " + ctx.Err().Error() + " (" + se.Message + ")"
+			return res, se
+		}
+		return res, scriptError(name, err)
+	}
+	return res, nil
+}
+
+// traceback is the message handler: it keeps an error object as it is
+// and records the traceback beside it.
+func traceback(L *lua.LState) int {
+	v := L.Get(1)
+	dbg := L.GetField(L.GetGlobal("debug"), "traceback")
+	var trace string
+	if f, ok := dbg.(*lua.LFunction); ok {
+		L.Push(f)
+		L.Push(lua.LString(""))
+		L.Push(lua.LNumber(2))
+		if L.PCall(2, 1, nil) == nil {
+			trace = lua.LVAsString(L.Get(-1))
+			L.Pop(1)
+		}
+	} else {
+		trace = ""
+	}
+	wrapped := L.NewTable()
+	wrapped.RawSetString("value", v)
+	wrapped.RawSetString("traceback", lua.LString(trace))
+	if lv, ok := v.(lua.LString); ok {
+		wrapped.RawSetString("message", lv)
+	} else {
+		wrapped.RawSetString("message", lua.LString(L.ToStringMeta(v).String()))
+	}
+	L.Push(wrapped)
+	return 1
+}
+
+var posRE = regexp.MustCompile(`([^\s:]+\.lua|<[^>]+>|[^\s:]+):(\d+):`)
+
+func scriptError(name string, err error) *ScriptError {
+	se := &ScriptError{Message: err.Error()}
+	var ae *lua.ApiError
+	if errors.As(err, &ae) {
+		if t, ok := ae.Object.(*lua.LTable); ok {
+			se.Message = lua.LVAsString(t.RawGetString("message"))
+			se.Traceback = lua.LVAsString(t.RawGetString("traceback"))
+			if obj, ok := t.RawGetString("value").(*lua.LTable); ok {
+				if k := lua.LVAsString(obj.RawGetString("kind")); k != "" {
+					se.Kind = k
+				}
+			}
+		} else {
+			se.Message = ae.Object.String()
+			se.Traceback = ae.StackTrace
+		}
+	}
+	// where: the message's own position, else the first frame of the script
+	for _, s := range []string{se.Message, se.Traceback} {
+		for _, m := range posRE.FindAllStringSubmatch(s, -1) {
+			if m[1] == name || strings.HasSuffix(name, m[1]) {
+				se.File = name
+				se.Line, _ = strconv.Atoi(m[2])
+				se.Message = strings.TrimPrefix(se.Message, m[0]+" ")
+				return se
+			}
+		}
+	}
+	return se
+}
+
+// Compile parses and compiles src, caching the result by content.
+func (rt *Runtime) Compile(name, src string) (*lua.FunctionProto, error) {
+	key := sha256.Sum256([]byte(name + "\x00" + src))
+	rt.mu.Lock()
+	p, ok := rt.cache[key]
+	rt.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	chunk, err := parse.Parse(strings.NewReader(src), name)
+	if err != nil {
+		return nil, compileError(name, err)
+	}
+	p, err = lua.Compile(chunk, name)
+	if err != nil {
+		return nil, compileError(name, err)
+	}
+	rt.mu.Lock()
+	rt.cache[key] = p
+	rt.mu.Unlock()
+	return p, nil
+}
+
+var parseLineRE = regexp.MustCompile(`line:(\d+)`)
+
+func compileError(name string, err error) *ScriptError {
+	se := &ScriptError{File: name, Message: err.Error()}
+	if m := parseLineRE.FindStringSubmatch(err.Error()); m != nil {
+		se.Line, _ = strconv.Atoi(m[1])
+	}
+	if i := strings.Index(se.Message, "\n"); i > 0 {
+		se.Message = strings.TrimSpace(se.Message[:i])
+	}
+	return se
+}
+
+// limitWriter fails once more than max bytes were written.
+type limitWriter struct {
+	w   io.Writer
+	n   int64
+	max int64
+}
+
+var errOutputLimit = errors.New("output limit reached")
+
+func (l *limitWriter) Write(b []byte) (int, error) {
+	if l.max > 0 && l.n+int64(len(b)) > l.max {
+		return 0, errOutputLimit
+	}
+	l.n += int64(len(b))
+	return l.w.Write(b)
+}
+
+func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
+	L := lua.NewState(lua.Options{
+		SkipOpenLibs:        rt.opts.Sandbox,
+		RegistrySize:        1024 * 20,
+		RegistryMaxSize:     rt.opts.RegistryMax,
+		RegistryGrowStep:    1024 * 32,
+		CallStackSize:       rt.opts.CallStackMax,
+		MinimizeStackMemory: true,
+	})
+	if rt.opts.Sandbox {
+		rt.openSandbox(L)
+	}
+	out := &limitWriter{w: rt.opts.Stdout, max: rt.opts.MaxOutput}
+	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
+		var b strings.Builder
+		for i := 1; i <= L.GetTop(); i++ {
+			if i > 1 {
+				b.WriteByte('\t')
+			}
+			b.WriteString(L.ToStringMeta(L.Get(i)).String())
+		}
+		b.WriteByte('\n')
+		if _, err := io.WriteString(out, b.String()); err != nil {
+			L.RaiseError("print: %v", err)
+		}
+		return 0
+	}))
+	bindings.Preload(L, env)
+	rt.mu.Lock()
+	for name, loader := range rt.modules {
+		L.PreloadModule(name, loader)
+	}
+	for name, v := range rt.values {
+		L.SetGlobal(name, luar.New(L, v))
+	}
+	rt.mu.Unlock()
+	return L
+}
+
+// openSandbox opens the safe libraries: base without load*/dofile,
+// table, string, math, coroutine, package (preloaded modules only), and
+// an os with time, date, clock and a filtered getenv.
+func (rt *Runtime) openSandbox(L *lua.LState) {
+	for _, lib := range []struct {
+		name string
+		fn   lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage}, {lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString}, {lua.MathLibName, lua.OpenMath}, {lua.CoroutineLibName, lua.OpenCoroutine},
+		{lua.OsLibName, lua.OpenOs}, {lua.DebugLibName, lua.OpenDebug},
+	} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	for _, name := range []string{"dofile", "loadfile", "load", "loadstring", "module"} {
+		L.SetGlobal(name, lua.LNil)
+	}
+	full := L.GetGlobal("os").(*lua.LTable)
+	safe := L.NewTable()
+	for _, k := range []string{"time", "date", "clock", "difftime"} {
+		safe.RawSetString(k, full.RawGetString(k))
+	}
+	getenv := rt.opts.Getenv
+	safe.RawSetString("getenv", L.NewFunction(func(L *lua.LState) int {
+		if getenv == nil {
+			L.Push(lua.LNil)
+			return 1
+		}
+		v := getenv(L.CheckString(1))
+		if v == "" {
+			L.Push(lua.LNil)
+		} else {
+			L.Push(lua.LString(v))
+		}
+		return 1
+	}))
+	L.SetGlobal("os", safe)
+	L.SetField(L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED"), "os", safe)
+	// debug only for tracebacks
+	dbg := L.NewTable()
+	dbg.RawSetString("traceback", L.GetField(L.GetGlobal("debug"), "traceback"))
+	L.SetGlobal("debug", dbg)
+	// require finds preloaded modules only
+	pkg := L.GetGlobal("package").(*lua.LTable)
+	loaders := pkg.RawGetString("loaders").(*lua.LTable)
+	only := L.NewTable()
+	only.Append(loaders.RawGetInt(1))
+	pkg.RawSetString("loaders", only)
+	pkg.RawSetString("path", lua.LString(""))
+	pkg.RawSetString("cpath", lua.LString(""))
+}
+
+// Pool runs scripts with at most n at once, each in its own Lua state,
+// sharing the runtime's compiled chunks.
+type Pool struct {
+	rt  *Runtime
+	sem chan struct{}
+}
+
+// NewPool returns a pool of n concurrent runs.
+func (rt *Runtime) NewPool(n int) *Pool {
+	return &Pool{rt: rt, sem: make(chan struct{}, max(n, 1))}
+}
+
+// RunString runs src when a place is free (or ctx ends).
+func (p *Pool) RunString(ctx context.Context, name, src string, args ...string) (*Result, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.sem }()
+	return p.rt.RunString(ctx, name, src, args...)
+}
