@@ -24,6 +24,7 @@ type Env struct {
 	Audit   func(event string, args ...any)
 	Stderr  io.Writer // debug traces
 	Timeout time.Duration
+	Debug   int // protocol debug level of new connections
 	// Connect is called before each new connection; an error refuses it
 	// (the host's connection limit).
 	Connect func() error

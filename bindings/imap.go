@@ -201,7 +201,7 @@ func (e *Env) imapOptions(L *lua.LState, timeout time.Duration, tlso tlsopt.Opti
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "")
 	}
-	return &imap.Options{Timeout: timeout, TLSConfig: cfg, Dial: e.Dial, Audit: e.Audit, DebugWriter: e.stderr()}
+	return &imap.Options{Timeout: timeout, TLSConfig: cfg, Dial: e.Dial, Audit: e.Audit, Debug: e.Debug, DebugWriter: e.stderr()}
 }
 
 // imapConnect is IMAP4([host [, port [, timeout]]]), IMAP4_SSL(host, port,

@@ -163,7 +163,7 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 			raise(L, &pop3.Error{Text: err.Error()})
 		}
 	}
-	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, DebugWriter: env.stderr()}
+	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.stderr()}
 	addr := fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port)
 	var c *pop3.Client
 	if useTLS {

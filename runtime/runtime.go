@@ -57,6 +57,8 @@ type Options struct {
 	CallStackMax   int
 	// Timeout is the default network timeout of connections (60 s).
 	Timeout time.Duration
+	// Debug is the protocol debug level of new connections (imaplib's).
+	Debug int
 }
 
 // Runtime runs scripts. It is safe for concurrent use: each run has its
@@ -145,15 +147,7 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 		ctx, cancel = context.WithTimeout(ctx, rt.opts.WallTime)
 		defer cancel()
 	}
-	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial,
-		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout}
-	var conns atomic.Int64
-	env.Connect = func() error {
-		if n := conns.Add(1); rt.opts.MaxConnections > 0 && n > int64(rt.opts.MaxConnections) {
-			return fmt.Errorf("connection limit of %d reached", rt.opts.MaxConnections)
-		}
-		return nil
-	}
+	env := rt.env()
 	L := rt.newState(env)
 	defer L.Close()
 	L.SetContext(ctx)
@@ -176,6 +170,72 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 		return res, scriptError(name, err)
 	}
 	return res, nil
+}
+
+// env is what one run's modules see; it counts the run's connections.
+func (rt *Runtime) env() *bindings.Env {
+	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial,
+		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug}
+	var conns atomic.Int64
+	env.Connect = func() error {
+		if n := conns.Add(1); rt.opts.MaxConnections > 0 && n > int64(rt.opts.MaxConnections) {
+			return fmt.Errorf("connection limit of %d reached", rt.opts.MaxConnections)
+		}
+		return nil
+	}
+	return env
+}
+
+// Session is one Lua state kept across evaluations, for a REPL.
+type Session struct {
+	rt  *Runtime
+	L   *lua.LState
+	env *bindings.Env
+}
+
+// NewSession starts a session.
+func (rt *Runtime) NewSession() *Session {
+	env := rt.env()
+	return &Session{rt: rt, L: rt.newState(env), env: env}
+}
+
+// Eval runs src; an expression's values are printed, as Lua's own REPL does.
+func (s *Session) Eval(ctx context.Context, src string) error {
+	s.L.SetContext(ctx)
+	defer s.L.RemoveContext()
+	proto, err := s.rt.Compile("stdin", "return "+src)
+	if err != nil {
+		if proto, err = s.rt.Compile("stdin", src); err != nil {
+			return err
+		}
+	}
+	top := s.L.GetTop()
+	s.L.Push(s.L.NewFunctionFromProto(proto))
+	if err := s.L.PCall(0, lua.MultRet, s.L.NewFunction(traceback)); err != nil {
+		return scriptError("stdin", err)
+	}
+	if n := s.L.GetTop() - top; n > 0 {
+		print := s.L.GetGlobal("print")
+		args := make([]lua.LValue, n)
+		for i := range args {
+			args[i] = s.L.Get(top + 1 + i)
+		}
+		s.L.SetTop(top)
+		if err := s.L.CallByParam(lua.P{Fn: print, NRet: 0, Protect: true}, args...); err != nil {
+			return scriptError("stdin", err)
+		}
+	}
+	return nil
+}
+
+// Close ends the session.
+func (s *Session) Close() { s.L.Close() }
+
+// Incomplete reports whether a compile error only means the input has
+// not ended yet (an open block or string), so a REPL should read on.
+func Incomplete(err error) bool {
+	var se *ScriptError
+	return errors.As(err, &se) && se.Traceback == "" && strings.Contains(se.Message, "EOF")
 }
 
 // traceback is the message handler: it keeps an error object as it is
@@ -263,12 +323,13 @@ func (rt *Runtime) Compile(name, src string) (*lua.FunctionProto, error) {
 	return p, nil
 }
 
-var parseLineRE = regexp.MustCompile(`line:(\d+)`)
+var parseLineRE = regexp.MustCompile(`^.*?line:(\d+)(\(column:\d+\))?\s*`)
 
 func compileError(name string, err error) *ScriptError {
 	se := &ScriptError{File: name, Message: err.Error()}
-	if m := parseLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := parseLineRE.FindStringSubmatch(se.Message); m != nil {
 		se.Line, _ = strconv.Atoi(m[1])
+		se.Message = strings.Join(strings.Fields(se.Message[len(m[0]):]), " ")
 	}
 	if i := strings.Index(se.Message, "\n"); i > 0 {
 		se.Message = strings.TrimSpace(se.Message[:i])

@@ -1,0 +1,267 @@
+// Command mailscript runs Lua mail scripts with imaplib- and poplib-like
+// modules: mailscript run FILE, check FILE..., repl, version.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/runtime"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+const usage = `mailscript — mail scripts in Lua with imaplib- and poplib-like modules
+
+Usage:
+  mailscript run [flags] FILE [ARGS...]   run a script (it sees ARGS in arg)
+  mailscript check FILE...                compile only; report file:line: message
+  mailscript repl [flags]                 read-eval-print loop
+  mailscript version                      print the version
+
+Run "mailscript COMMAND --help" for a command's flags.
+Exit status: 0 ok, 1 script or mail error, 2 usage.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	colour         bool
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, colour: colourFor(stderr)}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return c.runCmd(args[1:])
+	case "check":
+		return c.checkCmd(args[1:])
+	case "repl":
+		return c.replCmd(args[1:])
+	case "version", "--version":
+		fmt.Fprintln(stdout, "mailscript", Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "mailscript: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func colourFor(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && os.Getenv("NO_COLOR") == "" && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// runFlags are the flags run and repl share.
+type runFlags struct {
+	dryRun, sandbox, json bool
+	debug                 int
+	timeout               time.Duration
+}
+
+func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: mailscript %s [flags] %s\n\n%s\n\nFlags:\n", name, argsUsage, help)
+		fs.PrintDefaults()
+	}
+	if rf != nil {
+		fs.BoolVar(&rf.dryRun, "dry-run", false, "send nothing that changes a mailbox; print the plan instead")
+		fs.BoolVar(&rf.sandbox, "sandbox", false, "run as an untrusted script: no io, os, load*, IMAP4_stream")
+		fs.BoolVar(&rf.json, "json", false, "print the dry-run plan as JSON")
+		fs.IntVar(&rf.debug, "debug", 0, "protocol debug level (imaplib's; 4 and up traces every line, secrets as ***)")
+		v := fs.Bool("v", false, "shorthand for --debug 4")
+		fs.DurationVar(&rf.timeout, "timeout", 0, "stop the script after this long (e.g. 10m); 0 means no limit")
+		_ = v
+	}
+	return fs
+}
+
+func (c *cli) runtime(rf *runFlags) *runtime.Runtime {
+	return runtime.New(runtime.Options{
+		DryRun: rf.dryRun, Sandbox: rf.sandbox, WallTime: rf.timeout, Debug: rf.debug,
+		Stdout: c.stdout, Stderr: c.stderr, Getenv: os.Getenv,
+	})
+}
+
+func parseRunFlags(fs *flag.FlagSet, rf *runFlags, args []string) ([]string, int) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0
+		}
+		return nil, 2
+	}
+	if f := fs.Lookup("v"); f != nil && f.Value.String() == "true" && rf.debug == 0 {
+		rf.debug = 4
+	}
+	return fs.Args(), -1
+}
+
+func (c *cli) runCmd(args []string) int {
+	var rf runFlags
+	fs := c.flags("run", "FILE [ARGS...]", "Runs a Lua script. The script sees ARGS in the table arg (arg[0] is FILE).", &rf)
+	rest, code := parseRunFlags(fs, &rf, args)
+	if code >= 0 {
+		return code
+	}
+	if len(rest) == 0 {
+		fs.Usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := c.runtime(&rf).RunFile(ctx, rest[0], rest[1:]...)
+	if res != nil && rf.dryRun {
+		c.printPlan(res.Plan, rf.json)
+	}
+	if err != nil {
+		c.report(err)
+		return 1
+	}
+	return 0
+}
+
+func (c *cli) report(err error) {
+	var se *runtime.ScriptError
+	msg := err.Error()
+	trace := ""
+	if errors.As(err, &se) {
+		trace = se.Traceback
+	}
+	if c.colour {
+		msg = "\x1b[31m" + msg + "\x1b[0m"
+	}
+	fmt.Fprintln(c.stderr, "mailscript:", msg)
+	if trace != "" {
+		fmt.Fprintln(c.stderr, trace)
+	}
+}
+
+func (c *cli) printPlan(plan []bindings.Action, asJSON bool) {
+	if plan == nil {
+		plan = []bindings.Action{}
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(map[string]any{"dry_run": true, "plan": plan})
+		return
+	}
+	fmt.Fprintf(c.stdout, "dry run: %d change(s) not made\n", len(plan))
+	if len(plan) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tMAILBOX\tMESSAGES\tDETAILS")
+	for _, a := range plan {
+		set := a.Set
+		if a.UID && set != "" {
+			set = "UID " + set
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Command, a.Mailbox, set, strings.Join(a.Args, " "))
+	}
+	tw.Flush()
+}
+
+func (c *cli) checkCmd(args []string) int {
+	fs := c.flags("check", "FILE...", "Compiles each script without running it; prints file:line: message for each error.", nil)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	rt := runtime.New(runtime.Options{})
+	code := 0
+	for _, path := range fs.Args() {
+		src, err := os.ReadFile(path)
+		if err == nil {
+			_, err = rt.Compile(path, string(src))
+		}
+		if err != nil {
+			fmt.Fprintln(c.stderr, err)
+			code = 1
+		}
+	}
+	return code
+}
+
+func (c *cli) replCmd(args []string) int {
+	var rf runFlags
+	fs := c.flags("repl", "", "Reads Lua from standard input and runs it line by line; a statement may span lines.", &rf)
+	if _, code := parseRunFlags(fs, &rf, args); code >= 0 {
+		return code
+	}
+	sess := c.runtime(&rf).NewSession()
+	defer sess.Close()
+	interactive := false
+	if f, ok := c.stdin.(*os.File); ok {
+		interactive = isatty.IsTerminal(f.Fd())
+	}
+	in := bufio.NewScanner(c.stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<26)
+	var pending strings.Builder
+	prompt := func() {
+		if !interactive {
+			return
+		}
+		if pending.Len() > 0 {
+			fmt.Fprint(c.stdout, ">> ")
+		} else {
+			fmt.Fprint(c.stdout, "> ")
+		}
+	}
+	code := 0
+	prompt()
+	for in.Scan() {
+		pending.WriteString(in.Text())
+		pending.WriteByte('\n')
+		err := sess.Eval(context.Background(), pending.String())
+		if runtime.Incomplete(err) {
+			prompt()
+			continue
+		}
+		pending.Reset()
+		if err != nil {
+			c.report(err)
+			code = 1
+		}
+		prompt()
+	}
+	if interactive {
+		fmt.Fprintln(c.stdout)
+	}
+	if !interactive {
+		return code
+	}
+	return 0
+}
