@@ -199,20 +199,21 @@ func (rt *Runtime) NewSession() *Session {
 	return &Session{rt: rt, L: rt.newState(env), env: env}
 }
 
-// Eval runs src; an expression's values are printed, as Lua's own REPL does.
-func (s *Session) Eval(ctx context.Context, src string) error {
+// Eval runs src as a chunk called name; an expression's values are
+// printed, as Lua's own REPL does.
+func (s *Session) Eval(ctx context.Context, name, src string) error {
 	s.L.SetContext(ctx)
 	defer s.L.RemoveContext()
-	proto, err := s.rt.Compile("stdin", "return "+src)
+	proto, err := s.rt.Compile(name, "return "+src)
 	if err != nil {
-		if proto, err = s.rt.Compile("stdin", src); err != nil {
+		if proto, err = s.rt.Compile(name, src); err != nil {
 			return err
 		}
 	}
 	top := s.L.GetTop()
 	s.L.Push(s.L.NewFunctionFromProto(proto))
 	if err := s.L.PCall(0, lua.MultRet, s.L.NewFunction(traceback)); err != nil {
-		return scriptError("stdin", err)
+		return scriptError(name, err)
 	}
 	if n := s.L.GetTop() - top; n > 0 {
 		print := s.L.GetGlobal("print")
@@ -222,7 +223,7 @@ func (s *Session) Eval(ctx context.Context, src string) error {
 		}
 		s.L.SetTop(top)
 		if err := s.L.CallByParam(lua.P{Fn: print, NRet: 0, Protect: true}, args...); err != nil {
-			return scriptError("stdin", err)
+			return scriptError(name, err)
 		}
 	}
 	return nil
@@ -230,6 +231,10 @@ func (s *Session) Eval(ctx context.Context, src string) error {
 
 // Close ends the session.
 func (s *Session) Close() { s.L.Close() }
+
+// State is the session's Lua state, for hosts that add globals or call
+// functions directly; like the session, it is not safe for concurrent use.
+func (s *Session) State() *lua.LState { return s.L }
 
 // Incomplete reports whether a compile error only means the input has
 // not ended yet (an open block or string), so a REPL should read on.

@@ -245,7 +245,7 @@ func (c *cli) replCmd(args []string) int {
 	for in.Scan() {
 		pending.WriteString(in.Text())
 		pending.WriteByte('\n')
-		err := sess.Eval(context.Background(), pending.String())
+		err := sess.Eval(context.Background(), "stdin", pending.String())
 		if runtime.Incomplete(err) {
 			prompt()
 			continue

@@ -753,6 +753,11 @@ func (c *Client) dispatch(r *Response) error {
 			head = c.pending[0]
 		}
 		c.dispatchUntagged(r, head)
+		// imaplib checks for BYE on every turn of its wait: a BYE ends
+		// any command but LOGOUT (and IDLE, which delivers it).
+		if r.Type == "BYE" && head != nil && !head.stopOnBye && (c.idler == nil || !c.idler.capturing) {
+			return &Error{Kind: KindAbort, Command: firstWord(head.Name), Text: r.Text}
+		}
 	case r.Continuation():
 		if c.literalWait {
 			c.gotCont = r
