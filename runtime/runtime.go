@@ -86,7 +86,7 @@ func New(opts Options) *Runtime {
 		opts.RegistryMax = 1 << 24
 	}
 	if opts.CallStackMax <= 0 {
-		opts.CallStackMax = 1 << 14
+		opts.CallStackMax = 1 << 12
 	}
 	return &Runtime{opts: opts, modules: map[string]lua.LGFunction{}, values: map[string]any{}, cache: map[[32]byte]*lua.FunctionProto{}}
 }
@@ -362,7 +362,7 @@ func (l *limitWriter) Write(b []byte) (int, error) {
 func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:        rt.opts.Sandbox,
-		RegistrySize:        1024 * 20,
+		RegistrySize:        lua.RegistrySize,
 		RegistryMaxSize:     rt.opts.RegistryMax,
 		RegistryGrowStep:    1024 * 32,
 		CallStackSize:       rt.opts.CallStackMax,

@@ -18,15 +18,15 @@ function assert_eq(got, want, what)
 end
 
 function assert_true(v, what)
-  if not v then error((what or "condition") .. " is not true", 2) end
+  if not v then error((what or "condition") .. " is not true", 3) end
 end
 
 -- assert_raises calls fn and checks the error object's class and kind.
 function assert_raises(class, kind, fn, ...)
   local ok, err = pcall(fn, ...)
-  if ok then error("no error raised, want " .. kind, 2) end
-  if type(err) ~= "table" then error("error is not an object: " .. tostring(err), 2) end
-  if not class:is(err) then error("error " .. tostring(err) .. " is not a " .. class.name, 2) end
-  if err.kind ~= kind then error("error kind " .. tostring(err.kind) .. ", want " .. kind .. " (" .. tostring(err) .. ")", 2) end
+  if ok then error("no error raised, want " .. kind, 3) end
+  if type(err) ~= "table" then error("error is not an object: " .. tostring(err), 3) end
+  if not class:is(err) then error("error " .. tostring(err) .. " is not a " .. class.name, 3) end
+  if err.kind ~= kind then error("error kind " .. tostring(err.kind) .. ", want " .. kind .. " (" .. tostring(err) .. ")", 3) end
   return err
 end

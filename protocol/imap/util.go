@@ -12,12 +12,14 @@ func Int2AP(n int) string {
 	if n < 0 {
 		n = -n
 	}
-	var b []byte
+	var buf [16]byte
+	i := len(buf)
 	for n > 0 {
-		b = append([]byte{byte('A' + n%16)}, b...)
+		i--
+		buf[i] = byte('A' + n%16)
 		n /= 16
 	}
-	return string(b)
+	return string(buf[i:])
 }
 
 var flagsRE = regexp.MustCompile(`.*FLAGS \(([^)]*)\)`)

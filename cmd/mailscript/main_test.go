@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mailscript-bin-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "mailscript")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// mailscript runs the built binary.
+func mailscript(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func write(t *testing.T, name, src string) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunArgsAndExitCodes(t *testing.T) {
+	ok := write(t, "ok.lua", `print(arg[0]:match("ok.lua$") ~= nil, arg[1], arg[2], #arg)`)
+	out, errs, code := mailscript(t, "", "run", ok, "a", "b c")
+	if code != 0 || out != "true\ta\tb c\t2\n" || errs != "" {
+		t.Fatalf("%d %q %q", code, out, errs)
+	}
+	bad := write(t, "bad.lua", "local x = 1\nlocal imap = require('imap')\nlocal M = imap.IMAP4('127.0.0.1', 1)\n")
+	out, errs, code = mailscript(t, "", "run", bad)
+	if code != 1 || !strings.Contains(errs, "bad.lua:3: imap.error: connect") || !strings.Contains(errs, "stack traceback") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	_, errs, code = mailscript(t, "", "run")
+	if code != 2 || !strings.Contains(errs, "Usage: mailscript run") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	_, _, code = mailscript(t, "", "frobnicate")
+	if code != 2 {
+		t.Fatal(code)
+	}
+	_, _, code = mailscript(t, "", "run", "--no-such-flag", ok)
+	if code != 2 {
+		t.Fatal(code)
+	}
+	_, _, code = mailscript(t, "", "run", filepath.Join(t.TempDir(), "missing.lua"))
+	if code != 1 {
+		t.Fatal(code)
+	}
+}
+
+func TestHelpOnEverySubcommand(t *testing.T) {
+	for _, sub := range []string{"run", "check", "repl"} {
+		_, errs, code := mailscript(t, "", sub, "--help")
+		if code != 0 || !strings.Contains(errs, "Usage: mailscript "+sub) {
+			t.Fatalf("%s: %d %q", sub, code, errs)
+		}
+	}
+	out, _, code := mailscript(t, "", "--help")
+	if code != 0 || !strings.Contains(out, "mailscript run") {
+		t.Fatal(code, out)
+	}
+	out, _, code = mailscript(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "mailscript ") {
+		t.Fatal(code, out)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	good := write(t, "good.lua", "print(1)")
+	bad := write(t, "bad.lua", "print(1)\nx = = 2\n")
+	_, errs, code := mailscript(t, "", "check", good, bad)
+	if code != 1 || !strings.HasSuffix(strings.TrimSpace(errs), "bad.lua:2: near '=': syntax error") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	_, errs, code = mailscript(t, "", "check", good)
+	if code != 0 || errs != "" {
+		t.Fatal(code, errs)
+	}
+}
+
+func TestSandboxFlagAndDryRunJSON(t *testing.T) {
+	p := write(t, "s.lua", `print(io == nil)`)
+	out, _, code := mailscript(t, "", "run", "--sandbox", p)
+	if code != 0 || out != "true\n" {
+		t.Fatal(code, out)
+	}
+	out, _, code = mailscript(t, "", "run", "--dry-run", "--json", p)
+	var plan struct {
+		DryRun bool  `json:"dry_run"`
+		Plan   []any `json:"plan"`
+	}
+	if code != 0 || json.Unmarshal([]byte(strings.TrimPrefix(out, "false\n")), &plan) != nil || !plan.DryRun {
+		t.Fatal(code, out)
+	}
+	loop := write(t, "loop.lua", `while true do end`)
+	_, errs, code := mailscript(t, "", "run", "--timeout", "200ms", loop)
+	if code != 1 || !strings.Contains(errs, "stopped") {
+		t.Fatal(code, errs)
+	}
+}
+
+func TestReplPiped(t *testing.T) {
+	out, errs, code := mailscript(t, "x = 20 +\n22\nx\nfor i = 1, 2 do\nprint(i)\nend\nerror('boom')\nprint('after')\n", "repl")
+	if out != "42\n1\n2\nafter\n" || !strings.Contains(errs, "boom") || code != 1 {
+		t.Fatalf("%d %q %q", code, out, errs)
+	}
+}
