@@ -12,11 +12,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/peterh/liner"
 
 	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/runtime"
@@ -217,37 +219,29 @@ func (c *cli) checkCmd(args []string) int {
 
 func (c *cli) replCmd(args []string) int {
 	var rf runFlags
-	fs := c.flags("repl", "", "Reads Lua from standard input and runs it line by line; a statement may span lines.", &rf)
+	fs := c.flags("repl", "", "Reads Lua and runs it as it comes; a statement may span lines; an expression's value is printed.\nOn a terminal: line editing and history (kept in the state folder).", &rf)
 	if _, code := parseRunFlags(fs, &rf, args); code >= 0 {
 		return code
 	}
 	sess := c.runtime(&rf).NewSession()
 	defer sess.Close()
-	interactive := false
-	if f, ok := c.stdin.(*os.File); ok {
-		interactive = isatty.IsTerminal(f.Fd())
-	}
-	in := bufio.NewScanner(c.stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<26)
-	var pending strings.Builder
-	prompt := func() {
-		if !interactive {
-			return
-		}
-		if pending.Len() > 0 {
-			fmt.Fprint(c.stdout, ">> ")
-		} else {
-			fmt.Fprint(c.stdout, "> ")
-		}
-	}
+	read, done := c.lineReader()
+	defer done()
 	code := 0
-	prompt()
-	for in.Scan() {
-		pending.WriteString(in.Text())
+	var pending strings.Builder
+	for {
+		prompt := "> "
+		if pending.Len() > 0 {
+			prompt = ">> "
+		}
+		line, err := read(prompt)
+		if err != nil {
+			break
+		}
+		pending.WriteString(line)
 		pending.WriteByte('\n')
-		err := sess.Eval(context.Background(), "stdin", pending.String())
+		err = sess.Eval(context.Background(), "stdin", pending.String())
 		if runtime.Incomplete(err) {
-			prompt()
 			continue
 		}
 		pending.Reset()
@@ -255,13 +249,58 @@ func (c *cli) replCmd(args []string) int {
 			c.report(err)
 			code = 1
 		}
-		prompt()
 	}
-	if interactive {
-		fmt.Fprintln(c.stdout)
+	return code
+}
+
+// lineReader reads lines with editing and history on a terminal, plainly
+// when piped.
+func (c *cli) lineReader() (read func(prompt string) (string, error), done func()) {
+	f, ok := c.stdin.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		in := bufio.NewScanner(c.stdin)
+		in.Buffer(make([]byte, 1<<20), 1<<26)
+		return func(string) (string, error) {
+			if !in.Scan() {
+				if in.Err() != nil {
+					return "", in.Err()
+				}
+				return "", io.EOF
+			}
+			return in.Text(), nil
+		}, func() {}
 	}
-	if !interactive {
-		return code
+	ln := liner.NewLiner()
+	ln.SetCtrlCAborts(true)
+	hist := historyPath()
+	if h, err := os.Open(hist); err == nil {
+		ln.ReadHistory(h)
+		h.Close()
 	}
-	return 0
+	return func(prompt string) (string, error) {
+			line, err := ln.Prompt(prompt)
+			if err == nil && strings.TrimSpace(line) != "" {
+				ln.AppendHistory(line)
+			}
+			return line, err
+		}, func() {
+			if err := os.MkdirAll(filepath.Dir(hist), 0o700); err == nil {
+				if h, err := os.OpenFile(hist, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+					ln.WriteHistory(h)
+					h.Close()
+				}
+			}
+			ln.Close()
+			fmt.Fprintln(c.stdout)
+		}
+}
+
+// historyPath is $XDG_STATE_HOME/mailscript/repl_history (else under ~/.local/state).
+func historyPath() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "mailscript", "repl_history")
 }
