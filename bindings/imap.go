@@ -436,11 +436,9 @@ func imapCapability(L *lua.LState, m *imapConn) int {
 	return push(L, res, err, strList(caps))
 }
 
+// imapCloseMailbox is imaplib's close(). In a dry run the mailbox was
+// opened with EXAMINE, so CLOSE expunges nothing and may be sent.
 func imapCloseMailbox(L *lua.LState, m *imapConn) int {
-	if m.env.DryRun && !m.c.IsReadOnly() {
-		m.dry(L, Action{Command: "CLOSE"})
-		L.Pop(3)
-	}
 	res, err := m.c.CloseMailbox(ctxOf(L))
 	m.mailbox = ""
 	return push(L, res, err, nil)

@@ -283,3 +283,70 @@ func TestHostModuleAndExpose(t *testing.T) {
 		t.Fatal(err, c.N)
 	}
 }
+
+func TestAuditEvents(t *testing.T) {
+	r := newRecorder(t)
+	host, port, _ := net.SplitHostPort(r.addr)
+	var mu sync.Mutex
+	var events []string
+	audit := func(ev string, args ...any) {
+		mu.Lock()
+		events = append(events, ev+" "+fmt.Sprint(args...))
+		mu.Unlock()
+	}
+	_, err, _ := run(t, Options{Audit: audit}, fmt.Sprintf(`
+local M = require("imap").IMAP4(%q, %s)
+M:login("user", "s3cret-pw")
+M:logout()`, host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(events, "\n")
+	if !strings.HasPrefix(events[0], "imaplib.open 127.0.0.1") || !strings.Contains(all, "imaplib.send") ||
+		!strings.Contains(all, "LOGIN user ***") || strings.Contains(all, "s3cret") {
+		t.Fatalf("events:\n%s", all)
+	}
+}
+
+func TestDryRunPOP3Dele(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fmt.Fprint(c, "+OK ready\r\n")
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			got = append(got, strings.TrimSpace(line))
+			mu.Unlock()
+			fmt.Fprint(c, "+OK\r\n")
+		}
+	}()
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	res, err, _ := run(t, Options{DryRun: true}, fmt.Sprintf(`
+local P = require("pop3").POP3(%q, %s)
+P:user("u"); P:pass_("p")
+assert(P:dele(3):find("^%%+OK"))
+P:quit()`, host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, ",") != "USER u,PASS p,QUIT" || len(res.Plan) != 1 || res.Plan[0].Command != "DELE" {
+		t.Fatalf("%v %+v", got, res.Plan)
+	}
+}

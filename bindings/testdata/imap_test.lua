@@ -229,3 +229,12 @@ function test_utilities()
   assert_eq(imap.IMAP4_PORT, 143); assert_eq(imap.IMAP4_SSL_PORT, 993)
   assert_true(imap.readonly:is({kind = "readonly"}) == false, "plain tables are not error objects")
 end
+
+function test_readonly_server()
+  -- a server that opens every mailbox read-only: select() raises readonly
+  local S = imap.IMAP4_stream([[printf '* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n'; read l; t=${l%% *}; printf '* 1 EXISTS\r\n%s OK [READ-ONLY] done\r\n' "$t"; sleep 1]])
+  local err = assert_raises(imap.readonly, "readonly", S.select, S, "INBOX")
+  assert_true(imap.abort:is(err) and imap.error:is(err), "readonly is an abort and an error")
+  assert_eq(err.code, "READ-ONLY")
+  S:shutdown()
+end

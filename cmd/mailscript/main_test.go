@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		panic(string(out))
 	}
 	code := m.Run()
+	if dv != nil {
+		dv.Stop()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
