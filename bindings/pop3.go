@@ -2,7 +2,6 @@ package bindings
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -48,17 +47,17 @@ func init() {
 		"list": pop3List,
 		"uidl": pop3Uidl,
 		"retr": func(L *lua.LState, p *pop3Conn) int {
-			m, err := p.c.Retr(ctxOf(L), L.CheckInt(2))
+			m, err := p.c.Retr(ctxOf(L), which(L, 2))
 			return pushMulti(L, m, err)
 		},
 		"top": func(L *lua.LState, p *pop3Conn) int {
-			m, err := p.c.Top(ctxOf(L), L.CheckInt(2), L.CheckInt(3))
+			m, err := p.c.Top(ctxOf(L), which(L, 2), which(L, 3))
 			return pushMulti(L, m, err)
 		},
 		"dele": func(L *lua.LState, p *pop3Conn) int {
-			n := L.CheckInt(2)
+			n := which(L, 2)
 			if p.env.DryRun {
-				p.env.record(Action{Command: "DELE", Set: strconv.Itoa(n)})
+				p.env.record(Action{Command: "DELE", Set: n})
 				L.Push(lua.LString("+OK dry run: DELE not sent"))
 				return 1
 			}
@@ -209,11 +208,19 @@ func pop3Stat(L *lua.LState, p *pop3Conn) int {
 	return 2
 }
 
+// which reads a message number argument; like poplib, any string goes.
+func which(L *lua.LState, n int) string {
+	if L.Get(n) == lua.LNil {
+		L.ArgError(n, "message number expected")
+	}
+	return str(L, n, "")
+}
+
 // pop3List is list([which]): with which, the status line; without,
 // (resp, lines, octets, parsed).
 func pop3List(L *lua.LState, p *pop3Conn) int {
-	if n, ok := L.Get(2).(lua.LNumber); ok {
-		r, _, err := p.c.ListOne(ctxOf(L), int(n))
+	if L.Get(2) != lua.LNil {
+		r, _, err := p.c.ListOne(ctxOf(L), which(L, 2))
 		if err != nil {
 			raise(L, err)
 		}
@@ -234,8 +241,8 @@ func pop3List(L *lua.LState, p *pop3Conn) int {
 }
 
 func pop3Uidl(L *lua.LState, p *pop3Conn) int {
-	if n, ok := L.Get(2).(lua.LNumber); ok {
-		r, _, err := p.c.UidlOne(ctxOf(L), int(n))
+	if L.Get(2) != lua.LNil {
+		r, _, err := p.c.UidlOne(ctxOf(L), which(L, 2))
 		if err != nil {
 			raise(L, err)
 		}

@@ -281,8 +281,11 @@ func (c *Client) start(ctx context.Context) error {
 	defer stop()
 	resp, err := c.readResponse()
 	if err != nil {
+		// As imaplib: a cut or malformed greeting is an abort, an
+		// over-long line an error; a greeting that never comes is a
+		// failure to connect, an error.
 		e := netError(ctx, "", err)
-		if ie, ok := e.(*Error); ok {
+		if ie, ok := e.(*Error); ok && ie.Cause == CauseTimeout {
 			ie.Kind = KindError
 			ie.Text = "greeting: " + ie.Text
 		}

@@ -42,19 +42,34 @@ func TestGreetingAsksCapability(t *testing.T) {
 }
 
 func TestGreetingErrors(t *testing.T) {
-	cases := []struct{ name, greet, want string }{
-		{"bye", "* BYE go away\r\n", "invalid greeting"},
-		{"garbage", "HTTP/1.1 400 Bad\r\n", "greeting"},
-		{"not imap4", "* OK [CAPABILITY SMTP] hi\r\n", "not IMAP4 compliant"},
-		{"bare LF", "* OK hi\n", "unterminated line"},
-		{"eof", "", "EOF"},
+	// imaplib: BYE or another status is an error; a cut, garbled or
+	// unterminated greeting an abort (CPython's test_issue5949).
+	cases := []struct {
+		name, greet, want string
+		kind              Kind
+	}{
+		{"bye", "* BYE go away\r\n", "invalid greeting", KindError},
+		{"no", "* NO not today\r\n", "invalid greeting", KindError},
+		{"not imap4", "* OK [CAPABILITY SMTP] hi\r\n", "not IMAP4 compliant", KindError},
+		{"too long", "* OK " + strings.Repeat("x", 2*DefaultMaxLine) + "\r\n", "got more than", KindError},
+		{"garbage", "HTTP/1.1 400 Bad\r\n", "unexpected response", KindAbort},
+		{"bare LF", "* OK hi\n", "unterminated line", KindAbort},
+		{"cut", "* OK", "EOF", KindAbort},
+		{"eof", "", "EOF", KindAbort},
+		{"truncated literal", "* OK {65536}\r\nIMAP4rev1\r\n", "EOF", KindAbort},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := fake(t, func(s *session) { s.send(tc.greet) })
 			_, err := Dial(bg, addr, &Options{Timeout: 2 * time.Second})
-			wantKind(t, err, KindError, tc.want)
+			wantKind(t, err, tc.kind, tc.want)
 		})
+	}
+	// a greeting that never comes is a failure to connect
+	addr := fake(t, func(s *session) { time.Sleep(time.Second) })
+	_, err := Dial(bg, addr, &Options{Timeout: 200 * time.Millisecond})
+	if e := wantKind(t, err, KindError, "greeting"); e.Cause != CauseTimeout {
+		t.Fatal(e.Cause)
 	}
 }
 
@@ -66,7 +81,7 @@ func TestHugeLiteralGreeting(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := Dial(bg, addr, &Options{Timeout: 2 * time.Second})
 	runtime.ReadMemStats(&after)
-	wantKind(t, err, KindError, "exceeds the limit")
+	wantKind(t, err, KindAbort, "exceeds the limit")
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 		t.Fatalf("allocated %d bytes", grew)
 	}

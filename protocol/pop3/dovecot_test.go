@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -91,7 +92,7 @@ func TestDovecotRetrieveAll(t *testing.T) {
 	var buf bytes.Buffer
 	for i := 1; i <= n; i++ {
 		buf.Reset()
-		if _, _, err := c.RetrTo(bg, i, &buf); err != nil {
+		if _, _, err := c.RetrTo(bg, fmt.Sprint(i), &buf); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(buf.Bytes(), msgs[i-1].Raw) {
@@ -100,13 +101,13 @@ func TestDovecotRetrieveAll(t *testing.T) {
 	}
 	// poplib's form too, on a few
 	for _, i := range []int{1, n / 2, n} {
-		m, err := c.Retr(bg, i)
+		m, err := c.Retr(bg, fmt.Sprint(i))
 		joined := append(bytes.Join(m.Lines, []byte("\r\n")), "\r\n"...)
 		if err != nil || !bytes.Equal(joined, msgs[i-1].Raw) || m.Octets != len(msgs[i-1].Raw) {
 			t.Fatalf("retr %d: %v octets %d", i, err, m.Octets)
 		}
 	}
-	top, err := c.Top(bg, 1, 0)
+	top, err := c.Top(bg, "1", "0")
 	if err != nil || !bytes.HasPrefix(msgs[0].Raw, bytes.Join(top.Lines, []byte("\r\n"))) {
 		t.Fatal(err)
 	}
@@ -120,14 +121,14 @@ func TestDovecotDeleteAndUIDL(t *testing.T) {
 	if err != nil || len(uids1) != 5 {
 		t.Fatal(err)
 	}
-	_, one, err := c.UidlOne(bg, 2)
+	_, one, err := c.UidlOne(bg, "2")
 	if err != nil || one.UID != uids1[1].UID {
 		t.Fatal(err, one)
 	}
-	c.Dele(bg, 1)
+	c.Dele(bg, "1")
 	c.Rset(bg) // keeps message 1
-	c.Dele(bg, 2)
-	if _, err := c.Retr(bg, 2); err == nil {
+	c.Dele(bg, "2")
+	if _, err := c.Retr(bg, "2"); err == nil {
 		t.Fatal("retrieved a deleted message")
 	}
 	if _, err := c.Quit(bg); err != nil {

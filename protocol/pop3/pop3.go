@@ -596,9 +596,10 @@ func (c *Client) List(ctx context.Context) (*Multi, []MsgSize, error) {
 	return m, out, nil
 }
 
-// ListOne lists message n ("+OK n size").
-func (c *Client) ListOne(ctx context.Context, n int) (string, MsgSize, error) {
-	resp, err := c.shortCmd(ctx, "LIST "+strconv.Itoa(n), "LIST "+strconv.Itoa(n))
+// ListOne lists message which ("+OK n size"). Like poplib, which is
+// sent as given (a message number).
+func (c *Client) ListOne(ctx context.Context, which string) (string, MsgSize, error) {
+	resp, err := c.shortCmd(ctx, "LIST "+which, "LIST "+which)
 	if err != nil {
 		return "", MsgSize{}, err
 	}
@@ -636,9 +637,9 @@ func (c *Client) Uidl(ctx context.Context) (*Multi, []MsgUID, error) {
 	return m, out, nil
 }
 
-// UidlOne returns message n's unique id.
-func (c *Client) UidlOne(ctx context.Context, n int) (string, MsgUID, error) {
-	resp, err := c.shortCmd(ctx, "UIDL "+strconv.Itoa(n), "UIDL "+strconv.Itoa(n))
+// UidlOne returns message which's unique id.
+func (c *Client) UidlOne(ctx context.Context, which string) (string, MsgUID, error) {
+	resp, err := c.shortCmd(ctx, "UIDL "+which, "UIDL "+which)
 	if err != nil {
 		return "", MsgUID{}, err
 	}
@@ -658,17 +659,17 @@ func parseUID(s string) (MsgUID, error) {
 	return MsgUID{Num: n, UID: f[1]}, nil
 }
 
-// Retr retrieves message n as poplib does: lines dot-unstuffed.
-func (c *Client) Retr(ctx context.Context, n int) (*Multi, error) {
-	return c.collect(ctx, "RETR "+strconv.Itoa(n), bodyLines)
+// Retr retrieves message which as poplib does: lines dot-unstuffed.
+func (c *Client) Retr(ctx context.Context, which string) (*Multi, error) {
+	return c.collect(ctx, "RETR "+which, bodyLines)
 }
 
-// RetrTo streams message n to w, CRLF line endings, without holding it
+// RetrTo streams message which to w, CRLF line endings, without holding it
 // in memory; it returns the status line and poplib's octet count.
-func (c *Client) RetrTo(ctx context.Context, n int, w io.Writer) (string, int, error) {
+func (c *Client) RetrTo(ctx context.Context, which string, w io.Writer) (string, int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var werr error
-	resp, octets, err := c.longCmd(ctx, "RETR "+strconv.Itoa(n), bodyLines, func(l []byte) {
+	resp, octets, err := c.longCmd(ctx, "RETR "+which, bodyLines, func(l []byte) {
 		if werr == nil {
 			_, werr = bw.Write(l)
 		}
@@ -685,14 +686,15 @@ func (c *Client) RetrTo(ctx context.Context, n int, w io.Writer) (string, int, e
 	return resp, octets, err
 }
 
-// Top retrieves the header and the first lines of the body of message n.
-func (c *Client) Top(ctx context.Context, n, lines int) (*Multi, error) {
-	return c.collect(ctx, "TOP "+strconv.Itoa(n)+" "+strconv.Itoa(lines), bodyLines)
+// Top retrieves the header and the first howmuch lines of the body of
+// message which.
+func (c *Client) Top(ctx context.Context, which, howmuch string) (*Multi, error) {
+	return c.collect(ctx, "TOP "+which+" "+howmuch, bodyLines)
 }
 
-// Dele marks message n deleted; it goes at QUIT.
-func (c *Client) Dele(ctx context.Context, n int) (string, error) {
-	return c.shortCmd(ctx, "DELE "+strconv.Itoa(n), "DELE "+strconv.Itoa(n))
+// Dele marks message which deleted; it goes at QUIT.
+func (c *Client) Dele(ctx context.Context, which string) (string, error) {
+	return c.shortCmd(ctx, "DELE "+which, "DELE "+which)
 }
 
 // Rset unmarks deleted messages.

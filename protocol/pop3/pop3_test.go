@@ -153,11 +153,11 @@ func TestDummyCommands(t *testing.T) {
 	if err != nil || m.Resp != "+OK" || len(m.Lines) != 5 || string(m.Lines[4]) != "5 5" || m.Octets != 25 || l[2].Size != 3 {
 		t.Fatalf("%+v %+v %v", m, l, err)
 	}
-	r, one, err := c.ListOne(bg, 1)
+	r, one, err := c.ListOne(bg, "1")
 	if err != nil || r != "+OK 1 1" || one.Num != 1 {
 		t.Fatal(r, err)
 	}
-	m, err = c.Retr(bg, 1)
+	m, err = c.Retr(bg, "1")
 	want := []string{"From: postmaster@python.org", "Content-Type: text/plain", "MIME-Version: 1.0", "Subject: Dummy", "", "line1", "line2", "line3"}
 	if err != nil || m.Resp != "+OK 116 bytes" || m.Octets != 113 || len(m.Lines) != len(want) {
 		t.Fatalf("%+v %v", m, err)
@@ -168,11 +168,11 @@ func TestDummyCommands(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	r, octets, err := c.RetrTo(bg, 1, &buf)
+	r, octets, err := c.RetrTo(bg, "1", &buf)
 	if err != nil || octets != 113 || buf.String() != strings.TrimSuffix(retrResp, ".\r\n") || r != "+OK 116 bytes" {
 		t.Fatalf("%q %d %v", buf.String(), octets, err)
 	}
-	m, err = c.Top(bg, 1, 1)
+	m, err = c.Top(bg, "1", "1")
 	if err != nil || len(m.Lines) != 8 {
 		t.Fatal(m, err)
 	}
@@ -180,7 +180,7 @@ func TestDummyCommands(t *testing.T) {
 	if err != nil || len(m.Lines) != 2 || u[1].UID != "b" {
 		t.Fatal(m, u, err)
 	}
-	r, uo, err := c.UidlOne(bg, 1)
+	r, uo, err := c.UidlOne(bg, "1")
 	if err != nil || r != "+OK 1 12345" || uo.UID != "12345" {
 		t.Fatal(r, uo, err)
 	}
@@ -189,7 +189,7 @@ func TestDummyCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Dele(bg, 1); err != nil {
+	if _, err := c.Dele(bg, "1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Rpop(bg, "foo"); err != nil {
@@ -289,7 +289,7 @@ func TestLFLineEndings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	m, err := c.Retr(bg, 1)
+	m, err := c.Retr(bg, "1")
 	if err != nil || len(m.Lines) != 2 || string(m.Lines[0]) != ".dot" || m.Octets != 7 {
 		t.Fatalf("%+v %v", m, err)
 	}
@@ -305,12 +305,12 @@ func TestLongBodyLinesAndCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := c.Retr(bg, 1)
+	m, err := c.Retr(bg, "1")
 	if err != nil || len(m.Lines[0]) != 100_000 {
 		t.Fatal(err)
 	}
 	c.opts.MaxMessage = 50_000
-	_, err = c.Retr(bg, 1)
+	_, err = c.Retr(bg, "1")
 	wantErr(t, err, "larger than 50000")
 	c.Close()
 }
