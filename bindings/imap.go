@@ -81,8 +81,21 @@ func openIMAP(L *lua.LState, env *Env) int {
 		return 1
 	}))
 
+	// Method functions are made once per Lua state, lowercase and UPPERCASE.
+	methods := L.CreateTable(0, 2*len(imapMethods))
+	for name, f := range imapMethods {
+		fn := L.NewFunction(func(L *lua.LState) int { return f(L, checkIMAP(L)) })
+		methods.RawSetString(name, fn)
+		methods.RawSetString(strings.ToUpper(name), fn)
+	}
 	mt := L.NewTypeMetatable(imapConnType)
-	mt.RawSetString("__index", L.NewFunction(imapIndex))
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		if fn := methods.RawGetString(L.CheckString(2)); fn != lua.LNil {
+			L.Push(fn)
+			return 1
+		}
+		return imapAttr(L, mod)
+	}))
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		m := checkIMAP(L)
 		if key := L.CheckString(2); key == "debug" {
@@ -145,15 +158,10 @@ func checkIMAP(L *lua.LState) *imapConn {
 	return m
 }
 
-func imapIndex(L *lua.LState) int {
+// imapAttr answers the attributes of a connection.
+func imapAttr(L *lua.LState, mod *lua.LTable) int {
 	m := checkIMAP(L)
 	key := L.CheckString(2)
-	if f, ok := imapMethods[strings.ToLower(key)]; ok && (key == strings.ToLower(key) || key == strings.ToUpper(key)) {
-		L.Push(L.NewFunction(func(L *lua.LState) int {
-			return f(L, checkIMAP(L))
-		}))
-		return 1
-	}
 	switch key {
 	case "capabilities":
 		L.Push(strList(m.c.Capabilities()))
@@ -174,7 +182,7 @@ func imapIndex(L *lua.LState) int {
 	case "is_readonly":
 		L.Push(lua.LBool(m.c.IsReadOnly()))
 	case "error", "abort", "readonly":
-		L.Push(L.GetField(L.GetField(L.Get(lua.RegistryIndex), "_LOADED"), "imap").(*lua.LTable).RawGetString(key))
+		L.Push(mod.RawGetString(key))
 	default:
 		L.Push(lua.LNil)
 	}

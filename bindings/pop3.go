@@ -94,20 +94,15 @@ func openPOP3(L *lua.LState, env *Env) int {
 	mod.RawSetString("error_proto", class(L, "pop3", "error_proto"))
 	mod.RawSetString("POP3", L.NewFunction(func(L *lua.LState) int { return pop3Connect(L, env, false) }))
 	mod.RawSetString("POP3_SSL", L.NewFunction(func(L *lua.LState) int { return pop3Connect(L, env, true) }))
+	methods := L.CreateTable(0, 2*len(pop3Methods)+1)
+	for name, f := range pop3Methods {
+		fn := L.NewFunction(func(L *lua.LState) int { return f(L, checkPOP3(L)) })
+		methods.RawSetString(name, fn)
+		methods.RawSetString(strings.ToUpper(name), fn)
+	}
+	methods.RawSetString("error_proto", mod.RawGetString("error_proto"))
 	mt := L.NewTypeMetatable(pop3ConnType)
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		key := L.CheckString(2)
-		if f, ok := pop3Methods[strings.ToLower(key)]; ok && (key == strings.ToLower(key) || key == strings.ToUpper(key)) {
-			L.Push(L.NewFunction(func(L *lua.LState) int { return f(L, checkPOP3(L)) }))
-			return 1
-		}
-		if key == "error_proto" {
-			L.Push(mod.RawGetString("error_proto"))
-			return 1
-		}
-		L.Push(lua.LNil)
-		return 1
-	}))
+	mt.RawSetString("__index", methods)
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		p := checkPOP3(L)
 		L.Push(lua.LString(fmt.Sprintf("<pop3.POP3 %s:%d>", p.host, p.port)))
