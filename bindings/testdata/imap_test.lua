@@ -238,3 +238,43 @@ function test_readonly_server()
   assert_eq(err.code, "READ-ONLY")
   S:shutdown()
 end
+
+function test_remaining_methods()
+  seed(USER, 3)
+  local M = connect()
+  M:select("INBOX")
+  local typ, data = M:recent()
+  assert_eq(typ, "OK")
+  local sock = M:socket()
+  assert_true(sock.remote:find("127.0.0.1"), "socket remote")
+  assert_eq(sock.tls, false)
+  -- raw access, as imaplib's send/readline/read
+  M:send("RAW1 NOOP\r\n")
+  local line = M:readline()
+  assert_true(line:find("^RAW1 OK"), line)
+  M:send("RAW2 NOOP\r\n")
+  assert_eq(M:read(7), "RAW2 OK")
+  M:readline()
+  -- commands Dovecot does not offer or refuses: imap.error with the command's name
+  for name, call in pairs{
+    PARTIAL = function() return M:partial("1", "BODY[]", 0, 10) end,
+    PROXYAUTH = function() return M:proxyauth("other") end,
+    SETANNOTATION = function() return M:setannotation("INBOX", '"/comment"', '("value.shared" "x")') end,
+    XFOO = function() return M:xatom("XFOO", "bar") end,
+  } do
+    local err = assert_raises(imap.error, "error", call)
+    assert_eq(err.command, name)
+  end
+  local ok, err = pcall(M.setquota, M, "User quota", "(STORAGE 100)")
+  assert_true(not ok or err == "NO", "SETQUOTA is refused without extra configuration")
+  -- xatom with a command Dovecot knows
+  typ = M:xatom("NOOP")
+  assert_eq(typ, "OK")
+  -- open() reconnects the same object
+  M:open(DOVECOT.host, DOVECOT.imap)
+  assert_eq(M.state, "NONAUTH")
+  M:login(USER, DOVECOT.password)
+  assert_eq(M:select("INBOX"), "OK")
+  M:shutdown()
+  assert_raises(imap.abort, "abort", M.noop, M)
+end

@@ -45,3 +45,17 @@ function test_errors_and_auth()
   assert_true(P:auth("PLAIN", {user = USER, password = DOVECOT.password}):find("^%+OK"))
   P:quit()
 end
+
+function test_remaining_methods()
+  seed(USER, 1)
+  local P = pop3.POP3{host = DOVECOT.host, port = DOVECOT.pop3, timeout = 10}
+  P:set_debuglevel(0)
+  -- RPOP is long gone from servers: the -ERR raises error_proto
+  assert_raises(pop3.error_proto, "error_proto", P.rpop, P, USER)
+  P:USER(USER); P:PASS_(DOVECOT.password)
+  local ok, resp = pcall(P.utf8, P)
+  assert_true(ok or pop3.error_proto:is(resp), "utf8 answers or raises error_proto")
+  assert_eq(P:stat(), 1)
+  P:close()
+  assert_raises(pop3.error_proto, "error_proto", P.stat, P)
+end
