@@ -69,10 +69,12 @@ func (e *Env) timeout() time.Duration {
 	return 60 * time.Second
 }
 
-// Preload makes require("imap") and require("pop3") load the modules.
+// Preload makes require("imap"), require("pop3") and require("mail")
+// load the modules.
 func Preload(L *lua.LState, env *Env) {
 	L.PreloadModule("imap", func(L *lua.LState) int { return openIMAP(L, env) })
 	L.PreloadModule("pop3", func(L *lua.LState) int { return openPOP3(L, env) })
+	L.PreloadModule("mail", openMail)
 }
 
 func ctxOf(L *lua.LState) context.Context {
