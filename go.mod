@@ -6,6 +6,7 @@ require (
 	github.com/mattn/go-isatty v0.0.24
 	github.com/peterh/liner v1.2.3
 	github.com/yuin/gopher-lua v1.1.2
+	golang.org/x/term v0.47.0
 	golang.org/x/text v0.43.0
 	layeh.com/gopher-luar v1.0.11
 )
@@ -13,5 +14,5 @@ require (
 require (
 	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
 	github.com/mattn/go-runewidth v0.0.31 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )

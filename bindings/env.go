@@ -28,6 +28,8 @@ type Env struct {
 	// Connect is called before each new connection; an error refuses it
 	// (the host's connection limit).
 	Connect func() error
+	// Getenv answers environment lookups of sandboxed scripts (nil: none).
+	Getenv func(string) string
 
 	mu   sync.Mutex
 	plan []Action
@@ -49,7 +51,8 @@ func (e *Env) Plan() []Action {
 	return append([]Action(nil), e.plan...)
 }
 
-func (e *Env) record(a Action) {
+// Record adds a to the dry-run plan.
+func (e *Env) Record(a Action) {
 	e.mu.Lock()
 	e.plan = append(e.plan, a)
 	e.mu.Unlock()
@@ -61,6 +64,9 @@ func (e *Env) stderr() io.Writer {
 	}
 	return os.Stderr
 }
+
+// NetTimeout is the network timeout of new connections (60 s by default).
+func (e *Env) NetTimeout() time.Duration { return e.timeout() }
 
 func (e *Env) timeout() time.Duration {
 	if e.Timeout > 0 {
@@ -76,6 +82,9 @@ func Preload(L *lua.LState, env *Env) {
 	L.PreloadModule("pop3", func(L *lua.LState) int { return openPOP3(L, env) })
 	L.PreloadModule("mail", openMail)
 }
+
+// Ctx is the run's context, which cancels network waits.
+func Ctx(L *lua.LState) context.Context { return ctxOf(L) }
 
 func ctxOf(L *lua.LState) context.Context {
 	if c := L.Context(); c != nil {

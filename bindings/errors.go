@@ -43,8 +43,8 @@ func errorObject(L *lua.LState, module, kind, message, command, code, cause stri
 	return t
 }
 
-// raise turns a Go error from the clients into a Lua error object.
-func raise(L *lua.LState, err error) {
+// Raise raises a Go error from the clients as a Lua error object.
+func Raise(L *lua.LState, err error) {
 	var ie *imap.Error
 	var pe *pop3.Error
 	switch {

@@ -20,13 +20,13 @@ func imapIdle(L *lua.LState, m *imapConn) int {
 	}
 	idler, err := m.c.Idle(ctxOf(L), d)
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	if fn, ok := L.Get(3).(*lua.LFunction); ok {
 		for {
 			r, err := idler.Next(ctxOf(L))
 			if err != nil {
-				raise(L, err)
+				Raise(L, err)
 			}
 			if r == nil {
 				break
@@ -41,7 +41,7 @@ func imapIdle(L *lua.LState, m *imapConn) int {
 			}
 		}
 		if err := idler.Done(ctxOf(L)); err != nil {
-			raise(L, err)
+			Raise(L, err)
 		}
 		return 0
 	}
@@ -80,7 +80,7 @@ func idlerIter(L *lua.LState) int {
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		r, err := i.Next(ctxOf(L))
 		if err != nil {
-			raise(L, err)
+			Raise(L, err)
 		}
 		if r == nil {
 			L.Push(lua.LNil)
@@ -100,7 +100,7 @@ func idlerBurst(L *lua.LState) int {
 	}
 	rs, err := i.Burst(ctxOf(L), time.Duration(interval*float64(time.Second)))
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	t := L.CreateTable(len(rs), 0)
 	for _, r := range rs {
@@ -115,7 +115,7 @@ func idlerBurst(L *lua.LState) int {
 
 func idlerDone(L *lua.LState) int {
 	if err := checkIdler(L).Done(ctxOf(L)); err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	return 0
 }

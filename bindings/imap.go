@@ -189,8 +189,8 @@ func imapAttr(L *lua.LState, mod *lua.LTable) int {
 	return 1
 }
 
-// sslContext reads the ssl_context table into TLS options.
-func sslContext(L *lua.LState, v lua.LValue) tlsopt.Options {
+// SSLContext reads an ssl_context table into TLS options.
+func SSLContext(L *lua.LState, v lua.LValue) tlsopt.Options {
 	var o tlsopt.Options
 	t, ok := v.(*lua.LTable)
 	if !ok {
@@ -230,7 +230,7 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 			port = int(p)
 		}
 		timeout = timeoutArg(L, t.RawGetString("timeout"), timeout)
-		tlso = sslContext(L, t.RawGetString("ssl_context"))
+		tlso = SSLContext(L, t.RawGetString("ssl_context"))
 		command = lua.LVAsString(t.RawGetString("command"))
 	} else if kind == "stream" {
 		command = L.CheckString(1)
@@ -245,7 +245,7 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 		if kind == "ssl" {
 			if o, ok := L.Get(3).(*lua.LTable); ok {
 				timeout = timeoutArg(L, o.RawGetString("timeout"), timeout)
-				tlso = sslContext(L, o.RawGetString("ssl_context"))
+				tlso = SSLContext(L, o.RawGetString("ssl_context"))
 			}
 		} else {
 			timeout = timeoutArg(L, L.Get(3), timeout)
@@ -273,7 +273,7 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 		c, err = imap.Dial(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
 	}
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	ud := L.NewUserData()
 	ud.Value = &imapConn{c: c, env: env, host: host, port: port}
@@ -301,7 +301,7 @@ func dataTable(L *lua.LState, items []imap.Item) *lua.LTable {
 
 func push(L *lua.LState, res *imap.Result, err error, parsed lua.LValue) int {
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	L.Push(lua.LString(res.Type))
 	L.Push(dataTable(L, res.Data))
@@ -328,7 +328,7 @@ func (m *imapConn) dry(L *lua.LState, a Action) bool {
 	if a.Mailbox == "" {
 		a.Mailbox = m.mailbox
 	}
-	m.env.record(a)
+	m.env.Record(a)
 	L.Push(lua.LString("OK"))
 	L.Push(strList([]string{"dry run: " + a.Command + " not sent"}))
 	L.Push(lua.LNil)
@@ -627,7 +627,7 @@ func imapSetQuota(L *lua.LState, m *imapConn) int {
 func imapGetQuotaRoot(L *lua.LState, m *imapConn) int {
 	res, qr, err := m.c.GetQuotaRoot(ctxOf(L), str(L, 2, ""))
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	L.Push(lua.LString(res.Type))
 	if res.Groups != nil {
@@ -761,7 +761,7 @@ func imapProxyAuth(L *lua.LState, m *imapConn) int {
 func imapRead(L *lua.LState, m *imapConn) int {
 	b, err := m.c.Read(ctxOf(L), int64(L.CheckInt(2)))
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	L.Push(lua.LString(b))
 	return 1
@@ -770,7 +770,7 @@ func imapRead(L *lua.LState, m *imapConn) int {
 func imapReadline(L *lua.LState, m *imapConn) int {
 	b, err := m.c.ReadLine(ctxOf(L))
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	L.Push(lua.LString(b))
 	return 1
@@ -781,7 +781,7 @@ func imapSend(L *lua.LState, m *imapConn) int {
 		raiseIMAP(L, "error", "send is not allowed in a dry run: its effect cannot be known", "SEND")
 	}
 	if err := m.c.Send(ctxOf(L), []byte(L.CheckString(2))); err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	return 0
 }
@@ -896,7 +896,7 @@ func imapSocket(L *lua.LState, m *imapConn) int {
 }
 
 func imapStartTLS(L *lua.LState, m *imapConn) int {
-	cfg, err := sslContext(L, L.Get(2)).Config()
+	cfg, err := SSLContext(L, L.Get(2)).Config()
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "STARTTLS")
 	}

@@ -27,7 +27,7 @@ func init() {
 		return func(L *lua.LState, p *pop3Conn) int {
 			r, err := f(p, L)
 			if err != nil {
-				raise(L, err)
+				Raise(L, err)
 			}
 			L.Push(lua.LString(r))
 			return 1
@@ -57,13 +57,13 @@ func init() {
 		"dele": func(L *lua.LState, p *pop3Conn) int {
 			n := which(L, 2)
 			if p.env.DryRun {
-				p.env.record(Action{Command: "DELE", Set: n})
+				p.env.Record(Action{Command: "DELE", Set: n})
 				L.Push(lua.LString("+OK dry run: DELE not sent"))
 				return 1
 			}
 			r, err := p.c.Dele(ctxOf(L), n)
 			if err != nil {
-				raise(L, err)
+				Raise(L, err)
 			}
 			L.Push(lua.LString(r))
 			return 1
@@ -74,7 +74,7 @@ func init() {
 		"close": func(L *lua.LState, p *pop3Conn) int { p.c.Close(); return 0 },
 		"utf8":  short(func(p *pop3Conn, L *lua.LState) (string, error) { return p.c.UTF8(ctxOf(L)) }),
 		"stls": short(func(p *pop3Conn, L *lua.LState) (string, error) {
-			cfg, err := sslContext(L, L.Get(2)).Config()
+			cfg, err := SSLContext(L, L.Get(2)).Config()
 			if err != nil {
 				return "", &pop3.Error{Text: err.Error()}
 			}
@@ -148,13 +148,13 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 			timeout = timeoutArg(L, L.Get(3), timeout)
 		}
 	}
-	cfg, err := sslContext(L, o).Config()
+	cfg, err := SSLContext(L, o).Config()
 	if err != nil {
-		raise(L, &pop3.Error{Text: err.Error()})
+		Raise(L, &pop3.Error{Text: err.Error()})
 	}
 	if env.Connect != nil {
 		if err := env.Connect(); err != nil {
-			raise(L, &pop3.Error{Text: err.Error()})
+			Raise(L, &pop3.Error{Text: err.Error()})
 		}
 	}
 	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.stderr()}
@@ -166,7 +166,7 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 		c, err = pop3.Dial(ctxOf(L), addr, opts)
 	}
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	ud := L.NewUserData()
 	ud.Value = &pop3Conn{c: c, env: env, host: host, port: port}
@@ -185,7 +185,7 @@ func linesTable(L *lua.LState, lines [][]byte) *lua.LTable {
 
 func pushMulti(L *lua.LState, m *pop3.Multi, err error) int {
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	L.Push(lua.LString(m.Resp))
 	L.Push(linesTable(L, m.Lines))
@@ -196,7 +196,7 @@ func pushMulti(L *lua.LState, m *pop3.Multi, err error) int {
 func pop3Stat(L *lua.LState, p *pop3Conn) int {
 	n, size, err := p.c.Stat(ctxOf(L))
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	L.Push(lua.LNumber(n))
 	L.Push(lua.LNumber(size))
@@ -217,7 +217,7 @@ func pop3List(L *lua.LState, p *pop3Conn) int {
 	if L.Get(2) != lua.LNil {
 		r, _, err := p.c.ListOne(ctxOf(L), which(L, 2))
 		if err != nil {
-			raise(L, err)
+			Raise(L, err)
 		}
 		L.Push(lua.LString(r))
 		return 1
@@ -239,7 +239,7 @@ func pop3Uidl(L *lua.LState, p *pop3Conn) int {
 	if L.Get(2) != lua.LNil {
 		r, _, err := p.c.UidlOne(ctxOf(L), which(L, 2))
 		if err != nil {
-			raise(L, err)
+			Raise(L, err)
 		}
 		L.Push(lua.LString(r))
 		return 1
@@ -260,7 +260,7 @@ func pop3Uidl(L *lua.LState, p *pop3Conn) int {
 func pop3Capa(L *lua.LState, p *pop3Conn) int {
 	caps, err := p.c.Capa(ctxOf(L))
 	if err != nil {
-		raise(L, err)
+		Raise(L, err)
 	}
 	t := L.NewTable()
 	for k, v := range caps {

@@ -27,6 +27,7 @@ import (
 	luar "layeh.com/gopher-luar"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/stdlib"
 )
 
 // Options configure a [Runtime]. The zero value runs trusted scripts with
@@ -174,7 +175,7 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 
 // env is what one run's modules see; it counts the run's connections.
 func (rt *Runtime) env() *bindings.Env {
-	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial,
+	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv,
 		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug}
 	var conns atomic.Int64
 	env.Connect = func() error {
@@ -387,6 +388,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 		return 0
 	}))
 	bindings.Preload(L, env)
+	stdlib.Preload(L, env)
 	rt.mu.Lock()
 	for name, loader := range rt.modules {
 		L.PreloadModule(name, loader)

@@ -326,3 +326,18 @@ func normalizeCRLF(b []byte) []byte {
 	}
 	return out
 }
+
+// Group sends args in parentheses, separated by spaces (nested search
+// keys, for instance).
+func Group(args ...Arg) Arg {
+	return func(e *encoder) {
+		e.write("(", false)
+		for i, a := range args {
+			if i > 0 {
+				e.write(" ", false)
+			}
+			a(e)
+		}
+		e.write(")", false)
+	}
+}

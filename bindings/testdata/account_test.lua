@@ -1,0 +1,89 @@
+-- The account module against Dovecot: search, sets, actions, messages.
+local account = require("account")
+
+local function connect()
+  return account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER,
+    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+end
+
+function test_search_sets_and_move()
+  seed(USER, 60)
+  local acct = connect()
+  local inbox = acct:mailbox("INBOX")
+  local all = inbox:all()
+  assert_eq(#all, 60)
+  local unseen = inbox:search{unseen = true}
+  local seen = inbox:search{seen = true}
+  assert_eq(#unseen + #seen, 60, "seen and unseen split the mailbox")
+  assert_eq(#(unseen * seen), 0); assert_eq(#(unseen + seen), 60); assert_eq(#(all - seen), #unseen)
+  local lists = inbox:search{header = {["List-Id"] = "golang"}}
+  local any = inbox:search{any = {{header = {["List-Id"] = "golang"}}, {header = {["List-Id"] = "dovecot"}}}}
+  assert_true(#any >= #lists, "any is a union")
+  local none = inbox:search{none = {{seen = true}}}
+  assert_eq(#none, #unseen, "none of seen is unseen")
+  assert_eq(#inbox:search{larger = 20000} + #inbox:search{smaller = 20001}, 60)
+  assert_eq(#inbox:search{older_than = "1d"}, 60, "generated mail is from 2024")
+  assert_eq(#inbox:search{newer_than = "1d"}, 0)
+  assert_eq(#inbox:search{since = "2024-01-01", uid = "1:10"}, 10)
+  assert_eq(#inbox:search{from = "müller"} >= 0, true, "8-bit criteria go as literals")
+
+  -- move: MOVE on Dovecot, creating the destination on request
+  local moved = inbox:search{uid = "1:25"}
+  moved:move("Archive/2024", {create = true})
+  assert_eq(#inbox:all(), 35)
+  local archive = acct:mailbox("Archive/2024")
+  assert_eq(#archive:all(), 25)
+  -- flag, unflag, copy, delete
+  local first = archive:search{uid = "1:5"}
+  first:flag("\\Flagged")
+  assert_eq(#(archive:search{flagged = true} * first), 5)
+  first:unflag({"\\Flagged"})
+  assert_eq(#(archive:search{flagged = true} * first), 0)
+  first:copy("Junk")
+  assert_eq(#acct:mailbox{special = "\\Junk"}:all(), 5)
+  first:delete()
+  assert_eq(#archive:all(), 20)
+  local report = acct:report()
+  assert_eq(report[1].action, "move"); assert_eq(report[1].count, 25); assert_eq(report[1].dest, "Archive/2024")
+  local ok, err = pcall(function() inbox:search{uid = "26:30"}:move("Nope/x") end)
+  assert_true(not ok, "moving to a missing mailbox without create fails")
+  acct:close()
+end
+
+function test_messages_iterator()
+  local raws = seed(USER, 450)
+  local acct = connect()
+  local inbox = acct:mailbox("INBOX")
+  local n, last = 0, 0
+  for msg in inbox:messages(inbox:all(), {"envelope", "flags", "size", "headers"}) do
+    n = n + 1
+    assert_true(msg.uid > last, "in UID order"); last = msg.uid
+    assert_eq(msg.size, #raws[msg.uid])
+    assert_true(msg.subject ~= nil and msg.from[1].address:find("@"), "envelope")
+    assert_true(msg:header("Message-ID"):find("mailgen"), "header()")
+    if n == 300 then
+      -- acting mid-iteration waits for the prefetch, then goes on
+      inbox:search{uid = tostring(msg.uid)}:flag("$Seen300")
+    end
+  end
+  assert_eq(n, 450)
+  assert_eq(#inbox:search{keyword = "$Seen300"}, 1)
+  acct:close()
+end
+
+function test_connect_rules()
+  local ok, err = pcall(account.connect, {host = "imap.example.org", user = "u", password = "p", tls = "none"})
+  assert_true(not ok and err.message:find("clear text"), "plaintext refused off loopback")
+  local acct = account.connect{host = DOVECOT.host, port = DOVECOT.imap, user = USER, password = DOVECOT.password, tls = "none"}
+  acct:close()
+  acct = account.connect{host = "localhost", port = DOVECOT.imap, user = USER, password = DOVECOT.password,
+    tls = "starttls", ssl_context = {ca_file = DOVECOT.ca_file}}
+  local names = acct:mailboxes()
+  assert_true(#names >= 5, "mailboxes listed")
+  acct:close()
+  ok, err = pcall(account.secret, "env:MAILSCRIPT_NO_SUCH_VARIABLE")
+  assert_true(not ok and err.message:find("not set"), "missing env secret")
+  assert_eq(account.secret("cmd:printf 'pw\\n'"), "pw")
+  ok = pcall(account.secret, "plain-password")
+  assert_true(not ok, "a bare word is not a secret spec")
+end

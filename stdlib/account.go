@@ -1,0 +1,508 @@
+// Package stdlib is the Lua library filter scripts are written in, above
+// the imaplib and poplib mirrors: account (connections, mailboxes by name
+// or special use, typed search, sets of UIDs and batched, pipelined
+// actions that never expunge what they did not mark). It uses
+// protocol/imap's Go API; the wire stays there.
+package stdlib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/protocol/imap"
+)
+
+// Preload makes require("account") load the module.
+func Preload(L *lua.LState, env *bindings.Env) {
+	L.PreloadModule("account", func(L *lua.LState) int { return openAccount(L, env) })
+}
+
+const (
+	accountType = "account.Account"
+	mailboxType = "account.Mailbox"
+	setType     = "account.Set"
+)
+
+// account is one logged-in IMAP connection.
+type account struct {
+	c        *imap.Client
+	env      *bindings.Env
+	host     string
+	user     string
+	sep      string // the server's hierarchy separator
+	prefix   string // personal namespace prefix ("INBOX." on Courier)
+	special  map[string]string
+	selected string
+	readonly bool
+	inflight *batch // a prefetch in progress
+	report   []Report
+}
+
+// Report is one action an account did (or, in a dry run, would do).
+type Report struct {
+	Action, Mailbox, Dest, UIDs, Note string
+	Count                             int
+}
+
+func openAccount(L *lua.LState, env *bindings.Env) int {
+	mod := L.NewTable()
+	L.SetFuncs(mod, map[string]lua.LGFunction{
+		"connect": func(L *lua.LState) int { return connect(L, env) },
+		"secret":  func(L *lua.LState) int { return secret(L, env) },
+	})
+	acctMT := L.NewTypeMetatable(accountType)
+	acctMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"mailbox": acctMailbox, "mailboxes": acctMailboxes, "close": acctClose, "report": acctReport,
+	}))
+	mbMT := L.NewTypeMetatable(mailboxType)
+	mbMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"search": mbSearch, "messages": mbMessages, "all": mbAll, "status": mbStatus, "append": mbAppend,
+	}))
+	mbMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString("<mailbox " + checkMailbox(L, 1).name + ">"))
+		return 1
+	}))
+	setMT := L.NewTypeMetatable(setType)
+	setMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"flag": setFlag, "unflag": setUnflag, "copy": setCopy, "move": setMove, "delete": setDelete,
+		"uids": setUIDs, "count": setCount,
+	}))
+	setMT.RawSetString("__add", L.NewFunction(func(L *lua.LState) int { return setOp(L, union) }))
+	setMT.RawSetString("__mul", L.NewFunction(func(L *lua.LState) int { return setOp(L, intersect) }))
+	setMT.RawSetString("__sub", L.NewFunction(func(L *lua.LState) int { return setOp(L, difference) }))
+	setMT.RawSetString("__len", L.NewFunction(setCount))
+	setMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		s := checkSet(L, 1)
+		L.Push(lua.LString(fmt.Sprintf("<%d messages in %s>", len(s.uids), s.mbox.name)))
+		return 1
+	}))
+	L.Push(mod)
+	return 1
+}
+
+func fail(L *lua.LState, format string, args ...any) {
+	bindings.Raise(L, &imap.Error{Kind: imap.KindError, Text: fmt.Sprintf(format, args...)})
+}
+
+// secretValue is what account.secret returns: resolved at once, except
+// netrc, which needs the host and user connect knows.
+const netrcMarker = "\x00netrc"
+
+// secret is account.secret("env:NAME" | "cmd:COMMAND" | "netrc" | "prompt").
+func secret(L *lua.LState, env *bindings.Env) int {
+	spec := L.CheckString(1)
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "env":
+		get := os.Getenv
+		if env.Sandbox {
+			get = env.Getenv
+		}
+		v := ""
+		if get != nil {
+			v = get(arg)
+		}
+		if v == "" {
+			fail(L, "secret %s: environment variable %s is not set", spec, arg)
+		}
+		L.Push(lua.LString(v))
+	case "cmd":
+		if env.Sandbox {
+			fail(L, "secret cmd: is not allowed in the sandbox")
+		}
+		out, err := exec.CommandContext(bindings.Ctx(L), "/bin/sh", "-c", arg).Output()
+		if err != nil {
+			fail(L, "secret cmd: %v", err) // never the output: it may be the secret
+		}
+		L.Push(lua.LString(strings.TrimRight(string(out), "\r\n")))
+	case "netrc":
+		if env.Sandbox {
+			fail(L, "secret netrc is not allowed in the sandbox")
+		}
+		L.Push(lua.LString(netrcMarker))
+	case "prompt":
+		if env.Sandbox {
+			fail(L, "secret prompt is not allowed in the sandbox")
+		}
+		pw, err := promptPassword(arg)
+		if err != nil {
+			fail(L, "secret prompt: %v", err)
+		}
+		L.Push(lua.LString(pw))
+	default:
+		fail(L, "secret %q: want env:NAME, cmd:COMMAND, netrc or prompt (a plain string is a literal password)", spec)
+	}
+	return 1
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// connect is account.connect{host=, port=, user=, password=, tls=, ...}.
+func connect(L *lua.LState, env *bindings.Env) int {
+	o := L.CheckTable(1)
+	get := func(k string) string { return lua.LVAsString(o.RawGetString(k)) }
+	host, user, password := get("host"), get("user"), get("password")
+	if host == "" {
+		fail(L, "account.connect: host is required")
+	}
+	mode := get("tls")
+	if mode == "" {
+		mode = "implicit"
+	}
+	port := 0
+	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
+		port = int(p)
+	}
+	if password == netrcMarker {
+		pw, err := netrcPassword(host, user)
+		if err != nil {
+			fail(L, "secret netrc: %v", err)
+		}
+		password = pw
+	}
+	cfg, err := bindings.SSLContext(L, o.RawGetString("ssl_context")).Config()
+	if err != nil {
+		fail(L, "account.connect: %v", err)
+	}
+	timeout := env.NetTimeout()
+	if n, ok := o.RawGetString("timeout").(lua.LNumber); ok && n > 0 {
+		timeout = time.Duration(float64(n) * float64(time.Second))
+	}
+	if env.Connect != nil {
+		if err := env.Connect(); err != nil {
+			fail(L, "%v", err)
+		}
+	}
+	opts := &imap.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.Stderr}
+	ctx := bindings.Ctx(L)
+	var c *imap.Client
+	switch mode {
+	case "implicit":
+		if port == 0 {
+			port = imap.TLSPort
+		}
+		c, err = imap.DialTLS(ctx, net.JoinHostPort(host, fmt.Sprint(port)), opts)
+	case "starttls", "none":
+		if port == 0 {
+			port = imap.Port
+		}
+		if mode == "none" && !isLoopback(host) && !lua.LVAsBool(o.RawGetString("allow_plaintext")) {
+			fail(L, "account.connect: refusing to send a password in clear text to %s (tls=\"none\"); use tls=\"starttls\" or \"implicit\", or set allow_plaintext=true", host)
+		}
+		c, err = imap.Dial(ctx, net.JoinHostPort(host, fmt.Sprint(port)), opts)
+		if err == nil && mode == "starttls" {
+			_, err = c.StartTLS(ctx, nil)
+		}
+	default:
+		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
+	}
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	a := &account{c: c, env: env, host: host, user: user, sep: "/", special: map[string]string{}}
+	if c.State() == imap.StateNonAuth {
+		if _, err := c.Login(ctx, user, password); err != nil {
+			c.Close()
+			bindings.Raise(L, err)
+		}
+	}
+	if err := a.discover(ctx); err != nil {
+		c.Close()
+		bindings.Raise(L, err)
+	}
+	ud := L.NewUserData()
+	ud.Value = a
+	L.SetMetatable(ud, L.GetTypeMetatable(accountType))
+	L.Push(ud)
+	return 1
+}
+
+// discover learns the separator, the personal namespace and the
+// special-use mailboxes.
+func (a *account) discover(ctx context.Context) error {
+	if a.c.HasCap("NAMESPACE") {
+		if _, ns, err := a.c.Namespace(ctx); err == nil && ns != nil && len(ns.Personal) > 0 {
+			a.prefix, a.sep = ns.Personal[0].Prefix, ns.Personal[0].Delimiter
+		}
+	}
+	_, list, err := a.c.List(ctx, "", "*")
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		if a.sep == "" && e.Delimiter != "" {
+			a.sep = e.Delimiter
+		}
+		for _, f := range e.Flags {
+			switch strings.ToLower(f) {
+			case `\all`, `\archive`, `\drafts`, `\flagged`, `\junk`, `\sent`, `\trash`:
+				if _, ok := a.special[strings.ToLower(f)]; !ok {
+					a.special[strings.ToLower(f)] = e.Name
+				}
+			}
+		}
+	}
+	if a.sep == "" {
+		a.sep = "/"
+	}
+	return nil
+}
+
+// serverName maps a "/"-separated name to the server's.
+func (a *account) serverName(name string) string {
+	if strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	n := strings.ReplaceAll(name, "/", a.sep)
+	if a.prefix != "" && !strings.HasPrefix(n, a.prefix) {
+		n = a.prefix + n
+	}
+	return n
+}
+
+// userName maps a server name back to "/"-separated, without the prefix.
+func (a *account) userName(server string) string {
+	n := strings.TrimPrefix(server, a.prefix)
+	if a.sep != "/" {
+		n = strings.ReplaceAll(n, a.sep, "/")
+	}
+	return n
+}
+
+func checkAccount(L *lua.LState, n int) *account {
+	a, ok := L.CheckUserData(n).Value.(*account)
+	if !ok {
+		L.ArgError(n, "account expected")
+	}
+	return a
+}
+
+// wait joins a prefetch in flight before the connection is used again.
+func (a *account) wait() {
+	if a.inflight != nil {
+		<-a.inflight.done
+		a.inflight = nil
+	}
+}
+
+type mailbox struct {
+	a      *account
+	name   string // as the user wrote it, "/"-separated
+	server string
+}
+
+func checkMailbox(L *lua.LState, n int) *mailbox {
+	m, ok := L.CheckUserData(n).Value.(*mailbox)
+	if !ok {
+		L.ArgError(n, "mailbox expected")
+	}
+	return m
+}
+
+func pushMailbox(L *lua.LState, a *account, name, server string) {
+	ud := L.NewUserData()
+	ud.Value = &mailbox{a: a, name: name, server: server}
+	L.SetMetatable(ud, L.GetTypeMetatable(mailboxType))
+	L.Push(ud)
+}
+
+// acctMailbox is acct:mailbox("Lists/golang") or acct:mailbox{special="\\Junk"}.
+func acctMailbox(L *lua.LState) int {
+	a := checkAccount(L, 1)
+	if t, ok := L.Get(2).(*lua.LTable); ok {
+		use := strings.ToLower(lua.LVAsString(t.RawGetString("special")))
+		if !strings.HasPrefix(use, `\`) {
+			use = `\` + use
+		}
+		server, ok := a.special[use]
+		if !ok {
+			fail(L, "no mailbox with special use %s on this server", use)
+		}
+		pushMailbox(L, a, a.userName(server), server)
+		return 1
+	}
+	name := L.CheckString(2)
+	pushMailbox(L, a, name, a.serverName(name))
+	return 1
+}
+
+func acctMailboxes(L *lua.LState) int {
+	a := checkAccount(L, 1)
+	a.wait()
+	_, list, err := a.c.List(bindings.Ctx(L), "", "*")
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	t := L.NewTable()
+	for _, e := range list {
+		t.Append(lua.LString(a.userName(e.Name)))
+	}
+	L.Push(t)
+	return 1
+}
+
+func acctClose(L *lua.LState) int {
+	a := checkAccount(L, 1)
+	a.wait()
+	a.c.Logout(bindings.Ctx(L))
+	return 0
+}
+
+func acctReport(L *lua.LState) int {
+	a := checkAccount(L, 1)
+	t := L.NewTable()
+	for _, r := range a.report {
+		e := L.NewTable()
+		e.RawSetString("action", lua.LString(r.Action))
+		e.RawSetString("mailbox", lua.LString(r.Mailbox))
+		e.RawSetString("dest", lua.LString(r.Dest))
+		e.RawSetString("uids", lua.LString(r.UIDs))
+		e.RawSetString("count", lua.LNumber(r.Count))
+		e.RawSetString("note", lua.LString(r.Note))
+		t.Append(e)
+	}
+	L.Push(t)
+	return 1
+}
+
+// open selects m (EXAMINE in a dry run or when only reading) unless it
+// already is; it returns the UIDVALIDITY.
+func (m *mailbox) open(L *lua.LState, write bool) {
+	a := m.a
+	a.wait()
+	readonly := a.env.DryRun || !write
+	if a.selected == m.server && (!a.readonly || readonly) {
+		return
+	}
+	res, _, err := a.c.Select(bindings.Ctx(L), m.server, readonly)
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	if res.Type != "OK" {
+		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "SELECT", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
+	}
+	a.selected, a.readonly = m.server, readonly
+}
+
+func mbSearch(L *lua.LState) int {
+	m := checkMailbox(L, 1)
+	t := L.OptTable(2, L.NewTable())
+	args, err := criteria(t, time.Now())
+	if err != nil {
+		fail(L, "search: %v", err)
+	}
+	m.open(L, false)
+	cmd := &imap.Command{Name: "UID SEARCH", Args: args}
+	if err := m.a.c.Execute(bindings.Ctx(L), cmd); err != nil {
+		bindings.Raise(L, err)
+	}
+	if err := cmd.Err(); err != nil {
+		bindings.Raise(L, err)
+	}
+	var uids []uint32
+	for _, r := range cmd.Untagged {
+		if r.Type == "SEARCH" {
+			n, err := searchNumbers(r)
+			if err != nil {
+				bindings.Raise(L, err)
+			}
+			uids = append(uids, n...)
+		}
+	}
+	pushSet(L, m, normalize(uids))
+	return 1
+}
+
+func mbAll(L *lua.LState) int {
+	L.SetTop(1)
+	return mbSearch(L)
+}
+
+func mbStatus(L *lua.LState) int {
+	m := checkMailbox(L, 1)
+	m.a.wait()
+	_, st, err := m.a.c.Status(bindings.Ctx(L), m.server, "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	t := L.NewTable()
+	if st != nil {
+		t.RawSetString("messages", lua.LNumber(st.Messages))
+		t.RawSetString("unseen", lua.LNumber(st.Unseen))
+		t.RawSetString("uidnext", lua.LNumber(st.UIDNext))
+		t.RawSetString("uidvalidity", lua.LNumber(st.UIDValidity))
+	}
+	L.Push(t)
+	return 1
+}
+
+// mbAppend is mbox:append(raw [, {flags={...}, date=epoch}]).
+func mbAppend(L *lua.LState) int {
+	m := checkMailbox(L, 1)
+	raw := L.CheckString(2)
+	flags, date := "", ""
+	if o, ok := L.Get(3).(*lua.LTable); ok {
+		var fs []string
+		if ft, ok := o.RawGetString("flags").(*lua.LTable); ok {
+			ft.ForEach(func(_, v lua.LValue) { fs = append(fs, lua.LVAsString(v)) })
+		}
+		flags = strings.Join(fs, " ")
+		if n, ok := o.RawGetString("date").(lua.LNumber); ok {
+			date = imap.Time2Internaldate(time.Unix(int64(n), 0))
+		}
+	}
+	a := m.a
+	a.wait()
+	if a.env.DryRun {
+		a.env.Record(bindings.Action{Command: "APPEND", Mailbox: m.name, Args: []string{fmt.Sprintf("%d bytes", len(raw))}})
+		a.report = append(a.report, Report{Action: "append", Mailbox: m.name, Count: 1, Note: "dry run"})
+		L.Push(lua.LNil)
+		return 1
+	}
+	res, au, err := a.c.Append(bindings.Ctx(L), m.server, flags, date, []byte(raw))
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	if res.Type != "OK" {
+		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "APPEND", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
+	}
+	a.report = append(a.report, Report{Action: "append", Mailbox: m.name, Count: 1})
+	if au != nil {
+		L.Push(lua.LNumber(au.UID))
+	} else {
+		L.Push(lua.LNil)
+	}
+	return 1
+}
+
+func searchNumbers(r *imap.Response) ([]uint32, error) {
+	var out []uint32
+	for _, it := range r.Data() {
+		for _, f := range strings.Fields(it.Text) {
+			var n uint32
+			if _, err := fmt.Sscan(f, &n); err != nil {
+				if strings.HasPrefix(f, "(") { // (MODSEQ n)
+					break
+				}
+				return nil, errors.New("bad SEARCH reply: " + r.Line())
+			}
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

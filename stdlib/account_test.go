@@ -1,0 +1,145 @@
+package stdlib_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mailscript/mailscript/runtime"
+)
+
+// fakeServer answers a plain IMAP session with caps and records the
+// commands (without tags).
+type fakeServer struct {
+	addr string
+	mu   sync.Mutex
+	cmds []string
+}
+
+func newFake(t *testing.T, caps string) *fakeServer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	f := &fakeServer{addr: l.Addr().String()}
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 %s] fake\r\n", caps)
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			tag, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+			f.mu.Lock()
+			f.cmds = append(f.cmds, rest)
+			f.mu.Unlock()
+			verb := strings.ToUpper(strings.Fields(rest)[0])
+			if verb == "UID" {
+				verb += " " + strings.ToUpper(strings.Fields(rest)[1])
+			}
+			switch verb {
+			case "LIST":
+				fmt.Fprint(c, `* LIST () "/" INBOX`+"\r\n")
+			case "SELECT", "EXAMINE":
+				fmt.Fprint(c, "* 5 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\n")
+			case "UID SEARCH":
+				fmt.Fprint(c, "* SEARCH 2 3 4\r\n")
+			case "LOGOUT":
+				fmt.Fprint(c, "* BYE bye\r\n"+tag+" OK done\r\n")
+				return
+			}
+			fmt.Fprint(c, tag+" OK done\r\n")
+		}
+	}()
+	return f
+}
+
+func (f *fakeServer) sent() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.cmds, "\n")
+}
+
+func runScript(t *testing.T, f *fakeServer, dry bool, body string) *runtime.Result {
+	host, port, _ := net.SplitHostPort(f.addr)
+	src := fmt.Sprintf(`
+local account = require("account")
+local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
+local inbox = acct:mailbox("INBOX")
+%s
+acct:close()`, host, port, body)
+	res, err := runtime.New(runtime.Options{DryRun: dry, Stdout: io.Discard}).RunString(context.Background(), "t.lua", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestMoveWithUIDPlusButNoMove(t *testing.T) {
+	f := newFake(t, "UIDPLUS")
+	runScript(t, f, false, `inbox:search{unseen = true}:move("Archive")`)
+	want := "LOGIN u \"p\"\nCAPABILITY\nLIST \"\" *\nEXAMINE INBOX\nUID SEARCH UNSEEN\nSELECT INBOX\n" +
+		"UID COPY 2:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 2:4\nLOGOUT"
+	if got := f.sent(); got != want {
+		t.Fatalf("sent:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestMoveWithoutUIDPlusNeverExpunges(t *testing.T) {
+	f := newFake(t, "")
+	runScript(t, f, false, `inbox:search{}:move("Archive")
+local r = acct:report()
+assert(r[1].note:find("not expunged"), r[1].note)
+inbox:search{}:delete()`)
+	got := f.sent()
+	if strings.Contains(got, "EXPUNGE") || !strings.Contains(got, "UID COPY 2:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)") {
+		t.Fatalf("sent:\n%s", got)
+	}
+}
+
+func TestAccountDryRun(t *testing.T) {
+	f := newFake(t, "MOVE UIDPLUS")
+	res := runScript(t, f, true, `local s = inbox:search{}
+s:flag("\\Seen"); s:move("A"); s:copy("B"); s:delete(); inbox:append("Subject: x\r\n\r\n")`)
+	got := f.sent()
+	for _, verb := range []string{"STORE", "MOVE", "COPY", "EXPUNGE", "APPEND", "SELECT"} {
+		if strings.Contains(got, verb) {
+			t.Fatalf("dry run sent %s:\n%s", verb, got)
+		}
+	}
+	if len(res.Plan) != 5 || res.Plan[1].Command != "MOVE" || res.Plan[1].Set != "2:4" {
+		t.Fatalf("plan %+v", res.Plan)
+	}
+}
+
+func TestSearchCommands(t *testing.T) {
+	f := newFake(t, "MOVE")
+	runScript(t, f, false, `
+inbox:search{from = "a b", header = {["List-Id"] = "go"}, flagged = false, larger = 100}
+inbox:search{any = {{from = "x"}, {to = "y"}, {cc = "z"}}}
+inbox:search{none = {{seen = true}}, on = "2024-03-05"}
+inbox:search{raw = "OR SEEN DRAFT"}`)
+	got := f.sent()
+	for _, want := range []string{
+		`UID SEARCH UNFLAGGED FROM "a b" HEADER List-Id go LARGER 100`,
+		`UID SEARCH OR (FROM x) (OR (TO y) ((CC z)))`,
+		`UID SEARCH NOT (SEEN) ON 5-Mar-2024`,
+		`UID SEARCH OR SEEN DRAFT`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("missing %q in:\n%s", want, got)
+		}
+	}
+}

@@ -1,0 +1,325 @@
+package stdlib
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/protocol/imap"
+)
+
+// A set is UIDs of one mailbox, sorted and unique; + is union, * is
+// intersection, - is difference.
+type set struct {
+	mbox *mailbox
+	uids []uint32
+}
+
+func normalize(u []uint32) []uint32 {
+	slices.Sort(u)
+	return slices.Compact(u)
+}
+
+func checkSet(L *lua.LState, n int) *set {
+	s, ok := L.CheckUserData(n).Value.(*set)
+	if !ok {
+		L.ArgError(n, "message set expected")
+	}
+	return s
+}
+
+func pushSet(L *lua.LState, m *mailbox, uids []uint32) {
+	ud := L.NewUserData()
+	ud.Value = &set{mbox: m, uids: uids}
+	L.SetMetatable(ud, L.GetTypeMetatable(setType))
+	L.Push(ud)
+}
+
+func union(a, b []uint32) []uint32 { return normalize(append(slices.Clone(a), b...)) }
+
+func intersect(a, b []uint32) []uint32 {
+	var out []uint32
+	for _, u := range a {
+		if _, ok := slices.BinarySearch(b, u); ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func difference(a, b []uint32) []uint32 {
+	var out []uint32
+	for _, u := range a {
+		if _, ok := slices.BinarySearch(b, u); !ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func setOp(L *lua.LState, op func(a, b []uint32) []uint32) int {
+	a, b := checkSet(L, 1), checkSet(L, 2)
+	if a.mbox.a != b.mbox.a || a.mbox.server != b.mbox.server {
+		fail(L, "sets of different mailboxes (%s, %s) do not combine", a.mbox.name, b.mbox.name)
+	}
+	pushSet(L, a.mbox, op(a.uids, b.uids))
+	return 1
+}
+
+func setCount(L *lua.LState) int {
+	L.Push(lua.LNumber(len(checkSet(L, 1).uids)))
+	return 1
+}
+
+func setUIDs(L *lua.LState) int {
+	s := checkSet(L, 1)
+	t := L.CreateTable(len(s.uids), 0)
+	for _, u := range s.uids {
+		t.Append(lua.LNumber(u))
+	}
+	L.Push(t)
+	return 1
+}
+
+// maxSetLen keeps every command short enough for picky servers.
+const maxSetLen = 900
+
+// chunks compresses sorted UIDs into sequence sets ("1:5,7,9:12") of at
+// most maxSetLen bytes each.
+func chunks(uids []uint32) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(uids); {
+		j := i
+		for j+1 < len(uids) && uids[j+1] == uids[j]+1 {
+			j++
+		}
+		r := strconv.FormatUint(uint64(uids[i]), 10)
+		if j > i {
+			r += ":" + strconv.FormatUint(uint64(uids[j]), 10)
+		}
+		if b.Len() > 0 && b.Len()+1+len(r) > maxSetLen {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(r)
+		i = j + 1
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// run sends one command per chunk, pipelined: the round trips of an
+// action do not grow with the number of messages.
+func (a *account) run(L *lua.LState, name string, sets []string, args func(set string) []imap.Arg) []*imap.Command {
+	cmds := make([]*imap.Command, 0, len(sets))
+	for _, s := range sets {
+		cmds = append(cmds, &imap.Command{Name: name, Args: args(s), OnUntagged: func(*imap.Response) {}})
+	}
+	if err := a.c.Execute(bindings.Ctx(L), cmds...); err != nil {
+		bindings.Raise(L, err)
+	}
+	return cmds
+}
+
+func firstErr(cmds []*imap.Command) *imap.Command {
+	for _, c := range cmds {
+		if c.Err() != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *set) store(L *lua.LState, op, flags string) {
+	a := s.mbox.a
+	if len(s.uids) == 0 {
+		return
+	}
+	s.mbox.open(L, true)
+	if a.env.DryRun {
+		for _, c := range chunks(s.uids) {
+			a.env.Record(bindings.Action{Command: "STORE", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{op, flags}})
+		}
+		return
+	}
+	cmds := a.run(L, "UID STORE", chunks(s.uids), func(set string) []imap.Arg {
+		return []imap.Arg{imap.Set(set), imap.Atom(op), imap.Paren(flags)}
+	})
+	if c := firstErr(cmds); c != nil {
+		bindings.Raise(L, c.Err())
+	}
+}
+
+func flagsArg(L *lua.LState) string {
+	switch v := L.Get(2).(type) {
+	case lua.LString:
+		return string(v)
+	case *lua.LTable:
+		var fs []string
+		v.ForEach(func(_, f lua.LValue) { fs = append(fs, lua.LVAsString(f)) })
+		return strings.Join(fs, " ")
+	}
+	L.ArgError(2, "a flag or a list of flags expected")
+	return ""
+}
+
+func (s *set) record(action, dest, note string) {
+	a := s.mbox.a
+	if a.env.DryRun && note == "" {
+		note = "dry run"
+	}
+	a.report = append(a.report, Report{Action: action, Mailbox: s.mbox.name, Dest: dest, UIDs: strings.Join(chunks(s.uids), ","), Count: len(s.uids), Note: note})
+}
+
+func setFlag(L *lua.LState) int {
+	s := checkSet(L, 1)
+	f := flagsArg(L)
+	s.store(L, "+FLAGS.SILENT", f)
+	s.record("flag "+f, "", "")
+	L.Push(L.Get(1))
+	return 1
+}
+
+func setUnflag(L *lua.LState) int {
+	s := checkSet(L, 1)
+	f := flagsArg(L)
+	s.store(L, "-FLAGS.SILENT", f)
+	s.record("unflag "+f, "", "")
+	L.Push(L.Get(1))
+	return 1
+}
+
+// destination reads a mailbox argument: a name or a mailbox object.
+func destination(L *lua.LState, a *account, n int) *mailbox {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if m, ok := ud.Value.(*mailbox); ok {
+			if m.a != a {
+				fail(L, "copy or move between accounts needs both accounts' sets; %s is another account's", m.name)
+			}
+			return m
+		}
+	}
+	name := L.CheckString(n)
+	return &mailbox{a: a, name: name, server: a.serverName(name)}
+}
+
+// transfer copies (or moves with MOVE) every chunk, pipelined; with
+// create=true a missing destination (TRYCREATE) is created once.
+func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create bool) {
+	a := s.mbox.a
+	send := func() *imap.Command {
+		cmds := a.run(L, "UID "+verb, chunks(s.uids), func(set string) []imap.Arg {
+			return []imap.Arg{imap.Set(set), imap.Mailbox(dest.server)}
+		})
+		return firstErr(cmds)
+	}
+	bad := send()
+	if bad != nil && bad.Status.Code == "TRYCREATE" && create {
+		if _, err := a.c.Create(bindings.Ctx(L), dest.server); err != nil {
+			bindings.Raise(L, err)
+		}
+		bad = send() // chunks that did go through are copied twice at worst: never lost
+	}
+	if bad != nil {
+		e := bad.Err().(*imap.Error)
+		e.Text = verb + " to " + dest.name + ": " + bad.Status.Text
+		bindings.Raise(L, e)
+	}
+}
+
+func createOpt(L *lua.LState, n int) bool {
+	if t, ok := L.Get(n).(*lua.LTable); ok {
+		return lua.LVAsBool(t.RawGetString("create"))
+	}
+	return false
+}
+
+func setCopy(L *lua.LState) int {
+	s := checkSet(L, 1)
+	a := s.mbox.a
+	dest := destination(L, a, 2)
+	if len(s.uids) > 0 {
+		s.mbox.open(L, false)
+		if a.env.DryRun {
+			for _, c := range chunks(s.uids) {
+				a.env.Record(bindings.Action{Command: "COPY", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
+			}
+		} else {
+			s.transfer(L, "COPY", dest, createOpt(L, 3))
+		}
+	}
+	s.record("copy", dest.name, "")
+	L.Push(L.Get(1))
+	return 1
+}
+
+// setMove moves with MOVE when offered; otherwise COPY, and only once
+// every copy is confirmed, STORE \Deleted and UID EXPUNGE of exactly
+// those UIDs (UIDPLUS). Without UIDPLUS the originals stay marked
+// \Deleted: an EXPUNGE would take other clients' deletions too.
+func setMove(L *lua.LState) int {
+	s := checkSet(L, 1)
+	a := s.mbox.a
+	dest := destination(L, a, 2)
+	note := ""
+	if len(s.uids) > 0 {
+		s.mbox.open(L, true)
+		switch {
+		case a.env.DryRun:
+			for _, c := range chunks(s.uids) {
+				a.env.Record(bindings.Action{Command: "MOVE", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
+			}
+		case a.c.HasCap("MOVE"):
+			s.transfer(L, "MOVE", dest, createOpt(L, 3))
+		default:
+			s.transfer(L, "COPY", dest, createOpt(L, 3))
+			s.store(L, "+FLAGS.SILENT", `\Deleted`)
+			note = s.expunge(L)
+		}
+	}
+	s.record("move", dest.name, note)
+	L.Push(L.Get(1))
+	return 1
+}
+
+// expunge removes exactly s's messages when the server has UIDPLUS.
+func (s *set) expunge(L *lua.LState) string {
+	a := s.mbox.a
+	if !a.c.HasCap("UIDPLUS") {
+		return "marked \\Deleted, not expunged: the server lacks UIDPLUS and a plain EXPUNGE would remove others' deletions too"
+	}
+	cmds := a.run(L, "UID EXPUNGE", chunks(s.uids), func(set string) []imap.Arg { return []imap.Arg{imap.Set(set)} })
+	if c := firstErr(cmds); c != nil {
+		bindings.Raise(L, c.Err())
+	}
+	return ""
+}
+
+func setDelete(L *lua.LState) int {
+	s := checkSet(L, 1)
+	a := s.mbox.a
+	note := ""
+	if len(s.uids) > 0 {
+		s.mbox.open(L, true)
+		if a.env.DryRun {
+			for _, c := range chunks(s.uids) {
+				a.env.Record(bindings.Action{Command: "DELETE", Mailbox: s.mbox.name, Set: c, UID: true})
+			}
+		} else {
+			s.store(L, "+FLAGS.SILENT", `\Deleted`)
+			note = s.expunge(L)
+		}
+	}
+	s.record("delete", "", note)
+	L.Push(L.Get(1))
+	return 1
+}
