@@ -21,9 +21,11 @@ import (
 	"github.com/mailscript/mailscript/protocol/imap"
 )
 
-// Preload makes require("account") load the module.
+// Preload makes require load the library's modules: account, re, json,
+// log and time.
 func Preload(L *lua.LState, env *bindings.Env) {
 	L.PreloadModule("account", func(L *lua.LState) int { return openAccount(L, env) })
+	preloadHelpers(L, env)
 }
 
 const (
