@@ -16,6 +16,7 @@ import (
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/protocol/imap"
 	"github.com/mailscript/mailscript/runtime"
+	"github.com/mailscript/mailscript/stdlib"
 )
 
 // Lua tests: each testdata/*_test.lua file runs in one session; each of
@@ -69,7 +70,8 @@ func runLuaFile(t *testing.T, file, assertLib string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := runtime.New(runtime.Options{Timeout: 20 * time.Second, Stdout: testWriter{t}, Stderr: testWriter{t}})
+	rt := runtime.New(runtime.Options{Timeout: 20 * time.Second, Stdout: testWriter{t}, Stderr: testWriter{t},
+		State: stdlib.FileStore{Dir: t.TempDir()}})
 	s := rt.NewSession()
 	defer s.Close()
 	L := s.State()

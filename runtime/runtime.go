@@ -60,6 +60,9 @@ type Options struct {
 	Timeout time.Duration
 	// Debug is the protocol debug level of new connections (imaplib's).
 	Debug int
+	// State keeps the state module's documents and the rules' progress;
+	// nil means files under $XDG_STATE_HOME/mailscript, or memory in the sandbox.
+	State stdlib.Store
 }
 
 // Runtime runs scripts. It is safe for concurrent use: each run has its
@@ -171,6 +174,19 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 		return res, scriptError(name, err)
 	}
 	return res, nil
+}
+
+func (rt *Runtime) store() stdlib.Store {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.opts.State == nil {
+		if rt.opts.Sandbox {
+			rt.opts.State = &stdlib.MemStore{}
+		} else {
+			rt.opts.State = stdlib.FileStore{Dir: stdlib.DefaultStateDir()}
+		}
+	}
+	return rt.opts.State
 }
 
 // env is what one run's modules see; it counts the run's connections.
@@ -388,7 +404,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 		return 0
 	}))
 	bindings.Preload(L, env)
-	stdlib.Preload(L, env)
+	stdlib.Preload(L, env, rt.store())
 	rt.mu.Lock()
 	for name, loader := range rt.modules {
 		L.PreloadModule(name, loader)

@@ -7,6 +7,7 @@ package stdlib
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -21,10 +22,26 @@ import (
 	"github.com/mailscript/mailscript/protocol/imap"
 )
 
-// Preload makes require load the library's modules: account, re, json,
-// log and time.
-func Preload(L *lua.LState, env *bindings.Env) {
+//go:embed lua/rules.lua
+var rulesSource string
+
+// Preload makes require load the library's modules: account, rules,
+// state, re, json, log and time. store keeps state (nil: in memory).
+func Preload(L *lua.LState, env *bindings.Env, store Store) {
+	if store == nil {
+		store = &MemStore{}
+	}
 	L.PreloadModule("account", func(L *lua.LState) int { return openAccount(L, env) })
+	L.PreloadModule("state", func(L *lua.LState) int { return openState(L, store) })
+	L.PreloadModule("rules", func(L *lua.LState) int {
+		fn, err := L.LoadString(rulesSource)
+		if err != nil {
+			L.RaiseError("rules: %v", err)
+		}
+		L.Push(fn)
+		L.Call(0, 1)
+		return 1
+	})
 	preloadHelpers(L, env)
 }
 
@@ -61,13 +78,29 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 		"connect": func(L *lua.LState) int { return connect(L, env) },
 		"secret":  func(L *lua.LState) int { return secret(L, env) },
 	})
+	mod.RawSetString("dry_run", lua.LBool(env.DryRun))
 	acctMT := L.NewTypeMetatable(accountType)
 	acctMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"mailbox": acctMailbox, "mailboxes": acctMailboxes, "close": acctClose, "report": acctReport,
+		"id": func(L *lua.LState) int {
+			a := checkAccount(L, 1)
+			L.Push(lua.LString(a.user + "@" + a.host))
+			return 1
+		},
 	}))
 	mbMT := L.NewTypeMetatable(mailboxType)
 	mbMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"search": mbSearch, "messages": mbMessages, "all": mbAll, "status": mbStatus, "append": mbAppend,
+		"set":  mbSet,
+		"name": func(L *lua.LState) int { L.Push(lua.LString(checkMailbox(L, 1).name)); return 1 },
+		"account": func(L *lua.LState) int {
+			m := checkMailbox(L, 1)
+			ud := L.NewUserData()
+			ud.Value = m.a
+			L.SetMetatable(ud, L.GetTypeMetatable(accountType))
+			L.Push(ud)
+			return 1
+		},
 	}))
 	mbMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString("<mailbox " + checkMailbox(L, 1).name + ">"))
@@ -426,6 +459,22 @@ func mbSearch(L *lua.LState) int {
 			uids = append(uids, n...)
 		}
 	}
+	pushSet(L, m, normalize(uids))
+	return 1
+}
+
+// mbSet is mbox:set({uid, ...}): a set from UIDs the script holds.
+func mbSet(L *lua.LState) int {
+	m := checkMailbox(L, 1)
+	t := L.CheckTable(2)
+	var uids []uint32
+	t.ForEach(func(_, v lua.LValue) {
+		n, ok := v.(lua.LNumber)
+		if !ok || n < 1 || n > 0xffffffff {
+			L.ArgError(2, "UIDs must be numbers from 1 to 4294967295")
+		}
+		uids = append(uids, uint32(n))
+	})
 	pushSet(L, m, normalize(uids))
 	return 1
 }
