@@ -8,7 +8,6 @@ package stdlib
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -295,7 +294,25 @@ func (a *account) discover(ctx context.Context) error {
 	if a.sep == "" {
 		a.sep = "/"
 	}
+	// servers that list special uses only when asked: the usual names
+	for use, names := range commonNames {
+		if _, ok := a.special[use]; ok {
+			continue
+		}
+		for _, e := range list {
+			for _, n := range names {
+				if strings.EqualFold(a.userName(e.Name), n) {
+					a.special[use] = e.Name
+				}
+			}
+		}
+	}
 	return nil
+}
+
+var commonNames = map[string][]string{
+	`\junk`: {"Junk", "Spam", "Junk E-mail"}, `\trash`: {"Trash", "Deleted Items", "Deleted Messages"},
+	`\sent`: {"Sent", "Sent Items", "Sent Messages"}, `\drafts`: {"Drafts"}, `\archive`: {"Archive"},
 }
 
 // serverName maps a "/"-separated name to the server's.
@@ -449,15 +466,15 @@ func mbSearch(L *lua.LState) int {
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)
 	}
-	var uids []uint32
+	var found []*imap.Response
 	for _, r := range cmd.Untagged {
-		if r.Type == "SEARCH" {
-			n, err := searchNumbers(r)
-			if err != nil {
-				bindings.Raise(L, err)
-			}
-			uids = append(uids, n...)
+		if r.Type == "SEARCH" || r.Type == "ESEARCH" {
+			found = append(found, r)
 		}
+	}
+	uids, err := imap.DecodeSearch(found)
+	if err != nil {
+		bindings.Raise(L, err)
 	}
 	pushSet(L, m, normalize(uids))
 	return 1
@@ -539,21 +556,4 @@ func mbAppend(L *lua.LState) int {
 		L.Push(lua.LNil)
 	}
 	return 1
-}
-
-func searchNumbers(r *imap.Response) ([]uint32, error) {
-	var out []uint32
-	for _, it := range r.Data() {
-		for _, f := range strings.Fields(it.Text) {
-			var n uint32
-			if _, err := fmt.Sscan(f, &n); err != nil {
-				if strings.HasPrefix(f, "(") { // (MODSEQ n)
-					break
-				}
-				return nil, errors.New("bad SEARCH reply: " + r.Line())
-			}
-			out = append(out, n)
-		}
-	}
-	return out, nil
 }

@@ -851,3 +851,7 @@ func copyUID(cmd *Command) *CopyUID {
 	}
 	return nil
 }
+
+// DecodeSearch reads the numbers of SEARCH, SORT and ESEARCH responses
+// (ESEARCH's ALL expanded), in the server's order.
+func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs) }
