@@ -176,6 +176,13 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	return res, nil
 }
 
+// SetState replaces the state store of later runs.
+func (rt *Runtime) SetState(s stdlib.Store) {
+	rt.mu.Lock()
+	rt.opts.State = s
+	rt.mu.Unlock()
+}
+
 func (rt *Runtime) store() stdlib.Store {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

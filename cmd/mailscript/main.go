@@ -33,6 +33,7 @@ Usage:
   mailscript run [flags] FILE [ARGS...]   run a script (it sees ARGS in arg)
   mailscript check FILE...                compile only; report file:line: message
   mailscript repl [flags]                 read-eval-print loop
+  mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
@@ -62,6 +63,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.checkCmd(args[1:])
 	case "repl":
 		return c.replCmd(args[1:])
+	case "demo":
+		return c.demoCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailscript", Version)
 		return 0

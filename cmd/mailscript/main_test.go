@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,5 +140,33 @@ func TestReplPiped(t *testing.T) {
 	out, errs, code := mailscript(t, "x = 20 +\n22\nx\nfor i = 1, 2 do\nprint(i)\nend\nerror('boom')\nprint('after')\n", "repl")
 	if out != "42\n1\n2\nafter\n" || !strings.Contains(errs, "boom") || code != 1 {
 		t.Fatalf("%d %q %q", code, out, errs)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	out, errs, code := mailscript(t, "", "demo")
+	if code != 0 {
+		t.Fatalf("%d %s %s", code, out, errs)
+	}
+	for _, want := range []string{"INBOX before: 200 messages", "200 message(s) examined", "move Junk (", "Lists/golang-nuts", "POP3 mailbox: 20 messages"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	// the rules' counts add up: every message is somewhere, once
+	total := 0
+	for _, line := range strings.Split(out, "\n") {
+		var name string
+		var n, unread int
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "%s %d messages, %d unread", &name, &n, &unread); err == nil {
+			total += n
+		}
+	}
+	if total != 200 {
+		t.Fatalf("folders hold %d messages, want 200:\n%s", total, out)
+	}
+	out, _, code = mailscript(t, "", "demo", "--dry-run", "--json")
+	if code != 0 || !strings.Contains(out, `"dry_run": true`) || !strings.Contains(out, `"command": "MOVE"`) || !strings.Contains(out, "INBOX                             200 messages") {
+		t.Fatalf("dry run: %d\n%s", code, out)
 	}
 }

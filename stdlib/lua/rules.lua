@@ -182,7 +182,8 @@ function rules.apply(mbox, ruleset, opts)
             if d.what == what then
               local s2 = mbox:set(d.uids)
               s2[what](s2, d.dest, {create = opts.create ~= false})
-              out[#out + 1] = what .. " " .. tostring(d.dest) .. " (" .. #d.uids .. ")"
+              local label = type(d.dest) == "string" and d.dest or d.dest:name()
+              out[#out + 1] = what .. " " .. label .. " (" .. #d.uids .. ")"
             end
           end
         end
