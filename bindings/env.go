@@ -6,6 +6,7 @@ package bindings
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/internal/tlsopt"
 )
 
 // Env is what the host decides for the modules: dry run, sandbox, the
@@ -30,6 +33,9 @@ type Env struct {
 	Connect func() error
 	// Getenv answers environment lookups of sandboxed scripts (nil: none).
 	Getenv func(string) string
+	// TLS, if set, replaces the TLS settings scripts ask for (offline
+	// testing against an in-process server with its own certificate).
+	TLS *tls.Config
 
 	mu   sync.Mutex
 	plan []Action
@@ -63,6 +69,15 @@ func (e *Env) stderr() io.Writer {
 		return e.Stderr
 	}
 	return os.Stderr
+}
+
+// TLSConfig is the TLS configuration for a connection a script asked to
+// make with o: the host's override, or o's.
+func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) {
+	if e.TLS != nil {
+		return e.TLS.Clone(), nil
+	}
+	return o.Config()
 }
 
 // NetTimeout is the network timeout of new connections (60 s by default).

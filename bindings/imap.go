@@ -205,7 +205,7 @@ func SSLContext(L *lua.LState, v lua.LValue) tlsopt.Options {
 }
 
 func (e *Env) imapOptions(L *lua.LState, timeout time.Duration, tlso tlsopt.Options) *imap.Options {
-	cfg, err := tlso.Config()
+	cfg, err := e.TLSConfig(tlso)
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "")
 	}
@@ -896,7 +896,7 @@ func imapSocket(L *lua.LState, m *imapConn) int {
 }
 
 func imapStartTLS(L *lua.LState, m *imapConn) int {
-	cfg, err := SSLContext(L, L.Get(2)).Config()
+	cfg, err := m.env.TLSConfig(SSLContext(L, L.Get(2)))
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "STARTTLS")
 	}

@@ -9,6 +9,8 @@ package runtime
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +62,8 @@ type Options struct {
 	Timeout time.Duration
 	// Debug is the protocol debug level of new connections (imaplib's).
 	Debug int
+	// TLS, if set, replaces the TLS settings scripts ask for (offline tests).
+	TLS *tls.Config
 	// State keeps the state module's documents and the rules' progress;
 	// nil means files under $XDG_STATE_HOME/mailscript, or memory in the sandbox.
 	State stdlib.Store
@@ -176,6 +180,16 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	return res, nil
 }
 
+// SetNetwork sends every later connection through dial and trusts only
+// roots for TLS, checking certificates as "localhost": offline testing
+// of scripts against an in-process server.
+func (rt *Runtime) SetNetwork(dial func(ctx context.Context, network, addr string) (net.Conn, error), roots *x509.CertPool) {
+	rt.mu.Lock()
+	rt.opts.Dial = dial
+	rt.opts.TLS = &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	rt.mu.Unlock()
+}
+
 // SetState replaces the state store of later runs.
 func (rt *Runtime) SetState(s stdlib.Store) {
 	rt.mu.Lock()
@@ -198,7 +212,9 @@ func (rt *Runtime) store() stdlib.Store {
 
 // env is what one run's modules see; it counts the run's connections.
 func (rt *Runtime) env() *bindings.Env {
-	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv,
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
 		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug}
 	var conns atomic.Int64
 	env.Connect = func() error {

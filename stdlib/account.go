@@ -209,7 +209,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		}
 		password = pw
 	}
-	cfg, err := bindings.SSLContext(L, o.RawGetString("ssl_context")).Config()
+	cfg, err := env.TLSConfig(bindings.SSLContext(L, o.RawGetString("ssl_context")))
 	if err != nil {
 		fail(L, "account.connect: %v", err)
 	}

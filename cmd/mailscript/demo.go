@@ -37,7 +37,7 @@ func (c *cli) demoCmd(args []string) int {
 		return code
 	}
 	msgs := demoMessages(time.Now())
-	imapSrv, err := memserver.StartIMAP("demo", "demo", msgs)
+	imapSrv, err := memserver.StartIMAP("demo", "demo", msgs, nil)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript demo:", err)
 		return 1

@@ -34,6 +34,7 @@ Usage:
   mailscript check FILE...                compile only; report file:line: message
   mailscript repl [flags]                 read-eval-print loop
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
+  mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
@@ -65,6 +66,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.replCmd(args[1:])
 	case "demo":
 		return c.demoCmd(args[1:])
+	case "test":
+		return c.testCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailscript", Version)
 		return 0

@@ -170,3 +170,45 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("dry run: %d\n%s", code, out)
 	}
 }
+
+func TestOfflineTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	mbox := filepath.Join(dir, "in.mbox")
+	os.WriteFile(mbox, []byte("From a@x Mon Jan  1 00:00:00 2024\nFrom: a@list.example\nList-Id: go <go.example>\nSubject: one\n\n>From here\nbody\n\n"+
+		"From b@x Mon Jan  1 00:00:00 2024\nFrom: boss@corp.example\nSubject: two\n\nhi\n\n"+
+		"From c@x Mon Jan  1 00:00:00 2024\nFrom: c@x.example\nSubject: three\n\nbye\n"), 0o600)
+	script := write(t, "f.lua", `
+local account, rules = require("account"), require("rules")
+local acct = account.connect{host = "imap.example.org", user = "me", password = "secret"}
+local inbox = acct:mailbox("INBOX")
+rules.apply(inbox, {
+  {name = "lists", match = {header = {["List-Id"] = "go"}}, move = "Lists/go"},
+  {name = "boss", match = {from = "boss@"}, flag = "\\Flagged"},
+})
+inbox:search{subject = "three"}:delete()
+local raw = inbox:messages(inbox:search{subject = "two"}, {"body"})().raw
+assert(raw:find("hi"), raw)
+acct:close()`)
+	out, errs, code := mailscript(t, "", "test", "--mailbox", mbox, script)
+	if code != 0 {
+		t.Fatalf("%d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"3 message(s) from", "one  ", "INBOX -> Lists/go", "two  ", "stays in INBOX +\\flagged", "three  ", "deleted", "(0 message(s) unchanged)"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// a dry run changes nothing
+	out, _, code = mailscript(t, "", "test", "--dry-run", "--mailbox", mbox, script)
+	if code != 0 || !strings.Contains(out, "(3 message(s) unchanged)") || !strings.Contains(out, "MOVE") {
+		t.Fatalf("%d\n%s", code, out)
+	}
+	_, errs, code = mailscript(t, "", "test", script)
+	if code != 2 || !strings.Contains(errs, "--mailbox") {
+		t.Fatal(code, errs)
+	}
+	_, errs, code = mailscript(t, "", "test", "--mailbox", dir, script)
+	if code != 1 || !strings.Contains(errs, "Maildir") {
+		t.Fatal(code, errs)
+	}
+}

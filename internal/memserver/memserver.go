@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -42,9 +43,17 @@ type literal struct{ *bytes.Reader }
 
 func (l literal) Size() int64 { return l.Reader.Size() }
 
-// StartIMAP serves user/password with mailboxes INBOX, Junk (\Junk),
-// Trash (\Trash) and Archive (\Archive), INBOX holding msgs.
-func StartIMAP(user, password string, msgs []Message) (*IMAP, error) {
+// anyLogin lets every user name and password in, as the one user: for
+// testing scripts written with their real account's credentials.
+type anyLogin struct{ *imapmemserver.UserSession }
+
+func (anyLogin) Login(username, password string) error { return nil }
+
+// StartIMAP serves user/password (any login when password is "") with mailboxes INBOX, Junk (\Junk),
+// Trash (\Trash) and Archive (\Archive), INBOX holding msgs. With a TLS
+// config it offers STARTTLS and also answers implicit TLS on the same
+// port (a client that speaks first is sending a TLS hello).
+func StartIMAP(user, password string, msgs []Message, tlsConfig *tls.Config) (*IMAP, error) {
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(user, password)
 	if err := u.Create("INBOX", nil); err != nil {
@@ -70,16 +79,23 @@ func StartIMAP(user, password string, msgs []Message) (*IMAP, error) {
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if password == "" {
+				return anyLogin{imapmemserver.NewUserSession(u)}, nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
 		Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}, imap.CapNamespace: {},
 			imap.CapUnselect: {}, imap.CapIdle: {}, imap.CapSpecialUse: {}, imap.CapLiteralPlus: {}},
 		InsecureAuth: true,
+		TLSConfig:    tlsConfig,
 		Logger:       log.New(io.Discard, "", 0),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
+	}
+	if tlsConfig != nil {
+		ln = newSniffer(ln, tlsConfig)
 	}
 	go srv.Serve(ln)
 	return &IMAP{Addr: ln.Addr().String(), User: u, server: srv, listener: ln}, nil
@@ -276,3 +292,55 @@ func (p *POP3) serve(c net.Conn, user, password string) {
 		p.mu.Unlock()
 	}
 }
+
+// sniffer hands out connections after a look at their first byte: a TLS
+// record (0x16) within a short wait means implicit TLS; silence means a
+// plain client waiting for the greeting.
+type sniffer struct {
+	net.Listener
+	cfg   *tls.Config
+	conns chan net.Conn
+}
+
+func newSniffer(ln net.Listener, cfg *tls.Config) *sniffer {
+	s := &sniffer{Listener: ln, cfg: cfg, conns: make(chan net.Conn)}
+	go func() {
+		defer close(s.conns)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.sniff(c)
+		}
+	}()
+	return s
+}
+
+func (s *sniffer) sniff(c net.Conn) {
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	first, err := br.Peek(1)
+	c.SetReadDeadline(time.Time{})
+	var out net.Conn = &peekedConn{Conn: c, r: br}
+	if err == nil && first[0] == 0x16 {
+		out = tls.Server(out, s.cfg)
+	}
+	defer func() { recover() }() // the listener closed meanwhile
+	s.conns <- out
+}
+
+func (s *sniffer) Accept() (net.Conn, error) {
+	c, ok := <-s.conns
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
