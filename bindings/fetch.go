@@ -36,7 +36,7 @@ func fetchList(L *lua.LState, msgs []*imap.FetchMessage) *lua.LTable {
 			r.RawSetString("envelope", envelopeTable(L, m.Envelope))
 		}
 		if m.BodyStructure != nil {
-			r.RawSetString("bodystructure", bodyTable(L, m.BodyStructure))
+			r.RawSetString("bodystructure", BodyTable(L, m.BodyStructure))
 		}
 		for name, sections := range map[string]map[string][]byte{"body": m.Body, "binary": m.Binary} {
 			if sections != nil {
@@ -90,7 +90,8 @@ func paramTable(L *lua.LState, p map[string]string) *lua.LTable {
 	return t
 }
 
-func bodyTable(L *lua.LState, b *imap.BodyStructure) *lua.LTable {
+// BodyTable is a BODYSTRUCTURE node as the Lua table scripts see.
+func BodyTable(L *lua.LState, b *imap.BodyStructure) *lua.LTable {
 	t := L.NewTable()
 	t.RawSetString("type", lua.LString(b.Type))
 	t.RawSetString("subtype", lua.LString(b.Subtype))
@@ -119,7 +120,7 @@ func bodyTable(L *lua.LState, b *imap.BodyStructure) *lua.LTable {
 	if b.Parts != nil {
 		parts := L.CreateTable(len(b.Parts), 0)
 		for _, p := range b.Parts {
-			parts.Append(bodyTable(L, p))
+			parts.Append(BodyTable(L, p))
 		}
 		t.RawSetString("parts", parts)
 	}
@@ -127,7 +128,7 @@ func bodyTable(L *lua.LState, b *imap.BodyStructure) *lua.LTable {
 		t.RawSetString("envelope", envelopeTable(L, b.Envelope))
 	}
 	if b.Body != nil {
-		t.RawSetString("body", bodyTable(L, b.Body))
+		t.RawSetString("body", BodyTable(L, b.Body))
 	}
 	return t
 }

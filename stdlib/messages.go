@@ -174,6 +174,9 @@ func messageTable(L *lua.LState, m *imap.FetchMessage) *lua.LTable {
 			t.RawSetString(k, l)
 		}
 	}
+	if m.BodyStructure != nil {
+		t.RawSetString("bodystructure", bindings.BodyTable(L, m.BodyStructure))
+	}
 	var head []byte
 	if h, ok := m.Body["HEADER"]; ok {
 		head = h
