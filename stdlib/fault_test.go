@@ -1,0 +1,254 @@
+package stdlib_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mailscript/mailscript/internal/dovecot"
+	"github.com/mailscript/mailscript/internal/mailgen"
+	"github.com/mailscript/mailscript/protocol/imap"
+	"github.com/mailscript/mailscript/runtime"
+)
+
+var (
+	dv        *dovecot.Server
+	dvErr     error
+	dvStarted sync.Once
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dv != nil {
+		dv.Stop()
+	}
+	os.Exit(code)
+}
+
+func server(t *testing.T) *dovecot.Server {
+	t.Helper()
+	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
+	if dvErr != nil {
+		t.Fatal("fault tests need Dovecot: ", dvErr)
+	}
+	return dv
+}
+
+// cutProxy forwards one connection to Dovecot and cuts it once the
+// client has sent cut bytes (never, when cut < 0). With hideMove the
+// server's capabilities lose MOVE, so the client takes the COPY path.
+type cutProxy struct {
+	l        net.Listener
+	cut      int64
+	hideMove bool
+	sent     bytes.Buffer // what the client sent, for finding boundaries
+	mu       sync.Mutex
+}
+
+func startProxy(t *testing.T, target string, cut int64, hideMove bool) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{l: l, cut: cut, hideMove: hideMove}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go p.pipe(c, s)
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	return p
+}
+
+func (p *cutProxy) pipe(c, s net.Conn) {
+	var n atomic.Int64
+	closeBoth := func() { c.Close(); s.Close() }
+	go func() { // server -> client
+		buf := make([]byte, 32<<10)
+		for {
+			k, err := s.Read(buf)
+			if k > 0 {
+				out := buf[:k]
+				if p.hideMove {
+					out = bytes.ReplaceAll(out, []byte(" MOVE"), []byte("     "))
+				}
+				if _, werr := c.Write(out); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		closeBoth()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := c.Read(buf)
+		if k > 0 {
+			chunk := buf[:k]
+			total := n.Add(int64(k))
+			if p.cut >= 0 && total >= p.cut {
+				chunk = chunk[:int64(k)-(total-p.cut)]
+				s.Write(chunk)
+				p.record(chunk)
+				closeBoth()
+				return
+			}
+			s.Write(chunk)
+			p.record(chunk)
+		}
+		if err != nil {
+			closeBoth()
+			return
+		}
+	}
+}
+
+func (p *cutProxy) record(b []byte) {
+	p.mu.Lock()
+	p.sent.Write(b)
+	p.mu.Unlock()
+}
+
+const moveScript = `
+local account = require("account")
+local acct = account.connect{host = "127.0.0.1", port = %d, user = %q, password = %q, tls = "none", timeout = 10}
+acct:mailbox("INBOX"):all():move("Moved", {create = true})
+acct:close()`
+
+func runMove(ctx context.Context, port int, user string) error {
+	rt := runtime.New(runtime.Options{Stdout: io.Discard, Stderr: io.Discard, Timeout: 10 * time.Second})
+	_, err := rt.RunString(ctx, "move.lua", fmt.Sprintf(moveScript, port, user, dovecot.Password))
+	return err
+}
+
+// messageIDs counts each Message-ID in a mailbox.
+func messageIDs(t *testing.T, user, mailbox string) map[string]int {
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, dovecot.Addr(dv.IMAP), &imap.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	c.Login(ctx, user, dovecot.Password)
+	out := map[string]int{}
+	res, st, err := c.Select(ctx, mailbox, true)
+	if err != nil || res.Type != "OK" || st.Exists == 0 {
+		return out
+	}
+	_, msgs, err := c.Fetch(ctx, "1:*", "(ENVELOPE)", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		out[m.Envelope.MessageID]++
+	}
+	return out
+}
+
+// boundaries are the offsets just after each line the client sent.
+func boundaries(sent []byte) []int64 {
+	var out []int64
+	for i := 0; i < len(sent); i++ {
+		if sent[i] == '\n' {
+			out = append(out, int64(i+1))
+		}
+	}
+	return out
+}
+
+func TestMoveSurvivesCutConnections(t *testing.T) {
+	srv := server(t)
+	const n = 200
+	start := time.Now()
+	for _, hideMove := range []bool{false, true} {
+		path := "MOVE"
+		if hideMove {
+			path = "COPY+STORE+UID EXPUNGE"
+		}
+		// a clean run finds the command boundaries
+		user := fmt.Sprintf("fault-base-%v", hideMove)
+		seedMessages(t, srv, user, n)
+		p := startProxy(t, dovecot.Addr(srv.IMAP), -1, hideMove)
+		if err := runMove(context.Background(), p.l.Addr().(*net.TCPAddr).Port, user); err != nil {
+			t.Fatalf("%s: clean run: %v", path, err)
+		}
+		if got := messageIDs(t, user, "Moved"); len(got) != n {
+			t.Fatalf("%s: clean run moved %d", path, len(got))
+		}
+		bounds := boundaries(p.sent.Bytes())
+		total := int64(p.sent.Len())
+		var cuts []int64
+		for _, b := range bounds {
+			cuts = append(cuts, b-1, b, b+1)
+		}
+		rng := rand.New(rand.NewPCG(1, uint64(len(bounds))))
+		for i := 0; i < 50; i++ {
+			cuts = append(cuts, 1+rng.Int64N(total))
+		}
+		for i, cut := range cuts {
+			user := fmt.Sprintf("fault-%v-%d", hideMove, i)
+			want := seedMessages(t, srv, user, n)
+			p := startProxy(t, dovecot.Addr(srv.IMAP), cut, hideMove)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			runMove(ctx, p.l.Addr().(*net.TCPAddr).Port, user) // fails, mostly: the cut
+			cancel()
+			// reconnect and re-run, unhindered
+			again := startProxy(t, dovecot.Addr(srv.IMAP), -1, hideMove)
+			if err := runMove(context.Background(), again.l.Addr().(*net.TCPAddr).Port, user); err != nil {
+				t.Fatalf("%s, cut at %d: re-run failed: %v", path, cut, err)
+			}
+			moved, left := messageIDs(t, user, "Moved"), messageIDs(t, user, "INBOX")
+			if len(left) != 0 {
+				t.Fatalf("%s, cut at %d: %d message(s) left in INBOX after the re-run", path, cut, len(left))
+			}
+			for _, id := range want {
+				if moved[id] == 0 {
+					t.Fatalf("%s, cut at %d of %d: message %s lost", path, cut, total, id)
+				}
+				if moved[id] > 1 && !hideMove {
+					t.Fatalf("%s, cut at %d: message %s duplicated though MOVE is atomic", path, cut, id)
+				}
+			}
+		}
+		t.Logf("%s: %d cuts (%d command boundaries ±1, 50 random) over %d bytes: no message lost", path, len(cuts), len(bounds), total)
+	}
+	if d := time.Since(start); d > 3*time.Minute {
+		t.Fatalf("fault test took %v, over 3 minutes", d)
+	}
+}
+
+func seedMessages(t *testing.T, srv *dovecot.Server, user string, n int) []string {
+	md, err := srv.Maildir(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := mailgen.New(3).WriteMaildir(md, 0, n, srv.Chown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range msgs {
+		ids = append(ids, fmt.Sprintf("<3.%d@mailgen.example>", i))
+	}
+
+	return ids
+}
