@@ -63,6 +63,8 @@ type account struct {
 	readonly bool
 	inflight *batch // a prefetch in progress
 	report   []Report
+	// redial opens and logs in another connection like this one (watch).
+	redial func(ctx context.Context) (*imap.Client, error)
 }
 
 // Report is one action an account did (or, in a dry run, would do).
@@ -80,7 +82,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 	mod.RawSetString("dry_run", lua.LBool(env.DryRun))
 	acctMT := L.NewTypeMetatable(accountType)
 	acctMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"mailbox": acctMailbox, "mailboxes": acctMailboxes, "close": acctClose, "report": acctReport,
+		"mailbox": acctMailbox, "mailboxes": acctMailboxes, "close": acctClose, "report": acctReport, "watch": acctWatch,
 		"id": func(L *lua.LState) int {
 			a := checkAccount(L, 1)
 			L.Push(lua.LString(a.user + "@" + a.host))
@@ -223,14 +225,11 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		}
 	}
 	opts := &imap.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.Stderr}
-	ctx := bindings.Ctx(L)
-	var c *imap.Client
 	switch mode {
 	case "implicit":
 		if port == 0 {
 			port = imap.TLSPort
 		}
-		c, err = imap.DialTLS(ctx, net.JoinHostPort(host, fmt.Sprint(port)), opts)
 	case "starttls", "none":
 		if port == 0 {
 			port = imap.Port
@@ -238,23 +237,40 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		if mode == "none" && !isLoopback(host) && !lua.LVAsBool(o.RawGetString("allow_plaintext")) {
 			fail(L, "account.connect: refusing to send a password in clear text to %s (tls=\"none\"); use tls=\"starttls\" or \"implicit\", or set allow_plaintext=true", host)
 		}
-		c, err = imap.Dial(ctx, net.JoinHostPort(host, fmt.Sprint(port)), opts)
-		if err == nil && mode == "starttls" {
-			_, err = c.StartTLS(ctx, nil)
-		}
 	default:
 		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
+	addr := net.JoinHostPort(host, fmt.Sprint(port))
+	dial := func(ctx context.Context) (*imap.Client, error) {
+		var c *imap.Client
+		var err error
+		if mode == "implicit" {
+			c, err = imap.DialTLS(ctx, addr, opts)
+		} else {
+			c, err = imap.Dial(ctx, addr, opts)
+			if err == nil && mode == "starttls" {
+				if _, err = c.StartTLS(ctx, nil); err != nil {
+					c.Close()
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c.State() == imap.StateNonAuth {
+			if _, err := c.Login(ctx, user, password); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	ctx := bindings.Ctx(L)
+	c, err := dial(ctx)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
-	a := &account{c: c, env: env, host: host, user: user, sep: "/", special: map[string]string{}}
-	if c.State() == imap.StateNonAuth {
-		if _, err := c.Login(ctx, user, password); err != nil {
-			c.Close()
-			bindings.Raise(L, err)
-		}
-	}
+	a := &account{c: c, env: env, host: host, user: user, sep: "/", special: map[string]string{}, redial: dial}
 	if err := a.discover(ctx); err != nil {
 		c.Close()
 		bindings.Raise(L, err)

@@ -202,9 +202,6 @@ func setUnflag(L *lua.LState) int {
 func destination(L *lua.LState, a *account, n int) *mailbox {
 	if ud, ok := L.Get(n).(*lua.LUserData); ok {
 		if m, ok := ud.Value.(*mailbox); ok {
-			if m.a != a {
-				fail(L, "copy or move between accounts needs both accounts' sets; %s is another account's", m.name)
-			}
 			return m
 		}
 	}
@@ -247,6 +244,11 @@ func setCopy(L *lua.LState) int {
 	s := checkSet(L, 1)
 	a := s.mbox.a
 	dest := destination(L, a, 2)
+	if dest.a != a {
+		s.crossAccount(L, dest, false, createOpt(L, 3))
+		L.Push(L.Get(1))
+		return 1
+	}
 	if len(s.uids) > 0 {
 		s.mbox.open(L, false)
 		if a.env.DryRun {
@@ -270,6 +272,11 @@ func setMove(L *lua.LState) int {
 	s := checkSet(L, 1)
 	a := s.mbox.a
 	dest := destination(L, a, 2)
+	if dest.a != a {
+		s.crossAccount(L, dest, true, createOpt(L, 3))
+		L.Push(L.Get(1))
+		return 1
+	}
 	note := ""
 	if len(s.uids) > 0 {
 		s.mbox.open(L, true)
@@ -322,4 +329,113 @@ func setDelete(L *lua.LState) int {
 	s.record("delete", "", note)
 	L.Push(L.Get(1))
 	return 1
+}
+
+// crossBatch messages are fetched and appended at a time.
+const crossBatch = 50
+
+// crossAccount copies s to a mailbox of another account with APPEND,
+// keeping flags and internal dates; a move then deletes from the source
+// only the messages whose APPEND the destination confirmed.
+func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
+	src, dst := s.mbox.a, dest.a
+	verb := "copy"
+	if move {
+		verb = "move"
+	}
+	label := dest.a.user + "@" + dest.a.host + ":" + dest.name
+	if src.env.DryRun || dst.env.DryRun {
+		for _, c := range chunks(s.uids) {
+			src.env.Record(bindings.Action{Command: strings.ToUpper(verb), Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{label}})
+		}
+		s.record(verb, label, "")
+		return
+	}
+	ctx := bindings.Ctx(L)
+	s.mbox.open(L, move)
+	dst.wait()
+	var done []uint32
+	created := false
+	for i := 0; i < len(s.uids); i += crossBatch {
+		part := s.uids[i:min(i+crossBatch, len(s.uids))]
+		fetch := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(chunks(part)[0]), imap.Raw("(UID FLAGS INTERNALDATE BODY.PEEK[])")}}
+		var msgs []*imap.FetchMessage
+		fetch.OnUntagged = func(r *imap.Response) {
+			if m, err := imap.DecodeFetch(r, 0); err == nil && r.Type == "FETCH" && m.UID != 0 {
+				msgs = append(msgs, m)
+			}
+		}
+		if err := src.c.Execute(ctx, fetch); err != nil {
+			bindings.Raise(L, err)
+		}
+		appendAll := func(msgs []*imap.FetchMessage) []*imap.Command {
+			cmds := make([]*imap.Command, len(msgs))
+			for k, m := range msgs {
+				args := []imap.Arg{imap.Mailbox(dest.server)}
+				var flags []string
+				for _, f := range m.Flags {
+					if !strings.EqualFold(f, `\Recent`) {
+						flags = append(flags, f)
+					}
+				}
+				if len(flags) > 0 {
+					args = append(args, imap.Paren(strings.Join(flags, " ")))
+				}
+				if !m.InternalTime.IsZero() {
+					args = append(args, imap.Raw(imap.Time2Internaldate(m.InternalTime)))
+				}
+				args = append(args, imap.LiteralArg(m.Body[""], false))
+				cmds[k] = &imap.Command{Name: "APPEND", Args: args, OnUntagged: func(*imap.Response) {}}
+			}
+			if err := dst.c.Execute(ctx, cmds...); err != nil {
+				bindings.Raise(L, err)
+			}
+			return cmds
+		}
+		cmds := appendAll(msgs)
+		if bad := firstErr(cmds); bad != nil && bad.Status.Code == "TRYCREATE" && create && !created {
+			if _, err := dst.c.Create(ctx, dest.server); err != nil {
+				bindings.Raise(L, err)
+			}
+			created = true
+			var retry []*imap.FetchMessage
+			for k, c := range cmds {
+				if c.Err() != nil {
+					retry = append(retry, msgs[k])
+				}
+			}
+			again := appendAll(retry)
+			j := 0
+			for k, c := range cmds {
+				if c.Err() != nil {
+					cmds[k] = again[j]
+					j++
+				}
+			}
+		}
+		for k, c := range cmds {
+			if c.Err() == nil {
+				done = append(done, msgs[k].UID)
+			}
+		}
+		if bad := firstErr(cmds); bad != nil {
+			if move && len(done) > 0 { // what did arrive may go from the source
+				(&set{mbox: s.mbox, uids: normalize(done)}).removeConfirmed(L)
+			}
+			e := bad.Err().(*imap.Error)
+			e.Text = "APPEND to " + label + ": " + bad.Status.Text
+			bindings.Raise(L, e)
+		}
+	}
+	note := ""
+	if move && len(done) > 0 {
+		note = (&set{mbox: s.mbox, uids: normalize(done)}).removeConfirmed(L)
+	}
+	s.record(verb, label, note)
+}
+
+// removeConfirmed deletes messages whose copies are confirmed elsewhere.
+func (s *set) removeConfirmed(L *lua.LState) string {
+	s.store(L, "+FLAGS.SILENT", `\Deleted`)
+	return s.expunge(L)
 }

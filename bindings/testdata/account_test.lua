@@ -87,3 +87,50 @@ function test_connect_rules()
   ok = pcall(account.secret, "plain-password")
   assert_true(not ok, "a bare word is not a secret spec")
 end
+
+function test_cross_account_move()
+  seed(USER, 30)
+  local a = connect()
+  local b = account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER .. "-other",
+    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+  local inbox = a:mailbox("INBOX")
+  local flagged_before = #inbox:search{seen = true}
+  local some = inbox:search{uid = "1:12"}
+  some:copy(b:mailbox("Copied"), {create = true})
+  assert_eq(#b:mailbox("Copied"):all(), 12, "copied across accounts")
+  assert_eq(#inbox:all(), 30, "copy leaves the source")
+  inbox:search{uid = "13:30"}:move(b:mailbox("INBOX"))
+  assert_eq(#inbox:all(), 12, "move removes what arrived")
+  assert_eq(#b:mailbox("INBOX"):all(), 18)
+  -- flags and internal dates travel
+  local seen_src = #inbox:search{seen = true, uid = "1:12"}
+  assert_eq(#b:mailbox("Copied"):search{seen = true}, seen_src, "flags kept")
+  for msg in b:mailbox("Copied"):messages(b:mailbox("Copied"):all(), {"date"}) do
+    assert_true(msg.date < os.time() - 86400, "internal date kept (2024)")
+  end
+  local r = a:report()
+  assert_eq(r[#r].action, "move"); assert_eq(r[#r].count, 18)
+  a:close(); b:close()
+end
+
+function test_watch()
+  local acct = connect()
+  later(0.5, USER, "append")
+  later(1.0, USER, "append")
+  local got = 0
+  local result = acct:watch({"INBOX"}, function(mbox, msgs)
+    assert_eq(mbox:name(), "INBOX")
+    for _, m in ipairs(msgs) do
+      assert_eq(m.subject, "later")
+      got = got + 1
+    end
+    return got >= 2
+  end, {duration = 10})
+  assert_eq(result, true, "fn stopped the watch")
+  assert_eq(got, 2)
+  -- a duration ends a quiet watch
+  local start = os.time()
+  assert_eq(acct:watch({"INBOX"}, function() return true end, {duration = 1}), nil)
+  assert_true(os.time() - start <= 3, "duration honoured")
+  acct:close()
+end

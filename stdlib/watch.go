@@ -1,0 +1,184 @@
+package stdlib
+
+import (
+	"context"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/protocol/imap"
+)
+
+// idleFor is how long one IDLE lasts before it is re-issued: servers may
+// drop an IDLE after 30 minutes (RFC 2177).
+var idleFor = 29 * time.Minute
+
+// acctWatch is acct:watch({"INBOX", ...}, fn [, {duration=seconds}]):
+// one IDLE connection per mailbox, each re-issued before 29 minutes and
+// reconnected with backoff after a drop; fn(mailbox, messages) gets the
+// new messages (envelope, flags, size, date, headers) as they arrive, and
+// returning true stops the watch. It returns when fn says stop, the
+// duration ends, or the run is canceled.
+func acctWatch(L *lua.LState) int {
+	a := checkAccount(L, 1)
+	boxes := L.CheckTable(2)
+	fn := L.CheckFunction(3)
+	var duration time.Duration
+	if o, ok := L.Get(4).(*lua.LTable); ok {
+		if d, ok := o.RawGetString("duration").(lua.LNumber); ok {
+			duration = time.Duration(float64(d) * float64(time.Second))
+		}
+	}
+	ctx, cancel := context.WithCancel(bindings.Ctx(L))
+	defer cancel()
+	if duration > 0 {
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	type watched struct {
+		mbox *mailbox
+		next uint32 // the first UID not yet reported
+	}
+	var list []*watched
+	events := make(chan int, 16)
+	boxes.ForEach(func(_, v lua.LValue) {
+		name := lua.LVAsString(v)
+		m := &mailbox{a: a, name: name, server: a.serverName(name)}
+		a.wait()
+		_, st, err := a.c.Status(ctx, m.server, "(UIDNEXT)")
+		if err != nil {
+			bindings.Raise(L, err)
+		}
+		w := &watched{mbox: m, next: uint32(max(st.UIDNext, 1))}
+		list = append(list, w)
+		go idleLoop(ctx, a, m.server, len(list)-1, events)
+	})
+	for {
+		select {
+		case <-ctx.Done():
+			L.Push(lua.LNil)
+			return 1
+		case i := <-events:
+			w := list[i]
+			// collect what arrived since the last report, on the main
+			// connection; NOOP first, as a server searches the view it had
+			// when the command began
+			w.mbox.open(L, false)
+			if err := a.c.Execute(ctx, &imap.Command{Name: "NOOP"}); err != nil && ctx.Err() == nil {
+				bindings.Raise(L, err)
+			}
+			cmd := &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(w.next) + ":*")}}
+			if err := a.c.Execute(ctx, cmd); err != nil {
+				if ctx.Err() != nil {
+					L.Push(lua.LNil)
+					return 1
+				}
+				bindings.Raise(L, err)
+			}
+			var found []*imap.Response
+			for _, r := range cmd.Untagged {
+				if r.Type == "SEARCH" || r.Type == "ESEARCH" {
+					found = append(found, r)
+				}
+			}
+			uids, _ := imap.DecodeSearch(found)
+			var fresh []uint32
+			for _, u := range uids {
+				if u >= w.next {
+					fresh = append(fresh, u)
+				}
+			}
+			if len(fresh) == 0 {
+				continue
+			}
+			fresh = normalize(fresh)
+			w.next = fresh[len(fresh)-1] + 1
+			b := a.fetch(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
+			<-b.done
+			a.inflight = nil
+			if b.err != nil {
+				bindings.Raise(L, b.err)
+			}
+			msgs := L.CreateTable(len(b.msgs), 0)
+			for _, m := range b.msgs {
+				msgs.Append(messageTable(L, m))
+			}
+			ud := L.NewUserData()
+			ud.Value = w.mbox
+			L.SetMetatable(ud, L.GetTypeMetatable(mailboxType))
+			L.Push(fn)
+			L.Push(ud)
+			L.Push(msgs)
+			L.Call(2, 1)
+			stop := lua.LVAsBool(L.Get(-1))
+			L.Pop(1)
+			if stop {
+				L.Push(lua.LTrue)
+				return 1
+			}
+		}
+	}
+}
+
+func itoa(n uint32) string { return lua.LNumber(n).String() }
+
+// idleLoop keeps one IDLE on mailbox and signals i on every EXISTS; it
+// reconnects with backoff (1 s doubling to 1 min) after failures.
+func idleLoop(ctx context.Context, a *account, mailbox string, i int, events chan<- int) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := func() error {
+			c, err := a.redial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if res, _, err := c.Select(ctx, mailbox, true); err != nil {
+				return err
+			} else if res.Type != "OK" {
+				return &imap.Error{Kind: imap.KindError, Text: "cannot watch " + mailbox + ": " + res.Status.Text}
+			}
+			backoff = time.Second
+			select { // mail may have come while we connected
+			case events <- i:
+			default:
+			}
+			for ctx.Err() == nil {
+				idler, err := c.Idle(ctx, idleFor)
+				if err != nil {
+					return err
+				}
+				for {
+					r, err := idler.Next(ctx)
+					if err != nil {
+						return err
+					}
+					if r == nil {
+						break // re-issue before the server's 30 minutes
+					}
+					if r.Type == "EXISTS" {
+						select {
+						case events <- i:
+						case <-ctx.Done():
+							return nil
+						}
+					}
+				}
+				if err := idler.Done(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
