@@ -168,6 +168,9 @@ func TestSandbox(t *testing.T) {
 		"dofile":     `dofile("/etc/passwd")`,
 		"require":    `require("os_helpers_on_disk")`,
 		"stream":     `require("imap").IMAP4_stream("cat")`,
+		"pipe":       `require("pipe").to("true", "")`,
+		"cmd secret": `require("account").secret("cmd:true")`,
+		"netrc":      `require("account").secret("netrc")`,
 		"dial hook":  fmt.Sprintf(`require("imap").IMAP4(%q, %s)`, host, port),
 		"pop3 hook":  fmt.Sprintf(`require("pop3").POP3(%q, %s)`, host, port),
 	} {

@@ -25,7 +25,7 @@ import (
 var rulesSource string
 
 // Preload makes require load the library's modules: account, rules,
-// state, re, json, log and time. store keeps state (nil: in memory).
+// state, re, json, log, time and pipe. store keeps state (nil: in memory).
 func Preload(L *lua.LState, env *bindings.Env, store Store) {
 	if store == nil {
 		store = &MemStore{}

@@ -143,3 +143,77 @@ inbox:search{raw = "OR SEEN DRAFT"}`)
 		}
 	}
 }
+
+func TestMoreCriteria(t *testing.T) {
+	f := newFake(t, "MOVE")
+	runScript(t, f, false, `
+inbox:search{to = "a@x", cc = "b@x", bcc = "c@x", body = "word", text = "any", answered = true, deleted = false, draft = false,
+  before = "2024-01-31", since = 1704067200, unkeyword = "$Junk", smaller = 10}`)
+	want := `UID SEARCH ANSWERED BCC c@x BEFORE 31-Jan-2024 BODY word CC b@x UNDELETED UNDRAFT SINCE 1-Jan-2024 SMALLER 10 TEXT any TO a@x UNKEYWORD $Junk`
+	if got := f.sent(); !strings.Contains(got, want) {
+		t.Fatalf("missing %q in:\n%s", want, got)
+	}
+}
+
+// A Courier-style server: personal namespace "INBOX." with "." as the
+// separator; names with "/" are mapped onto it.
+func TestNamespaceMapping(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fmt.Fprint(c, "* OK [CAPABILITY IMAP4rev1 NAMESPACE MOVE UIDPLUS] courier\r\n")
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			tag, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+			mu.Lock()
+			got = append(got, rest)
+			mu.Unlock()
+			switch strings.Fields(rest)[0] {
+			case "NAMESPACE":
+				fmt.Fprint(c, `* NAMESPACE (("INBOX." ".")) NIL NIL`+"\r\n")
+			case "LIST":
+				fmt.Fprint(c, `* LIST (\HasNoChildren) "." "INBOX"`+"\r\n"+`* LIST (\HasNoChildren \Junk) "." "INBOX.Spam"`+"\r\n")
+			case "SELECT", "EXAMINE":
+				fmt.Fprint(c, "* 2 EXISTS\r\n")
+			case "UID":
+				fmt.Fprint(c, "* SEARCH 1 2\r\n")
+			case "LOGOUT":
+				fmt.Fprint(c, "* BYE\r\n"+tag+" OK\r\n")
+				return
+			}
+			fmt.Fprint(c, tag+" OK done\r\n")
+		}
+	}()
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	_, err = runtime.New(runtime.Options{Stdout: io.Discard}).RunString(context.Background(), "ns.lua", fmt.Sprintf(`
+local account = require("account")
+local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
+local inbox = acct:mailbox("INBOX")
+inbox:all():move("Lists/golang")
+inbox:all():move(acct:mailbox{special = "\\Junk"})
+assert(acct:mailbox{special = "\\Junk"}:name() == "Spam")
+acct:close()`, host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(got, "\n")
+	if !strings.Contains(all, "UID MOVE 1:2 INBOX.Lists.golang") || !strings.Contains(all, "UID MOVE 1:2 INBOX.Spam") || !strings.Contains(all, "SELECT INBOX") {
+		t.Fatalf("sent:\n%s", all)
+	}
+}

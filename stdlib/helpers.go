@@ -16,12 +16,13 @@ import (
 	"github.com/mailscript/mailscript/protocol/imap"
 )
 
-// preloadHelpers registers re, json, log and time.
+// preloadHelpers registers re, json, log, time and pipe.
 func preloadHelpers(L *lua.LState, env *bindings.Env) {
 	L.PreloadModule("re", openRe)
 	L.PreloadModule("json", openJSON)
 	L.PreloadModule("log", func(L *lua.LState) int { return openLog(L, env) })
 	L.PreloadModule("time", openTime)
+	L.PreloadModule("pipe", func(L *lua.LState) int { return openPipe(L, env) })
 }
 
 // re: Go's regexp (RE2: linear time, safe on untrusted patterns).

@@ -35,3 +35,12 @@ function test_time_and_log()
   assert_true(math.abs(time.ago("1d") - (os.time() - 86400)) < 5)
   require("log").info("helpers", "ok", 1)
 end
+
+function test_pipe()
+  local pipe = require("pipe")
+  local status, out = pipe.to("wc -l", "a\nb\nc\n")
+  assert_eq(status, 0); assert_eq(out:match("%d+"), "3")
+  status = pipe.to("exit 3", "")
+  assert_eq(status, 3)
+  assert_eq(pipe.from("printf 'x\\ny\\n'"), "x\ny")
+end
