@@ -89,3 +89,17 @@ function test_conditions()
   assert_true(rules.matches({fn = function(m) return m.size == 10 end}, msg, now))
   assert_true(not pcall(rules.matches, {colour = "red"}, msg, now), "unknown condition raises")
 end
+
+function test_uidvalidity_change_starts_over()
+  seed(USER, 5)
+  local acct = connect()
+  local inbox = acct:mailbox("INBOX")
+  local key = "rules-" .. acct:id() .. "-INBOX"
+  assert_eq(rules.apply(inbox, {{name = "none", match = {subject = "zzz"}, flag = "$X"}}, {quiet = true}).examined, 5)
+  assert_eq(rules.apply(inbox, {{name = "none", match = {subject = "zzz"}, flag = "$X"}}, {quiet = true}).examined, 0)
+  -- as if the server had rebuilt the mailbox: a new UIDVALIDITY
+  local doc = state.open(key)
+  doc:set("uidvalidity", doc:get("uidvalidity") + 1); doc:save()
+  assert_eq(rules.apply(inbox, {{name = "none", match = {subject = "zzz"}, flag = "$X"}}, {quiet = true}).examined, 5)
+  acct:close()
+end
