@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,26 +22,18 @@ import (
 // its global test_* functions is a subtest, with USER set to a Dovecot
 // user of its own.
 
-var (
-	dv        *dovecot.Server
-	dvErr     error
-	dvStarted sync.Once
-)
+var dv *dovecot.Server
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dv != nil {
-		dv.Stop()
-	}
+	dovecot.StopShared()
 	os.Exit(code)
 }
 
+// server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
-	if dvErr != nil {
-		t.Fatal("Lua tests need Dovecot: ", dvErr)
-	}
+	dv = dovecot.Shared(t)
 	return dv
 }
 

@@ -19,26 +19,18 @@ import (
 	"github.com/mailscript/mailscript/runtime"
 )
 
-var (
-	dv        *dovecot.Server
-	dvErr     error
-	dvStarted sync.Once
-)
+var dv *dovecot.Server
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dv != nil {
-		dv.Stop()
-	}
+	dovecot.StopShared()
 	os.Exit(code)
 }
 
+// server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
-	if dvErr != nil {
-		t.Fatal("fault tests need Dovecot: ", dvErr)
-	}
+	dv = dovecot.Shared(t)
 	return dv
 }
 

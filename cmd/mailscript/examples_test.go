@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,19 +17,9 @@ import (
 // The examples run against Dovecot, trusting its test CA through
 // SSL_CERT_FILE as a user would trust a real server's.
 
-var (
-	dv        *dovecot.Server
-	dvErr     error
-	dvStarted sync.Once
-)
-
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
-	if dvErr != nil {
-		t.Fatal("example tests need Dovecot: ", dvErr)
-	}
-	return dv
+	return dovecot.Shared(t)
 }
 
 func TestExampleUnreadCounts(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mailscript/mailscript/internal/dovecot"
 )
 
 var bin string
@@ -23,9 +25,7 @@ func TestMain(m *testing.M) {
 		panic(string(out))
 	}
 	code := m.Run()
-	if dv != nil {
-		dv.Stop()
-	}
+	dovecot.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -21,7 +21,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/mailscript/mailscript/internal/selfsigned"
@@ -313,4 +315,36 @@ func writeCerts(dir string) error {
 		}
 	}
 	return nil
+}
+
+var (
+	shared    *Server
+	sharedErr error
+	sharedMu  sync.Mutex
+)
+
+// Shared returns the test binary's Dovecot, started on first use; it
+// fails t with a clear message when Dovecot cannot run. Call StopShared
+// from TestMain after m.Run.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared == nil && sharedErr == nil {
+		shared, sharedErr = Start()
+	}
+	if sharedErr != nil {
+		t.Fatal("these tests need Dovecot: ", sharedErr)
+	}
+	return shared
+}
+
+// StopShared stops the Dovecot Shared started, if any.
+func StopShared() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared != nil {
+		shared.Stop()
+		shared = nil
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/mailscript/mailscript/protocol/sasl"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,27 +22,18 @@ import (
 // binary, started by the first test that needs it; each test logs in as
 // a user of its own.
 
-var (
-	dv        *dovecot.Server
-	dvErr     error
-	dvStarted sync.Once
-)
+var dv *dovecot.Server
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dv != nil {
-		dv.Stop()
-	}
+	dovecot.StopShared()
 	os.Exit(code)
 }
 
 // server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
-	if dvErr != nil {
-		t.Fatal("integration tests need Dovecot: ", dvErr)
-	}
+	dv = dovecot.Shared(t)
 	return dv
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,26 +17,18 @@ import (
 // Integration tests against a real Dovecot pop3d on 127.0.0.1, one per
 // test binary, started by the first test that needs it.
 
-var (
-	dv        *dovecot.Server
-	dvErr     error
-	dvStarted sync.Once
-)
+var dv *dovecot.Server
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dv != nil {
-		dv.Stop()
-	}
+	dovecot.StopShared()
 	os.Exit(code)
 }
 
+// server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dvStarted.Do(func() { dv, dvErr = dovecot.Start() })
-	if dvErr != nil {
-		t.Fatal("integration tests need Dovecot: ", dvErr)
-	}
+	dv = dovecot.Shared(t)
 	return dv
 }
 
