@@ -61,7 +61,8 @@ type account struct {
 	special  map[string]string
 	selected string
 	readonly bool
-	inflight *batch // a prefetch in progress
+	inflight *batch   // a prefetch in progress
+	queue    []queued // actions not sent yet
 	report   []Report
 	// redial opens and logs in another connection like this one (watch).
 	redial func(ctx context.Context) (*imap.Client, error)
@@ -83,6 +84,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 	acctMT := L.NewTypeMetatable(accountType)
 	acctMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"mailbox": acctMailbox, "mailboxes": acctMailboxes, "close": acctClose, "report": acctReport, "watch": acctWatch,
+		"flush": func(L *lua.LState) int { checkAccount(L, 1).sync(L); return 0 },
 		"id": func(L *lua.LState) int {
 			a := checkAccount(L, 1)
 			L.Push(lua.LString(a.user + "@" + a.host))
@@ -285,13 +287,32 @@ func connect(L *lua.LState, env *bindings.Env) int {
 // discover learns the separator, the personal namespace and the
 // special-use mailboxes.
 func (a *account) discover(ctx context.Context) error {
+	// NAMESPACE and LIST in one round trip
+	var cmds []*imap.Command
 	if a.c.HasCap("NAMESPACE") {
-		if _, ns, err := a.c.Namespace(ctx); err == nil && ns != nil && len(ns.Personal) > 0 {
-			a.prefix, a.sep = ns.Personal[0].Prefix, ns.Personal[0].Delimiter
+		cmds = append(cmds, &imap.Command{Name: "NAMESPACE"})
+	}
+	listCmd := &imap.Command{Name: "LIST", Args: []imap.Arg{imap.Quote("", false), imap.Pattern("*")}}
+	cmds = append(cmds, listCmd)
+	if err := a.c.Execute(ctx, cmds...); err != nil {
+		return err
+	}
+	var list []*imap.ListEntry
+	for _, cmd := range cmds {
+		for _, r := range cmd.Untagged {
+			switch r.Type {
+			case "NAMESPACE":
+				if ns, err := imap.DecodeNamespace(r); err == nil && len(ns.Personal) > 0 {
+					a.prefix, a.sep = ns.Personal[0].Prefix, ns.Personal[0].Delimiter
+				}
+			case "LIST":
+				if e, err := imap.DecodeList(r); err == nil {
+					list = append(list, e)
+				}
+			}
 		}
 	}
-	_, list, err := a.c.List(ctx, "", "*")
-	if err != nil {
+	if err := listCmd.Err(); err != nil {
 		return err
 	}
 	for _, e := range list {
@@ -411,7 +432,7 @@ func acctMailbox(L *lua.LState) int {
 
 func acctMailboxes(L *lua.LState) int {
 	a := checkAccount(L, 1)
-	a.wait()
+	a.sync(L)
 	_, list, err := a.c.List(bindings.Ctx(L), "", "*")
 	if err != nil {
 		bindings.Raise(L, err)
@@ -424,15 +445,27 @@ func acctMailboxes(L *lua.LState) int {
 	return 1
 }
 
+// acctClose sends what is queued and LOGOUT together, then closes.
 func acctClose(L *lua.LState) int {
 	a := checkAccount(L, 1)
 	a.wait()
-	a.c.Logout(bindings.Ctx(L))
+	mayCreate := false
+	for _, q := range a.queue {
+		mayCreate = mayCreate || q.create != ""
+	}
+	if len(a.queue) == 0 || mayCreate { // a TRYCREATE retry needs the connection after
+		a.sync(L)
+		a.c.Logout(bindings.Ctx(L))
+		return 0
+	}
+	defer a.c.Close()
+	a.sync(L, &imap.Command{Name: "LOGOUT"})
 	return 0
 }
 
 func acctReport(L *lua.LState) int {
 	a := checkAccount(L, 1)
+	a.sync(L) // what is reported has been done
 	t := L.NewTable()
 	for _, r := range a.report {
 		e := L.NewTable()
@@ -448,12 +481,13 @@ func acctReport(L *lua.LState) int {
 	return 1
 }
 
-// open selects m (EXAMINE in a dry run or when only reading) unless it
-// already is; it returns the UIDVALIDITY.
+// open selects m unless it already is: read-write, as a later action
+// would need it so and a second SELECT costs a round trip; EXAMINE in a
+// dry run.
 func (m *mailbox) open(L *lua.LState, write bool) {
 	a := m.a
-	a.wait()
-	readonly := a.env.DryRun || !write
+	a.sync(L)
+	readonly := a.env.DryRun
 	if a.selected == m.server && (!a.readonly || readonly) {
 		return
 	}
@@ -519,7 +553,7 @@ func mbAll(L *lua.LState) int {
 
 func mbStatus(L *lua.LState) int {
 	m := checkMailbox(L, 1)
-	m.a.wait()
+	m.a.sync(L)
 	_, st, err := m.a.c.Status(bindings.Ctx(L), m.server, "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
 	if err != nil {
 		bindings.Raise(L, err)
@@ -551,7 +585,7 @@ func mbAppend(L *lua.LState) int {
 		}
 	}
 	a := m.a
-	a.wait()
+	a.sync(L)
 	if a.env.DryRun {
 		a.env.Record(bindings.Action{Command: "APPEND", Mailbox: m.name, Args: []string{fmt.Sprintf("%d bytes", len(raw))}})
 		a.report = append(a.report, Report{Action: "append", Mailbox: m.name, Count: 1, Note: "dry run"})

@@ -12,8 +12,15 @@ import (
 )
 
 // batchSize UIDs are fetched per command; memory stays O(batch) on any
-// mailbox size.
+// mailbox size. Headers-only batches are larger: they are small.
 const batchSize = 200
+
+func batchFor(items string) int {
+	if strings.Contains(items, "BODY.PEEK[]") {
+		return batchSize
+	}
+	return 1000
+}
 
 // batch is one UID FETCH, read by a goroutine while the script works on
 // the previous batch.
@@ -86,12 +93,17 @@ func mbMessages(L *lua.LState) int {
 	list := []string{"envelope", "flags", "size"}
 	if t, ok := L.Get(3).(*lua.LTable); ok {
 		list = nil
-		t.ForEach(func(_, v lua.LValue) { list = append(list, strings.ToLower(lua.LVAsString(v))) })
+		t.ForEach(func(_, v lua.LValue) { list = append(list, lua.LVAsString(v)) })
 	}
 	for _, it := range list {
-		n, ok := itemNames[it]
+		it = strings.TrimSpace(it)
+		n, ok := itemNames[strings.ToLower(it)]
+		if names, found := strings.CutPrefix(it, "header:"); found && names != "" {
+			// only the named header fields: "header:From,List-Id"
+			n, ok = "BODY.PEEK[HEADER.FIELDS ("+strings.ToUpper(strings.Join(strings.FieldsFunc(names, func(r rune) bool { return r == ',' || r == ' ' }), " "))+")]", true
+		}
 		if !ok {
-			L.ArgError(3, "unknown item "+it+" (envelope, flags, size, date, headers, body, bodystructure)")
+			L.ArgError(3, "unknown item "+it+" (envelope, flags, size, date, headers, header:Name,Name, body, bodystructure)")
 		}
 		if !seen[n] {
 			seen[n] = true
@@ -106,7 +118,7 @@ func mbMessages(L *lua.LState) int {
 	var next *batch
 	start := func() {
 		if pos < len(uids) {
-			end := min(pos+batchSize, len(uids))
+			end := min(pos+batchFor(items), len(uids))
 			next = a.fetch(L, uids[pos:end], items)
 			pos = end
 		} else {
@@ -139,60 +151,103 @@ func mbMessages(L *lua.LState) int {
 	return 1
 }
 
+// messageTable is one message for scripts: uid, seq, size and date are
+// set at once, the rest (flags, addresses, headers...) built on first use
+// and kept, so a script that reads one field pays for that field only.
 func messageTable(L *lua.LState, m *imap.FetchMessage) *lua.LTable {
-	t := L.CreateTable(0, 12)
+	t := L.CreateTable(0, 4)
 	t.RawSetString("uid", lua.LNumber(m.UID))
 	t.RawSetString("seq", lua.LNumber(m.Seq))
-	if m.HasFlags {
-		fl := L.CreateTable(len(m.Flags), 0)
-		set := L.CreateTable(0, len(m.Flags))
-		for _, f := range m.Flags {
-			fl.Append(lua.LString(f))
-			set.RawSetString(strings.ToLower(f), lua.LTrue)
-		}
-		t.RawSetString("flags", fl)
-		t.RawSetString("seen", set.RawGetString(`\seen`))
-		t.RawSetString("flagged", set.RawGetString(`\flagged`))
-	}
 	if m.Size >= 0 {
 		t.RawSetString("size", lua.LNumber(m.Size))
 	}
 	if !m.InternalTime.IsZero() {
 		t.RawSetString("date", lua.LNumber(m.InternalTime.Unix()))
 	}
-	if e := m.Envelope; e != nil {
-		t.RawSetString("subject", lua.LString(e.Subject))
-		t.RawSetString("message_id", lua.LString(e.MessageID))
-		for k, as := range map[string][]imap.Address{"from": e.From, "to": e.To, "cc": e.Cc, "reply_to": e.ReplyTo} {
-			l := L.CreateTable(len(as), 0)
-			for _, ad := range as {
-				x := L.CreateTable(0, 2)
-				x.RawSetString("name", lua.LString(ad.Name))
-				x.RawSetString("address", lua.LString(ad.Address))
-				l.Append(x)
-			}
-			t.RawSetString(k, l)
+	mt := L.CreateTable(0, 1)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		key := L.CheckString(2)
+		v := messageField(L, m, key)
+		if v != lua.LNil {
+			t.RawSetString(key, v)
+		}
+		L.Push(v)
+		return 1
+	}))
+	L.SetMetatable(t, mt)
+	return t
+}
+
+func addressList(L *lua.LState, as []imap.Address) *lua.LTable {
+	l := L.CreateTable(len(as), 0)
+	for _, ad := range as {
+		x := L.CreateTable(0, 2)
+		x.RawSetString("name", lua.LString(ad.Name))
+		x.RawSetString("address", lua.LString(ad.Address))
+		l.Append(x)
+	}
+	return l
+}
+
+func hasFlag(m *imap.FetchMessage, flag string) lua.LValue {
+	if !m.HasFlags {
+		return lua.LNil
+	}
+	for _, f := range m.Flags {
+		if strings.EqualFold(f, flag) {
+			return lua.LTrue
 		}
 	}
-	if m.BodyStructure != nil {
-		t.RawSetString("bodystructure", bindings.BodyTable(L, m.BodyStructure))
-	}
-	var head []byte
-	if h, ok := m.Body["HEADER"]; ok {
-		head = h
-		t.RawSetString("headers", lua.LString(h))
-	}
-	if b, ok := m.Body[""]; ok {
-		t.RawSetString("raw", lua.LString(b))
+	return lua.LFalse
+}
+
+// messageField builds one field of a message table.
+func messageField(L *lua.LState, m *imap.FetchMessage, key string) lua.LValue {
+	e := m.Envelope
+	switch key {
+	case "flags":
+		if m.HasFlags {
+			fl := L.CreateTable(len(m.Flags), 0)
+			for _, f := range m.Flags {
+				fl.Append(lua.LString(f))
+			}
+			return fl
+		}
+	case "seen":
+		return hasFlag(m, `\Seen`)
+	case "flagged":
+		return hasFlag(m, `\Flagged`)
+	case "subject":
+		if e != nil {
+			return lua.LString(e.Subject)
+		}
+	case "message_id":
+		if e != nil {
+			return lua.LString(e.MessageID)
+		}
+	case "from", "to", "cc", "reply_to":
+		if e != nil {
+			return addressList(L, map[string][]imap.Address{"from": e.From, "to": e.To, "cc": e.Cc, "reply_to": e.ReplyTo}[key])
+		}
+	case "bodystructure":
+		if m.BodyStructure != nil {
+			return bindings.BodyTable(L, m.BodyStructure)
+		}
+	case "raw":
+		if b, ok := m.Body[""]; ok {
+			return lua.LString(b)
+		}
+	case "headers":
+		if h := headerBytes(m); h != nil {
+			return lua.LString(h)
+		}
+	case "header":
+		head := headerBytes(m)
 		if head == nil {
-			if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
-				head = b[:i+4]
-			}
+			return lua.LNil
 		}
-	}
-	if head != nil {
 		var parsed mail.Header
-		t.RawSetString("header", L.NewFunction(func(L *lua.LState) int {
+		return L.NewFunction(func(L *lua.LState) int {
 			if parsed == nil {
 				msg, err := mail.ReadMessage(bytes.NewReader(append(bytes.Clone(head), "\r\n"...)))
 				if err != nil {
@@ -208,7 +263,22 @@ func messageTable(L *lua.LState, m *imap.FetchMessage) *lua.LTable {
 				L.Push(lua.LString(imap.DecodeHeader(v)))
 			}
 			return 1
-		}))
+		})
 	}
-	return t
+	return lua.LNil
+}
+
+// headerBytes is the message's header: fetched alone, or cut from the body.
+func headerBytes(m *imap.FetchMessage) []byte {
+	for k, h := range m.Body {
+		if k == "HEADER" || strings.HasPrefix(k, "HEADER.FIELDS") {
+			return h
+		}
+	}
+	if b, ok := m.Body[""]; ok {
+		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+			return b[:i+4]
+		}
+	}
+	return nil
 }

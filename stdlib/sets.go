@@ -151,12 +151,9 @@ func (s *set) store(L *lua.LState, op, flags string) {
 		}
 		return
 	}
-	cmds := a.run(L, "UID STORE", chunks(s.uids), func(set string) []imap.Arg {
+	a.enqueue("UID STORE", chunks(s.uids), "", func(set string) []imap.Arg {
 		return []imap.Arg{imap.Set(set), imap.Atom(op), imap.Paren(flags)}
 	})
-	if c := firstErr(cmds); c != nil {
-		bindings.Raise(L, c.Err())
-	}
 }
 
 func flagsArg(L *lua.LState) string {
@@ -209,16 +206,23 @@ func destination(L *lua.LState, a *account, n int) *mailbox {
 	return &mailbox{a: a, name: name, server: a.serverName(name)}
 }
 
-// transfer copies (or moves with MOVE) every chunk, pipelined; with
-// create=true a missing destination (TRYCREATE) is created once.
-func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create bool) {
+// transfer copies (or moves with MOVE) every chunk, queued; with
+// create=true a missing destination (TRYCREATE) is created once. With
+// confirm, the commands go at once and every one must succeed: a COPY
+// whose originals are to be deleted next.
+func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confirm bool) {
 	a := s.mbox.a
-	send := func() *imap.Command {
-		cmds := a.run(L, "UID "+verb, chunks(s.uids), func(set string) []imap.Arg {
-			return []imap.Arg{imap.Set(set), imap.Mailbox(dest.server)}
-		})
-		return firstErr(cmds)
+	args := func(set string) []imap.Arg { return []imap.Arg{imap.Set(set), imap.Mailbox(dest.server)} }
+	if !confirm {
+		server := ""
+		if create {
+			server = dest.server
+		}
+		a.enqueue("UID "+verb, chunks(s.uids), server, args)
+		return
 	}
+	a.sync(L)
+	send := func() *imap.Command { return firstErr(a.run(L, "UID "+verb, chunks(s.uids), args)) }
 	bad := send()
 	if bad != nil && bad.Status.Code == "TRYCREATE" && create {
 		if _, err := a.c.Create(bindings.Ctx(L), dest.server); err != nil {
@@ -256,7 +260,7 @@ func setCopy(L *lua.LState) int {
 				a.env.Record(bindings.Action{Command: "COPY", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
 			}
 		} else {
-			s.transfer(L, "COPY", dest, createOpt(L, 3))
+			s.transfer(L, "COPY", dest, createOpt(L, 3), false)
 		}
 	}
 	s.record("copy", dest.name, "")
@@ -286,9 +290,9 @@ func setMove(L *lua.LState) int {
 				a.env.Record(bindings.Action{Command: "MOVE", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
 			}
 		case a.c.HasCap("MOVE"):
-			s.transfer(L, "MOVE", dest, createOpt(L, 3))
+			s.transfer(L, "MOVE", dest, createOpt(L, 3), false)
 		default:
-			s.transfer(L, "COPY", dest, createOpt(L, 3))
+			s.transfer(L, "COPY", dest, createOpt(L, 3), true)
 			s.store(L, "+FLAGS.SILENT", `\Deleted`)
 			note = s.expunge(L)
 		}
@@ -304,10 +308,7 @@ func (s *set) expunge(L *lua.LState) string {
 	if !a.c.HasCap("UIDPLUS") {
 		return "marked \\Deleted, not expunged: the server lacks UIDPLUS and a plain EXPUNGE would remove others' deletions too"
 	}
-	cmds := a.run(L, "UID EXPUNGE", chunks(s.uids), func(set string) []imap.Arg { return []imap.Arg{imap.Set(set)} })
-	if c := firstErr(cmds); c != nil {
-		bindings.Raise(L, c.Err())
-	}
+	a.enqueue("UID EXPUNGE", chunks(s.uids), "", func(set string) []imap.Arg { return []imap.Arg{imap.Set(set)} })
 	return ""
 }
 
@@ -353,7 +354,7 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 	}
 	ctx := bindings.Ctx(L)
 	s.mbox.open(L, move)
-	dst.wait()
+	dst.sync(L)
 	var done []uint32
 	created := false
 	for i := 0; i < len(s.uids); i += crossBatch {
@@ -438,4 +439,60 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 func (s *set) removeConfirmed(L *lua.LState) string {
 	s.store(L, "+FLAGS.SILENT", `\Deleted`)
 	return s.expunge(L)
+}
+
+// queued is an action's command waiting to go out with the next ones.
+type queued struct {
+	cmd    *imap.Command
+	create string // server name to create on TRYCREATE, "" for none
+}
+
+// enqueue adds one command per set; they go out, pipelined, with the
+// next command the account sends (sync).
+func (a *account) enqueue(name string, sets []string, create string, args func(set string) []imap.Arg) {
+	for _, set := range sets {
+		a.queue = append(a.queue, queued{cmd: &imap.Command{Name: name, Args: args(set), OnUntagged: func(*imap.Response) {}}, create: create})
+	}
+}
+
+// sync joins a prefetch and sends the queued actions, with extra
+// commands pipelined after them; an action's failure is raised here.
+func (a *account) sync(L *lua.LState, extra ...*imap.Command) {
+	a.wait()
+	if len(a.queue) == 0 && len(extra) == 0 {
+		return
+	}
+	q := a.queue
+	a.queue = nil
+	cmds := make([]*imap.Command, 0, len(q)+len(extra))
+	for _, x := range q {
+		cmds = append(cmds, x.cmd)
+	}
+	cmds = append(cmds, extra...)
+	if err := a.c.Execute(bindings.Ctx(L), cmds...); err != nil {
+		bindings.Raise(L, err)
+	}
+	created := map[string]bool{}
+	for _, x := range q {
+		err := x.cmd.Err()
+		if err == nil {
+			continue
+		}
+		if x.cmd.Status.Code == "TRYCREATE" && x.create != "" {
+			if !created[x.create] {
+				if _, err := a.c.Create(bindings.Ctx(L), x.create); err != nil {
+					bindings.Raise(L, err)
+				}
+				created[x.create] = true
+			}
+			retry := &imap.Command{Name: x.cmd.Name, Args: x.cmd.Args, OnUntagged: func(*imap.Response) {}}
+			if err := a.c.Execute(bindings.Ctx(L), retry); err != nil {
+				bindings.Raise(L, err)
+			}
+			if err = retry.Err(); err == nil {
+				continue
+			}
+		}
+		bindings.Raise(L, err)
+	}
 }

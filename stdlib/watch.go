@@ -45,7 +45,7 @@ func acctWatch(L *lua.LState) int {
 	boxes.ForEach(func(_, v lua.LValue) {
 		name := lua.LVAsString(v)
 		m := &mailbox{a: a, name: name, server: a.serverName(name)}
-		a.wait()
+		a.sync(L)
 		_, st, err := a.c.Status(ctx, m.server, "(UIDNEXT)")
 		if err != nil {
 			bindings.Raise(L, err)

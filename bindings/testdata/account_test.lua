@@ -45,8 +45,9 @@ function test_search_sets_and_move()
   assert_eq(#archive:all(), 20)
   local report = acct:report()
   assert_eq(report[1].action, "move"); assert_eq(report[1].count, 25); assert_eq(report[1].dest, "Archive/2024")
-  local ok, err = pcall(function() inbox:search{uid = "26:30"}:move("Nope/x") end)
-  assert_true(not ok, "moving to a missing mailbox without create fails")
+  -- actions are queued and sent with the next command: flush() confirms them
+  local ok, err = pcall(function() inbox:search{uid = "26:30"}:move("Nope/x"); acct:flush() end)
+  assert_true(not ok and err.message:find("Nope"), "moving to a missing mailbox without create fails")
   acct:close()
 end
 

@@ -217,13 +217,20 @@ func paragraph(rng *rand.Rand, n int) string {
 // folder), with flags in the file names and the date as modification
 // time (Dovecot's INTERNALDATE). chown, if set, is applied to each file.
 func (g *Generator) WriteMaildir(dir string, from, to int, chown func(string) error) ([]Message, error) {
+	msgs := make([]Message, 0, to-from)
+	for i := from; i < to; i++ {
+		msgs = append(msgs, g.Message(i))
+	}
+	return msgs, WriteMessages(dir, msgs, from, g.seed, chown)
+}
+
+// WriteMessages writes msgs (numbered from first) into the Maildir dir.
+func WriteMessages(dir string, msgs []Message, first int, seed uint64, chown func(string) error) error {
 	cur := filepath.Join(dir, "cur")
 	if err := os.MkdirAll(cur, 0o700); err != nil {
-		return nil, err
+		return err
 	}
-	var out []Message
-	for i := from; i < to; i++ {
-		m := g.Message(i)
+	for k, m := range msgs {
 		flags := ""
 		if m.Flagged {
 			flags += "F"
@@ -231,20 +238,19 @@ func (g *Generator) WriteMaildir(dir string, from, to int, chown func(string) er
 		if m.Seen {
 			flags += "S"
 		}
-		name := fmt.Sprintf("%d.M%dP%d.mailgen,S=%d:2,%s", m.Date.Unix(), i, g.seed, len(m.Raw), flags)
+		name := fmt.Sprintf("%d.M%dP%d.mailgen,S=%d:2,%s", m.Date.Unix(), first+k, seed, len(m.Raw), flags)
 		p := filepath.Join(cur, name)
 		if err := os.WriteFile(p, m.Raw, 0o600); err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.Chtimes(p, m.Date, m.Date); err != nil {
-			return nil, err
+			return err
 		}
 		if chown != nil {
 			if err := chown(p); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		out = append(out, m)
 	}
-	return out, nil
+	return nil
 }

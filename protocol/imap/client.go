@@ -514,6 +514,9 @@ func (cmd *Command) Err() error {
 }
 
 func (c *Client) encode(cmd *Command) error {
+	if cmd.Name == "LOGOUT" {
+		cmd.stopOnBye = true // its BYE is expected, not a failure
+	}
 	e := &encoder{utf8: c.utf8}
 	c.tagNum++
 	cmd.Tag = c.tagPrefix + strconv.Itoa(c.tagNum)

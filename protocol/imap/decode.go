@@ -855,3 +855,9 @@ func copyUID(cmd *Command) *CopyUID {
 // DecodeSearch reads the numbers of SEARCH, SORT and ESEARCH responses
 // (ESEARCH's ALL expanded), in the server's order.
 func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs) }
+
+// DecodeList decodes a LIST or LSUB response.
+func DecodeList(r *Response) (*ListEntry, error) { return decodeList(r) }
+
+// DecodeNamespace decodes a NAMESPACE response.
+func DecodeNamespace(r *Response) (*Namespaces, error) { return decodeNamespace(r) }

@@ -190,6 +190,9 @@ function rules.apply(mbox, ruleset, opts)
         if r.delete then s:delete(); out[#out + 1] = "delete" end
       end
     end
+    -- every action confirmed before the progress is saved: what failed is
+    -- looked at again next time
+    acct:flush()
     -- a dry run changes nothing, its state included
     if incremental and not require("account").dry_run then
       doc:set("uidvalidity", st.uidvalidity)

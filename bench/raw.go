@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// rawMain is the floor: it sends a workload's commands pipelined and
+// drains the replies without parsing them. Run as `bench raw w1 PLAN` or
+// `bench raw w2` with B_HOST, B_PORT, B_USER, B_PASSWORD set.
+func rawMain(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: bench raw w1 PLAN | w2")
+		return 2
+	}
+	c, err := net.Dial("tcp", net.JoinHostPort(os.Getenv("B_HOST"), os.Getenv("B_PORT")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetNoDelay(true)
+	c.SetDeadline(time.Now().Add(30 * time.Minute))
+	r := bufio.NewReaderSize(c, 64<<10)
+	if _, err := r.ReadString('\n'); err != nil { // greeting
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// LOGIN alone: the login process hands over to the mail process after it
+	fmt.Fprintf(c, "a LOGIN %s \"%s\"\r\n", os.Getenv("B_USER"), os.Getenv("B_PASSWORD"))
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if strings.HasPrefix(line, "a ") {
+			if !strings.HasPrefix(line, "a OK") {
+				fmt.Fprint(os.Stderr, line)
+				return 1
+			}
+			break
+		}
+	}
+	var cmds []string
+	switch args[0] {
+	case "w1":
+		b, err := os.ReadFile(args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		var plan map[string]string
+		json.Unmarshal(b, &plan)
+		cmds = append(cmds, "b SELECT INBOX", "c UID SEARCH UNSEEN",
+			"d UID FETCH "+plan["unseen"]+" (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT LIST-ID DATE)])")
+		if plan["vip"] != "" {
+			cmds = append(cmds, "e UID STORE "+plan["vip"]+` +FLAGS.SILENT (\Flagged)`)
+		}
+		for i, f := range []string{"Lists", "Newsletters", "Receipts"} {
+			if plan[f] != "" {
+				cmds = append(cmds, fmt.Sprintf("f%d UID MOVE %s %s", i, plan[f], f))
+			}
+		}
+	case "w2":
+		cmds = append(cmds, "b EXAMINE INBOX", "c UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE)")
+	default:
+		fmt.Fprintln(os.Stderr, "unknown workload", args[0])
+		return 2
+	}
+	cmds = append(cmds, "z LOGOUT")
+	go io.WriteString(c, strings.Join(cmds, "\r\n")+"\r\n")
+	n, _ := io.Copy(io.Discard, r) // the server closes after LOGOUT
+	fmt.Println(n, "bytes")
+	return 0
+}
+
+// delayProxy forwards to target, delaying every chunk by d in each
+// direction (so a round trip costs 2d), order kept.
+func delayProxy(target string, d time.Duration) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			c.(*net.TCPConn).SetNoDelay(true)
+			s.(*net.TCPConn).SetNoDelay(true)
+			go delayed(c, s, d)
+			go delayed(s, c, d)
+		}
+	}()
+	return l.Addr().String(), nil
+}
+
+type chunk struct {
+	due  time.Time
+	data []byte
+}
+
+func delayed(from, to net.Conn, d time.Duration) {
+	q := make(chan chunk, 4096)
+	go func() {
+		defer close(q)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := from.Read(buf)
+			if n > 0 {
+				q <- chunk{time.Now().Add(d), buf[:n]}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range q {
+		time.Sleep(time.Until(c.due))
+		if _, err := to.Write(c.data); err != nil {
+			break
+		}
+	}
+	to.(*net.TCPConn).CloseWrite()
+	from.Close()
+}
