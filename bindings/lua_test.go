@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,10 @@ import (
 // its global test_* functions is a subtest, with USER set to a Dovecot
 // user of its own.
 
-var dv *dovecot.Server
+var (
+	dv     *dovecot.Server
+	dvOnce sync.Once
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -33,8 +37,9 @@ func TestMain(m *testing.M) {
 // server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dv = dovecot.Shared(t)
-	return dv
+	s := dovecot.Shared(t)
+	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
+	return s
 }
 
 func TestLua(t *testing.T) {

@@ -19,7 +19,10 @@ import (
 	"github.com/mailscript/mailscript/runtime"
 )
 
-var dv *dovecot.Server
+var (
+	dv     *dovecot.Server
+	dvOnce sync.Once
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -30,8 +33,9 @@ func TestMain(m *testing.M) {
 // server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dv = dovecot.Shared(t)
-	return dv
+	s := dovecot.Shared(t)
+	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
+	return s
 }
 
 // cutProxy forwards one connection to Dovecot and cuts it once the

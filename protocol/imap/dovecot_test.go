@@ -10,6 +10,7 @@ import (
 	"github.com/mailscript/mailscript/protocol/sasl"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,10 @@ import (
 // binary, started by the first test that needs it; each test logs in as
 // a user of its own.
 
-var dv *dovecot.Server
+var (
+	dv     *dovecot.Server
+	dvOnce sync.Once
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -33,8 +37,9 @@ func TestMain(m *testing.M) {
 // server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dv = dovecot.Shared(t)
-	return dv
+	s := dovecot.Shared(t)
+	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
+	return s
 }
 
 func userName(t *testing.T) string {

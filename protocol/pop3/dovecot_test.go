@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,10 @@ import (
 // Integration tests against a real Dovecot pop3d on 127.0.0.1, one per
 // test binary, started by the first test that needs it.
 
-var dv *dovecot.Server
+var (
+	dv     *dovecot.Server
+	dvOnce sync.Once
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -28,8 +32,9 @@ func TestMain(m *testing.M) {
 // server returns the shared Dovecot, failing the test if it cannot run.
 func server(t *testing.T) *dovecot.Server {
 	t.Helper()
-	dv = dovecot.Shared(t)
-	return dv
+	s := dovecot.Shared(t)
+	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
+	return s
 }
 
 func userName(t *testing.T) string { return "pop-" + strings.ToLower(t.Name()) }
