@@ -328,8 +328,7 @@ func (c *Client) refreshCaps(ctx context.Context, greeting bool) error {
 		c.setCaps(itemsOf(last)[0].Text)
 		return nil
 	}
-	res, err := c.simple(ctx, "CAPABILITY", false)
-	if err != nil {
+	if _, err := c.simple(ctx, "CAPABILITY"); err != nil {
 		return err
 	}
 	s := c.pop("CAPABILITY")
@@ -337,7 +336,6 @@ func (c *Client) refreshCaps(ctx context.Context, greeting bool) error {
 		if greeting {
 			return &Error{Kind: KindError, Text: "no CAPABILITY response from server"}
 		}
-		_ = res
 		return nil
 	}
 	c.setCaps(itemsOf(s[len(s)-1])[0].Text)
@@ -438,8 +436,7 @@ func (c *Client) readResponse() (*Response, error) {
 	depth := 0
 	for {
 		text := append([]byte(nil), line[:len(line)-2]...)
-		n, binary, ok, bad := literalSize(text)
-		_ = binary
+		n, _, ok, bad := literalSize(text)
 		if bad || (ok && n > c.opts.MaxLiteral) {
 			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
 		}

@@ -95,7 +95,7 @@ func (c *Client) command(ctx context.Context, name, stateName string, args ...Ar
 }
 
 // simple runs a command and returns the tagged data (imaplib's _simple_command).
-func (c *Client) simple(ctx context.Context, name string, _ bool, args ...Arg) (*Result, error) {
+func (c *Client) simple(ctx context.Context, name string, args ...Arg) (*Result, error) {
 	cmd, err := c.command(ctx, name, firstWord(name), args...)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (c *Client) Append(ctx context.Context, mailbox, flags, dateTime string, me
 	} else {
 		args = append(args, LiteralArg(msg, false))
 	}
-	res, err := c.simple(ctx, "APPEND", false, args...)
+	res, err := c.simple(ctx, "APPEND", args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,19 +173,19 @@ func (c *Client) Capability(ctx context.Context) (*Result, []string, error) {
 }
 
 // Check requests a checkpoint of the selected mailbox.
-func (c *Client) Check(ctx context.Context) (*Result, error) { return c.simple(ctx, "CHECK", false) }
+func (c *Client) Check(ctx context.Context) (*Result, error) { return c.simple(ctx, "CHECK") }
 
 // CloseMailbox closes the selected mailbox (imaplib's close()); the state
 // becomes AUTH even when it fails.
 func (c *Client) CloseMailbox(ctx context.Context) (*Result, error) {
 	defer c.setState(StateAuth)
-	return c.simple(ctx, "CLOSE", false)
+	return c.simple(ctx, "CLOSE")
 }
 
 // Unselect leaves the selected mailbox without expunging.
 func (c *Client) Unselect(ctx context.Context) (*Result, error) {
 	defer c.setState(StateAuth)
-	return c.simple(ctx, "UNSELECT", false)
+	return c.simple(ctx, "UNSELECT")
 }
 
 func (c *Client) setState(s string) {
@@ -224,37 +224,37 @@ func (c *Client) copyMove(ctx context.Context, verb, set, mailbox string, uid bo
 
 // Create makes a mailbox.
 func (c *Client) Create(ctx context.Context, mailbox string) (*Result, error) {
-	return c.simple(ctx, "CREATE", false, Mailbox(mailbox))
+	return c.simple(ctx, "CREATE", Mailbox(mailbox))
 }
 
 // Delete removes a mailbox.
 func (c *Client) Delete(ctx context.Context, mailbox string) (*Result, error) {
-	return c.simple(ctx, "DELETE", false, Mailbox(mailbox))
+	return c.simple(ctx, "DELETE", Mailbox(mailbox))
 }
 
 // Rename renames a mailbox.
 func (c *Client) Rename(ctx context.Context, oldName, newName string) (*Result, error) {
-	return c.simple(ctx, "RENAME", false, Mailbox(oldName), Mailbox(newName))
+	return c.simple(ctx, "RENAME", Mailbox(oldName), Mailbox(newName))
 }
 
 // Subscribe adds mailbox to the subscribed list.
 func (c *Client) Subscribe(ctx context.Context, mailbox string) (*Result, error) {
-	return c.simple(ctx, "SUBSCRIBE", false, Mailbox(mailbox))
+	return c.simple(ctx, "SUBSCRIBE", Mailbox(mailbox))
 }
 
 // Unsubscribe removes mailbox from the subscribed list.
 func (c *Client) Unsubscribe(ctx context.Context, mailbox string) (*Result, error) {
-	return c.simple(ctx, "UNSUBSCRIBE", false, Mailbox(mailbox))
+	return c.simple(ctx, "UNSUBSCRIBE", Mailbox(mailbox))
 }
 
 // DeleteACL removes who's rights on mailbox (RFC 4314).
 func (c *Client) DeleteACL(ctx context.Context, mailbox, who string) (*Result, error) {
-	return c.simple(ctx, "DELETEACL", false, Mailbox(mailbox), AString(who))
+	return c.simple(ctx, "DELETEACL", Mailbox(mailbox), AString(who))
 }
 
 // SetACL sets who's rights on mailbox.
 func (c *Client) SetACL(ctx context.Context, mailbox, who, what string) (*Result, error) {
-	return c.simple(ctx, "SETACL", false, Mailbox(mailbox), AString(who), AString(what))
+	return c.simple(ctx, "SETACL", Mailbox(mailbox), AString(who), AString(what))
 }
 
 // GetACL returns the access control list of mailbox.
@@ -566,12 +566,12 @@ func (c *Client) Noop(ctx context.Context) (*Result, error) {
 			c.trace(3, "untagged responses dump: "+k+": "+strconv.Itoa(len(v)))
 		}
 	}
-	return c.simple(ctx, "NOOP", false)
+	return c.simple(ctx, "NOOP")
 }
 
 // ProxyAuth assumes the identity of user (Cyrus's PROXYAUTH).
 func (c *Client) ProxyAuth(ctx context.Context, user string) (*Result, error) {
-	return c.simple(ctx, "PROXYAUTH", false, AString(user))
+	return c.simple(ctx, "PROXYAUTH", AString(user))
 }
 
 // Recent pops RECENT data, sending NOOP first when there is none.
@@ -852,7 +852,7 @@ func (c *Client) Xatom(ctx context.Context, name string, args ...string) (*Resul
 	if err := (&encoder{}).checkName(name); err != nil {
 		return nil, err
 	}
-	return c.simple(ctx, name, false, a...)
+	return c.simple(ctx, name, a...)
 }
 
 func (e *encoder) checkName(name string) error {
