@@ -217,8 +217,13 @@ type tool struct {
 	cmd  func(env []string) *exec.Cmd
 }
 
+// mailscript runs a script; with BENCH_PROFILE_DIR set, each writes a
+// CPU profile there (the last run's), for `go tool pprof`.
 func (b *bench) mailscript(script string) func([]string) *exec.Cmd {
 	return func(env []string) *exec.Cmd {
+		if dir := os.Getenv("BENCH_PROFILE_DIR"); dir != "" {
+			env = append(env, "MAILSCRIPT_CPUPROFILE="+filepath.Join(dir, strings.TrimSuffix(script, ".lua")+".prof"))
+		}
 		return b.command(env, b.mailbin, "run", filepath.Join(b.scripts, script))
 	}
 }

@@ -302,12 +302,17 @@ func (c *Client) putCmd(line, shown string) error {
 }
 
 // getLine reads one line, without its line ending, of at most limit bytes;
-// it returns the octets read as poplib counts them.
+// it returns the octets read as poplib counts them. The slice is valid
+// until the next read.
 func (c *Client) getLine(limit int64) ([]byte, int, error) {
 	var line []byte
-	for {
+	for first := true; ; first = false {
 		frag, err := c.r.ReadSlice('\n')
-		line = append(line, frag...)
+		if first && err == nil {
+			line = frag // the usual case: the whole line in the buffer, no copy
+		} else {
+			line = append(line, frag...)
+		}
 		if int64(len(line)) > limit {
 			return nil, 0, protoErr("line too long")
 		}
@@ -323,7 +328,9 @@ func (c *Client) getLine(limit int64) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	n := len(line)
-	c.debug(2, "*get*", string(line))
+	if c.opts.Debug >= 2 {
+		c.debug(2, "*get*", string(line))
+	}
 	switch {
 	case bytes.HasSuffix(line, []byte("\r\n")):
 		line = line[:n-2]
@@ -341,7 +348,9 @@ func (c *Client) getResp() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.debug(2, "*resp*", string(line))
+	if c.opts.Debug >= 2 {
+		c.debug(2, "*resp*", string(line))
+	}
 	if !bytes.HasPrefix(line, []byte("+")) {
 		return "", protoErr("%s", line)
 	}
