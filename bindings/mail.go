@@ -28,12 +28,21 @@ import (
 
 var addrParser = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader}}
 
+// charsetReader converts at once; see protocol/imap's twin for why.
 func charsetReader(charset string, r io.Reader) (io.Reader, error) {
 	enc, err := htmlindex.Get(charset)
 	if err != nil {
 		return nil, fmt.Errorf("unknown charset %q", charset)
 	}
-	return enc.NewDecoder().Reader(r), nil
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	out, err := enc.NewDecoder().Bytes(raw)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(out), nil
 }
 
 // toUTF8 decodes body bytes in charset; unknown charsets pass through.
