@@ -26,24 +26,7 @@ import (
 // mail.new{...} builds one. All decoding is Go's: net/mail, mime,
 // mime/multipart, mime/quotedprintable and x/text's charsets.
 
-var addrParser = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader}}
-
-// charsetReader converts at once; see protocol/imap's twin for why.
-func charsetReader(charset string, r io.Reader) (io.Reader, error) {
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return nil, fmt.Errorf("unknown charset %q", charset)
-	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	out, err := enc.NewDecoder().Bytes(raw)
-	if err != nil {
-		return nil, err
-	}
-	return bytes.NewReader(out), nil
-}
+var addrParser = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: imap.CharsetReader}}
 
 // toUTF8 decodes body bytes in charset; unknown charsets pass through.
 func toUTF8(b []byte, charset string) []byte {
@@ -167,13 +150,7 @@ func (pm *parsedMail) firstText(subtype string) (string, bool) {
 	return "", false
 }
 
-func decodeHeader(s string) string {
-	d := &mime.WordDecoder{CharsetReader: charsetReader}
-	if out, err := d.DecodeHeader(s); err == nil {
-		return out
-	}
-	return s
-}
+func decodeHeader(s string) string { return imap.DecodeHeader(s) }
 
 func addressTable(L *lua.LState, s string) *lua.LTable {
 	t := L.NewTable()

@@ -282,12 +282,13 @@ func atoms(vs []Value) []string {
 	return out
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
+var wordDecoder = &mime.WordDecoder{CharsetReader: CharsetReader}
 
-// charsetReader converts an encoded word's bytes at once. It returns a
+// CharsetReader converts text in charset (IANA or WHATWG names) to UTF-8,
+// for mime.WordDecoder and net/mail. It converts at once and returns a
 // bytes.Reader, whose WriteTo spares mime's io.Copy a 32 KB buffer per
 // word (a quarter of the CPU of a header scan, measured).
-func charsetReader(charset string, input io.Reader) (io.Reader, error) {
+func CharsetReader(charset string, input io.Reader) (io.Reader, error) {
 	enc, err := ianaindex.MIME.Encoding(charset)
 	if err != nil || enc == nil {
 		enc, err = htmlindex.Get(charset)
