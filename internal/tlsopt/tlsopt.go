@@ -56,3 +56,21 @@ func (o Options) Config() (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// ForHost returns a copy of cfg (or a new config) that verifies host
+// unless a server name is set, with TLS 1.2 at least: the defaults both
+// mail clients dial with.
+func ForHost(cfg *tls.Config, host string) *tls.Config {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	if cfg.MinVersion == 0 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}

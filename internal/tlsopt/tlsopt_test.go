@@ -28,3 +28,15 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestForHost(t *testing.T) {
+	c := ForHost(nil, "imap.example.org")
+	if c.ServerName != "imap.example.org" || c.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("%+v", c)
+	}
+	given := &tls.Config{ServerName: "other", MinVersion: tls.VersionTLS13}
+	c = ForHost(given, "imap.example.org")
+	if c.ServerName != "other" || c.MinVersion != tls.VersionTLS13 || c == given {
+		t.Fatalf("%+v", c)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailscript/mailscript/internal/tlsopt"
 )
 
 // Ports of imaplib's IMAP4_PORT and IMAP4_SSL_PORT.
@@ -133,7 +135,7 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 		_ = tc.SetNoDelay(true)
 	}
 	if useTLS {
-		tc := tls.Client(nc, tlsConfig(o.TLSConfig, host))
+		tc := tls.Client(nc, tlsopt.ForHost(o.TLSConfig, host))
 		if err := tc.HandshakeContext(dctx); err != nil {
 			nc.Close()
 			return nil, connectError(err)
@@ -224,21 +226,6 @@ func withDefaults(opts *Options) Options {
 		o.DebugWriter = os.Stderr
 	}
 	return o
-}
-
-func tlsConfig(cfg *tls.Config, host string) *tls.Config {
-	if cfg == nil {
-		cfg = &tls.Config{}
-	} else {
-		cfg = cfg.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	if cfg.MinVersion == 0 {
-		cfg.MinVersion = tls.VersionTLS12
-	}
-	return cfg
 }
 
 func connectError(err error) error {

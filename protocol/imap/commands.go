@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailscript/mailscript/internal/tlsopt"
 )
 
 // Result is imaplib's (typ, data) pair for a command.
@@ -737,7 +739,7 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 	if cfg == nil {
 		cfg = c.opts.TLSConfig
 	}
-	tc := tls.Client(nc, tlsConfig(cfg, c.host))
+	tc := tls.Client(nc, tlsopt.ForHost(cfg, c.host))
 	hctx := ctx
 	if c.opts.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailscript/mailscript/internal/tlsopt"
 	"github.com/mailscript/mailscript/protocol/sasl"
 )
 
@@ -196,7 +197,7 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 		tc.SetNoDelay(true)
 	}
 	if useTLS {
-		tc := tls.Client(nc, c.tlsConfig(c.opts.TLSConfig))
+		tc := tls.Client(nc, tlsopt.ForHost(c.opts.TLSConfig, c.host))
 		if err := tc.HandshakeContext(dctx); err != nil {
 			nc.Close()
 			return nil, &Error{Text: "TLS handshake: " + err.Error(), Err: err, Cause: "tls"}
@@ -213,21 +214,6 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 	}
 	c.welcome = resp
 	return c, nil
-}
-
-func (c *Client) tlsConfig(cfg *tls.Config) *tls.Config {
-	if cfg == nil {
-		cfg = &tls.Config{}
-	} else {
-		cfg = cfg.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = c.host
-	}
-	if cfg.MinVersion == 0 {
-		cfg.MinVersion = tls.VersionTLS12
-	}
-	return cfg
 }
 
 func (c *Client) setConn(nc net.Conn) {
@@ -759,7 +745,7 @@ func (c *Client) Stls(ctx context.Context, cfg *tls.Config) (string, error) {
 	if cfg == nil {
 		cfg = c.opts.TLSConfig
 	}
-	tc := tls.Client(c.nc, c.tlsConfig(cfg))
+	tc := tls.Client(c.nc, tlsopt.ForHost(cfg, c.host))
 	hctx := ctx
 	if c.opts.Timeout > 0 {
 		var cancel context.CancelFunc
