@@ -62,6 +62,21 @@ type bench struct {
 	w1msgs    []mailgen.Message
 	users     int
 	only      string
+	tools     []string // name filters (--tools)
+	outDir    string
+}
+
+// wanted says whether --tools lets the named tool run.
+func (b *bench) wanted(name string) bool {
+	if len(b.tools) == 0 {
+		return true
+	}
+	for _, t := range b.tools {
+		if strings.Contains(name, t) {
+			return true
+		}
+	}
+	return false
 }
 
 func main() {
@@ -71,10 +86,19 @@ func main() {
 	quickFlag := flag.Bool("quick", false, "small sizes and one run: a smoke test")
 	noInstall := flag.Bool("no-install", false, "do not install missing peers with apt-get")
 	only := flag.String("only", "", "run only workloads whose name starts with this (W1, W2, ...)")
+	tools := flag.String("tools", "", "run only tools whose name contains one of these comma-separated words")
+	out := flag.String("out", "", "write the results here instead of bench/results (for partial runs)")
+	runs := flag.Int("runs", 0, "runs per tool (default 3, 1 with --quick)")
 	flag.Parse()
-	b := &bench{sz: full, only: *only}
+	b := &bench{sz: full, only: *only, outDir: *out}
+	if *tools != "" {
+		b.tools = strings.Split(*tools, ",")
+	}
 	if *quickFlag {
 		b.sz = quick
+	}
+	if *runs > 0 {
+		b.sz.Runs = *runs
 	}
 	if err := b.run(!*noInstall); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -318,6 +342,9 @@ func (b *bench) runAll(workload, network string, tools []tool, runs int, prepare
 	notes := map[string]string{}
 	for r := 0; r < runs; r++ {
 		for _, t := range tools {
+			if !b.wanted(t.name) {
+				continue
+			}
 			env, err := prepare(t)
 			if err != nil {
 				return err
@@ -338,6 +365,9 @@ func (b *bench) runAll(workload, network string, tools []tool, runs int, prepare
 		}
 	}
 	for _, t := range tools {
+		if !b.wanted(t.name) {
+			continue
+		}
 		b.results = append(b.results, Result{Workload: workload, Network: network, Tool: t.name,
 			Wall: median(walls[t.name]), CPU: median(cpus[t.name]), RSS: int64(median(rss[t.name])), Runs: runs, Note: notes[t.name]})
 	}
@@ -748,6 +778,9 @@ func (b *bench) write(root string, took time.Duration) error {
 		md.WriteString("- " + line + "\n")
 	}
 	dir := filepath.Join(root, "bench", "results")
+	if b.outDir != "" {
+		dir = b.outDir
+	}
 	os.MkdirAll(dir, 0o755)
 	if err := os.WriteFile(filepath.Join(dir, "latest.md"), []byte(md.String()), 0o644); err != nil {
 		return err

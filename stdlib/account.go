@@ -61,8 +61,9 @@ type account struct {
 	special  map[string]string
 	selected string
 	readonly bool
-	inflight *batch   // a prefetch in progress
-	queue    []queued // actions not sent yet
+	inflight *prefetch // a prefetch holding the connection
+	queue    []queued  // actions not sent yet
+	actions  int       // actions queued so far, numbering them
 	report   []Report
 	// redial opens and logs in another connection like this one (watch).
 	redial func(ctx context.Context) (*imap.Client, error)
@@ -243,7 +244,8 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
 	addr := net.JoinHostPort(host, fmt.Sprint(port))
-	dial := func(ctx context.Context) (*imap.Client, error) {
+	// dial connects and logs in, with then pipelined behind the LOGIN
+	dial := func(ctx context.Context, then ...*imap.Command) (*imap.Client, error) {
 		var c *imap.Client
 		var err error
 		if mode == "implicit" {
@@ -260,7 +262,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 			return nil, err
 		}
 		if c.State() == imap.StateNonAuth {
-			if _, err := c.Login(ctx, user, password); err != nil {
+			if _, err := c.LoginThen(ctx, user, password, then...); err != nil {
 				c.Close()
 				return nil, err
 			}
@@ -268,12 +270,21 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		return c, nil
 	}
 	ctx := bindings.Ctx(L)
-	c, err := dial(ctx)
+	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{},
+		redial: func(ctx context.Context) (*imap.Client, error) { return dial(ctx) }}
+	ns, list := discoverCommands()
+	c, err := dial(ctx, ns, list)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
-	a := &account{c: c, env: env, host: host, user: user, sep: "/", special: map[string]string{}, redial: dial}
-	if err := a.discover(ctx); err != nil {
+	if list.Status == nil { // logged in before LOGIN (PREAUTH): nothing was pipelined
+		if err := c.Execute(ctx, ns, list); err != nil {
+			c.Close()
+			bindings.Raise(L, err)
+		}
+	}
+	a.c = c
+	if err := a.discover(ns, list); err != nil {
 		c.Close()
 		bindings.Raise(L, err)
 	}
@@ -284,21 +295,19 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	return 1
 }
 
+// discoverCommands are NAMESPACE and LIST, sent with LOGIN: NAMESPACE
+// goes whatever the capabilities (they are not known before LOGIN); a
+// server without it answers BAD and the LIST replies suffice.
+func discoverCommands() (ns, list *imap.Command) {
+	return &imap.Command{Name: "NAMESPACE"},
+		&imap.Command{Name: "LIST", Args: []imap.Arg{imap.Quote("", false), imap.Pattern("*")}}
+}
+
 // discover learns the separator, the personal namespace and the
-// special-use mailboxes.
-func (a *account) discover(ctx context.Context) error {
-	// NAMESPACE and LIST in one round trip
-	var cmds []*imap.Command
-	if a.c.HasCap("NAMESPACE") {
-		cmds = append(cmds, &imap.Command{Name: "NAMESPACE"})
-	}
-	listCmd := &imap.Command{Name: "LIST", Args: []imap.Arg{imap.Quote("", false), imap.Pattern("*")}}
-	cmds = append(cmds, listCmd)
-	if err := a.c.Execute(ctx, cmds...); err != nil {
-		return err
-	}
+// special-use mailboxes from the replies to discoverCommands.
+func (a *account) discover(ns, listCmd *imap.Command) error {
 	var list []*imap.ListEntry
-	for _, cmd := range cmds {
+	for _, cmd := range []*imap.Command{ns, listCmd} {
 		for _, r := range cmd.Untagged {
 			switch r.Type {
 			case "NAMESPACE":
@@ -384,7 +393,7 @@ func checkAccount(L *lua.LState, n int) *account {
 // wait joins a prefetch in flight before the connection is used again.
 func (a *account) wait() {
 	if a.inflight != nil {
-		<-a.inflight.done
+		a.inflight.stop()
 		a.inflight = nil
 	}
 }
@@ -448,14 +457,9 @@ func acctMailboxes(L *lua.LState) int {
 // acctClose sends what is queued and LOGOUT together, then closes.
 func acctClose(L *lua.LState) int {
 	a := checkAccount(L, 1)
-	a.wait()
-	mayCreate := false
-	for _, q := range a.queue {
-		mayCreate = mayCreate || q.create != ""
-	}
-	if len(a.queue) == 0 || mayCreate { // a TRYCREATE retry needs the connection after
-		a.sync(L)
-		a.c.Logout(bindings.Ctx(L))
+	if len(a.queue) == 0 {
+		a.wait()
+		a.c.Logout(bindings.Ctx(L)) // never fails, as imaplib's
 		return 0
 	}
 	defer a.c.Close()
@@ -481,17 +485,35 @@ func acctReport(L *lua.LState) int {
 	return 1
 }
 
-// open selects m unless it already is: read-write, as a later action
-// would need it so and a second SELECT costs a round trip; EXAMINE in a
-// dry run.
-func (m *mailbox) open(L *lua.LState, write bool) {
+// selected says m is the selected mailbox, read-write unless in a dry
+// run (a later action would need it so, and a second SELECT costs a round
+// trip); a dry run uses EXAMINE.
+func (m *mailbox) selected() bool {
+	a := m.a
+	return a.selected == m.server && (!a.readonly || a.env.DryRun)
+}
+
+// ready selects m for actions to be queued on it; with m selected it
+// sends nothing, so the actions of a script go out together.
+func (m *mailbox) ready(L *lua.LState) {
+	if !m.selected() {
+		m.use(L)
+	}
+}
+
+// use sends the queued actions and waits for them (servers may run
+// pipelined commands at once, so a query behind them could miss their
+// effect), selects m unless it is selected, and sends then pipelined
+// behind the SELECT; the connection is the caller's afterwards.
+func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 	a := m.a
 	a.sync(L)
-	readonly := a.env.DryRun
-	if a.selected == m.server && (!a.readonly || readonly) {
+	if m.selected() {
+		a.execute(L, then...)
 		return
 	}
-	res, _, err := a.c.Select(bindings.Ctx(L), m.server, readonly)
+	readonly := a.env.DryRun
+	res, _, err := a.c.SelectThen(bindings.Ctx(L), m.server, readonly, then...)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
@@ -508,11 +530,8 @@ func mbSearch(L *lua.LState) int {
 	if err != nil {
 		fail(L, "search: %v", err)
 	}
-	m.open(L, false)
 	cmd := &imap.Command{Name: "UID SEARCH", Args: args}
-	if err := m.a.c.Execute(bindings.Ctx(L), cmd); err != nil {
-		bindings.Raise(L, err)
-	}
+	m.use(L, cmd)
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)
 	}

@@ -2,8 +2,9 @@ package stdlib
 
 import (
 	"bytes"
-	"net/mail"
+	"context"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -11,66 +12,194 @@ import (
 	"github.com/mailscript/mailscript/protocol/imap"
 )
 
-// batchSize UIDs are fetched per command; memory stays O(batch) on any
-// mailbox size. Headers-only batches are larger: they are small.
+// batchSize UIDs are fetched per batch when bodies are asked for;
+// header batches are larger: they are small.
 const batchSize = 200
 
 func batchFor(items string) int {
 	if strings.Contains(items, "BODY.PEEK[]") {
 		return batchSize
 	}
-	return 2500 // a round trip per 2,500 headers; a few MB in memory at most
+	return 2500
 }
 
-// batch is one UID FETCH, read by a goroutine while the script works on
-// the previous batch.
-type batch struct {
-	done chan struct{}
-	msgs []*imap.FetchMessage
-	err  error
+// prefetch streams the FETCH replies of a message set to the iterator:
+// a goroutine keeps two batches in flight, so the next batch's replies
+// follow the last one's without a round trip between, and hands each
+// message over as soon as it is decoded. It sends a batch only while
+// fewer than a batch of messages wait unread, so memory stays a few
+// batches on any mailbox. stop hands the connection back to the script.
+type prefetch struct {
+	c     *imap.Client
+	items string
+	limit int // messages waiting unread before no batch is sent
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	todo    [][]uint32 // batches not sent yet
+	buf     []*imap.FetchMessage
+	err     error
+	halt    bool // the script needs the connection
+	running bool
+	done    chan struct{}
+}
+
+func newPrefetch(c *imap.Client, uids []uint32, items string) *prefetch {
+	p := &prefetch{c: c, items: items, limit: batchFor(items)}
+	p.cond = sync.NewCond(&p.mu)
+	for i := 0; i < len(uids); i += p.limit {
+		p.todo = append(p.todo, uids[i:min(i+p.limit, len(uids))])
+	}
+	return p
+}
+
+// start runs the producer; the connection is its own until stop, or
+// until ctx ends (the script's run is over).
+func (p *prefetch) start(ctx context.Context) {
+	p.halt, p.running = false, true
+	p.done = make(chan struct{})
+	end := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.halt = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	go func() {
+		defer end()
+		p.run(ctx)
+	}()
+}
+
+// stop waits for the batches in flight and returns the connection.
+func (p *prefetch) stop() {
+	p.mu.Lock()
+	p.halt = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	<-p.done
+}
+
+func (p *prefetch) run(ctx context.Context) {
+	var flight [][]*imap.Command
+	defer func() {
+		p.mu.Lock()
+		p.running = false
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	fail := func(err error) {
+		p.mu.Lock()
+		if p.err == nil {
+			p.err = err
+		}
+		p.mu.Unlock()
+	}
+	for {
+		p.mu.Lock()
+		for len(flight) == 0 && !p.halt && len(p.todo) > 0 && len(p.buf) >= p.limit {
+			p.cond.Wait()
+		}
+		var next []uint32
+		if len(flight) < 2 && !p.halt && p.err == nil && len(p.todo) > 0 && len(p.buf) < p.limit {
+			next, p.todo = p.todo[0], p.todo[1:]
+		}
+		p.mu.Unlock()
+		if next != nil {
+			cmds := p.commands(next)
+			if err := p.c.Start(ctx, cmds...); err != nil {
+				fail(err)
+				return
+			}
+			flight = append(flight, cmds)
+			continue
+		}
+		if len(flight) == 0 {
+			return
+		}
+		if err := p.c.Wait(ctx, flight[0]...); err != nil {
+			fail(err)
+			return
+		}
+		if c := firstErr(flight[0]); c != nil {
+			fail(c.Err())
+		}
+		flight = flight[1:]
+	}
+}
+
+// commands are one batch's UID FETCHes; their replies go to buf.
+func (p *prefetch) commands(uids []uint32) []*imap.Command {
+	var cmds []*imap.Command
+	for _, s := range chunks(uids) {
+		cmd := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(s), imap.Raw(p.items)}}
+		cmd.OnUntagged = func(r *imap.Response) {
+			if r.Type != "FETCH" {
+				return
+			}
+			m, err := imap.DecodeFetch(r, 0)
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			switch {
+			case err != nil:
+				if p.err == nil {
+					p.err = err
+				}
+			case m.UID != 0:
+				p.buf = append(p.buf, m)
+				p.cond.Broadcast()
+			}
+		}
+		cmds = append(cmds, cmd)
+	}
+	return cmds
+}
+
+// next returns the next message, nil at the end. When the producer was
+// stopped (the script used the connection) with batches left, restart
+// runs it again.
+func (p *prefetch) next(restart func()) (*imap.FetchMessage, error) {
+	for {
+		p.mu.Lock()
+		for len(p.buf) == 0 && p.err == nil && p.running {
+			p.cond.Wait()
+		}
+		if len(p.buf) > 0 {
+			m := p.buf[0]
+			p.buf[0] = nil
+			p.buf = p.buf[1:]
+			if len(p.buf) == p.limit-1 {
+				p.cond.Broadcast() // room for another batch
+			}
+			p.mu.Unlock()
+			return m, nil
+		}
+		err, more := p.err, len(p.todo) > 0
+		p.mu.Unlock()
+		if err != nil || !more {
+			return nil, err
+		}
+		restart()
+	}
+}
+
+// fetchAll fetches uids at once (watch's few new messages).
+func (a *account) fetchAll(L *lua.LState, uids []uint32, items string) ([]*imap.FetchMessage, error) {
+	a.wait()
+	p := newPrefetch(a.c, uids, items)
+	cmds := p.commands(uids)
+	if err := a.c.Execute(bindings.Ctx(L), cmds...); err != nil {
+		return nil, err
+	}
+	if c := firstErr(cmds); c != nil {
+		return nil, c.Err()
+	}
+	return p.buf, p.err
 }
 
 var itemNames = map[string]string{
 	"envelope": "ENVELOPE", "flags": "FLAGS", "size": "RFC822.SIZE", "date": "INTERNALDATE",
 	"headers": "BODY.PEEK[HEADER]", "body": "BODY.PEEK[]", "bodystructure": "BODYSTRUCTURE",
-}
-
-// fetch starts a batch; the caller must wait() before using the
-// connection otherwise.
-func (a *account) fetch(L *lua.LState, uids []uint32, items string) *batch {
-	b := &batch{done: make(chan struct{})}
-	a.inflight = b
-	ctx := bindings.Ctx(L)
-	sets := chunks(uids)
-	go func() {
-		defer close(b.done)
-		var cmds []*imap.Command
-		for _, s := range sets {
-			cmd := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(s), imap.Raw(items)}}
-			cmd.OnUntagged = func(r *imap.Response) {
-				if r.Type != "FETCH" || b.err != nil {
-					return
-				}
-				m, err := imap.DecodeFetch(r, 0)
-				if err != nil {
-					b.err = err
-					return
-				}
-				if m.UID != 0 {
-					b.msgs = append(b.msgs, m)
-				}
-			}
-			cmds = append(cmds, cmd)
-		}
-		if err := a.c.Execute(ctx, cmds...); err != nil {
-			b.err = err
-			return
-		}
-		if c := firstErr(cmds); c != nil && b.err == nil {
-			b.err = c.Err()
-		}
-	}()
-	return b
 }
 
 // mbMessages is mbox:messages(set [, items]): an iterator over message
@@ -112,50 +241,51 @@ func mbMessages(L *lua.LState) int {
 	}
 	items := "(" + strings.Join(want, " ") + ")"
 	a := m.a
-	m.open(L, false)
-	pos := 0
-	var cur []*imap.FetchMessage
-	var next *batch
-	start := func() {
-		if pos < len(uids) {
-			end := min(pos+batchFor(items), len(uids))
-			next = a.fetch(L, uids[pos:end], items)
-			pos = end
-		} else {
-			next = nil
-		}
+	m.use(L)
+	p := newPrefetch(a.c, uids, items)
+	restart := func() {
+		a.wait()   // another iterator's producer, if any
+		m.ready(L) // the script may have selected another mailbox since
+		a.inflight = p
+		p.start(bindings.Ctx(L))
 	}
-	start()
+	if len(uids) > 0 {
+		a.inflight = p
+		p.start(bindings.Ctx(L))
+	}
 	L.Push(L.NewFunction(func(L *lua.LState) int {
-		for len(cur) == 0 {
-			if next == nil {
-				L.Push(lua.LNil)
-				return 1
+		msg, err := p.next(restart)
+		if err != nil {
+			if a.inflight == p {
+				a.wait()
 			}
-			b := next
-			<-b.done
-			a.inflight = nil
-			if b.err != nil {
-				bindings.Raise(L, b.err)
-			}
-			cur = b.msgs
-			// the connection must be ours when the script acts on a
-			// message; prefetch only when it has not been used since
-			start()
+			bindings.Raise(L, err)
 		}
-		msg := cur[0]
-		cur = cur[1:]
+		if msg == nil {
+			if a.inflight == p {
+				a.wait()
+			}
+			L.Push(lua.LNil)
+			return 1
+		}
 		L.Push(messageTable(L, msg))
 		return 1
 	}))
 	return 1
 }
 
+// msgKey is where a message table keeps its Go message: a key no
+// script can write by accident.
+var msgKey = &lua.LUserData{}
+
+const messageType = "account.Message"
+
 // messageTable is one message for scripts: uid, seq, size and date are
 // set at once, the rest (flags, addresses, headers...) built on first use
 // and kept, so a script that reads one field pays for that field only.
+// Every message table shares one metatable.
 func messageTable(L *lua.LState, m *imap.FetchMessage) *lua.LTable {
-	t := L.CreateTable(0, 4)
+	t := L.CreateTable(0, 5)
 	t.RawSetString("uid", lua.LNumber(m.UID))
 	t.RawSetString("seq", lua.LNumber(m.Seq))
 	if m.Size >= 0 {
@@ -164,18 +294,104 @@ func messageTable(L *lua.LState, m *imap.FetchMessage) *lua.LTable {
 	if !m.InternalTime.IsZero() {
 		t.RawSetString("date", lua.LNumber(m.InternalTime.Unix()))
 	}
-	mt := L.CreateTable(0, 1)
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		key := L.CheckString(2)
-		v := messageField(L, m, key)
-		if v != lua.LNil {
-			t.RawSetString(key, v)
-		}
-		L.Push(v)
-		return 1
-	}))
+	ud := L.NewUserData()
+	ud.Value = m
+	t.RawSet(msgKey, ud)
+	mt, ok := L.GetTypeMetatable(messageType).(*lua.LTable)
+	if !ok {
+		mt = L.NewTypeMetatable(messageType)
+		header := L.NewFunction(msgHeader)
+		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			t, key := L.CheckTable(1), L.CheckString(2)
+			if key == "header" {
+				L.Push(header)
+				return 1
+			}
+			v := lua.LValue(lua.LNil)
+			if m := messageOf(t); m != nil {
+				v = messageField(L, m, key)
+			}
+			if v != lua.LNil {
+				t.RawSetString(key, v)
+			}
+			L.Push(v)
+			return 1
+		}))
+	}
 	L.SetMetatable(t, mt)
 	return t
+}
+
+func messageOf(t *lua.LTable) *imap.FetchMessage {
+	if ud, ok := t.RawGet(msgKey).(*lua.LUserData); ok {
+		m, _ := ud.Value.(*imap.FetchMessage)
+		return m
+	}
+	return nil
+}
+
+// msgHeader is msg:header(name): the first such field, unfolded and
+// RFC 2047-decoded, or nil.
+func msgHeader(L *lua.LState) int {
+	m := messageOf(L.CheckTable(1))
+	name := L.CheckString(2)
+	if m == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	v, ok := headerValue(headerBytes(m), name)
+	if !ok {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(lua.LString(imap.DecodeHeader(v)))
+	return 1
+}
+
+// headerValue finds the first field called name in a header block, as
+// net/textproto reads it: continuation lines joined by one space, outer
+// white space trimmed.
+func headerValue(head []byte, name string) (string, bool) {
+	for len(head) > 0 {
+		line, rest := cutLine(head)
+		head = rest
+		if len(line) == 0 {
+			break // end of the header
+		}
+		if len(line) <= len(name) || line[len(name)] != ':' || !bytes.EqualFold(line[:len(name)], []byte(name)) {
+			continue
+		}
+		v := bytes.TrimSpace(line[len(name)+1:])
+		var long []byte
+		for len(head) > 0 && (head[0] == ' ' || head[0] == '\t') {
+			cont, rest := cutLine(head)
+			head = rest
+			if long == nil {
+				long = append([]byte(nil), v...)
+			}
+			if c := bytes.TrimSpace(cont); len(c) > 0 {
+				long = append(append(long, ' '), c...)
+			}
+		}
+		if long != nil {
+			return string(long), true
+		}
+		return string(v), true
+	}
+	return "", false
+}
+
+// cutLine splits off the first line, without its CRLF or LF.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return b, nil
+	}
+	line, rest = b[:i], b[i+1:]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest
 }
 
 func addressList(L *lua.LState, as []imap.Address) *lua.LTable {
@@ -241,29 +457,6 @@ func messageField(L *lua.LState, m *imap.FetchMessage, key string) lua.LValue {
 		if h := headerBytes(m); h != nil {
 			return lua.LString(h)
 		}
-	case "header":
-		head := headerBytes(m)
-		if head == nil {
-			return lua.LNil
-		}
-		var parsed mail.Header
-		return L.NewFunction(func(L *lua.LState) int {
-			if parsed == nil {
-				msg, err := mail.ReadMessage(bytes.NewReader(append(bytes.Clone(head), "\r\n"...)))
-				if err != nil {
-					L.Push(lua.LNil)
-					return 1
-				}
-				parsed = msg.Header
-			}
-			v := parsed.Get(L.CheckString(L.GetTop())) // msg:header(name) or msg.header(name)
-			if v == "" {
-				L.Push(lua.LNil)
-			} else {
-				L.Push(lua.LString(imap.DecodeHeader(v)))
-			}
-			return 1
-		})
 	}
 	return lua.LNil
 }

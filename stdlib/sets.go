@@ -144,14 +144,14 @@ func (s *set) store(L *lua.LState, op, flags string) {
 	if len(s.uids) == 0 {
 		return
 	}
-	s.mbox.open(L, true)
+	s.mbox.ready(L)
 	if a.env.DryRun {
 		for _, c := range chunks(s.uids) {
 			a.env.Record(bindings.Action{Command: "STORE", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{op, flags}})
 		}
 		return
 	}
-	a.enqueue("UID STORE", chunks(s.uids), "", func(set string) []imap.Arg {
+	a.enqueue("UID STORE", s.uids, "", func(set string) []imap.Arg {
 		return []imap.Arg{imap.Set(set), imap.Atom(op), imap.Paren(flags)}
 	})
 }
@@ -218,7 +218,7 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 		if create {
 			server = dest.server
 		}
-		a.enqueue("UID "+verb, chunks(s.uids), server, args)
+		a.enqueue("UID "+verb, s.uids, server, args)
 		return
 	}
 	a.sync(L)
@@ -254,7 +254,7 @@ func setCopy(L *lua.LState) int {
 		return 1
 	}
 	if len(s.uids) > 0 {
-		s.mbox.open(L, false)
+		s.mbox.ready(L)
 		if a.env.DryRun {
 			for _, c := range chunks(s.uids) {
 				a.env.Record(bindings.Action{Command: "COPY", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
@@ -283,7 +283,7 @@ func setMove(L *lua.LState) int {
 	}
 	note := ""
 	if len(s.uids) > 0 {
-		s.mbox.open(L, true)
+		s.mbox.ready(L)
 		switch {
 		case a.env.DryRun:
 			for _, c := range chunks(s.uids) {
@@ -308,7 +308,7 @@ func (s *set) expunge(L *lua.LState) string {
 	if !a.c.HasCap("UIDPLUS") {
 		return "marked \\Deleted, not expunged: the server lacks UIDPLUS and a plain EXPUNGE would remove others' deletions too"
 	}
-	a.enqueue("UID EXPUNGE", chunks(s.uids), "", func(set string) []imap.Arg { return []imap.Arg{imap.Set(set)} })
+	a.enqueue("UID EXPUNGE", s.uids, "", func(set string) []imap.Arg { return []imap.Arg{imap.Set(set)} })
 	return ""
 }
 
@@ -317,7 +317,7 @@ func setDelete(L *lua.LState) int {
 	a := s.mbox.a
 	note := ""
 	if len(s.uids) > 0 {
-		s.mbox.open(L, true)
+		s.mbox.ready(L)
 		if a.env.DryRun {
 			for _, c := range chunks(s.uids) {
 				a.env.Record(bindings.Action{Command: "DELETE", Mailbox: s.mbox.name, Set: c, UID: true})
@@ -353,7 +353,7 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 		return
 	}
 	ctx := bindings.Ctx(L)
-	s.mbox.open(L, move)
+	s.mbox.use(L)
 	dst.sync(L)
 	var done []uint32
 	created := false
@@ -444,36 +444,89 @@ func (s *set) removeConfirmed(L *lua.LState) string {
 // queued is an action's command waiting to go out with the next ones.
 type queued struct {
 	cmd    *imap.Command
-	create string // server name to create on TRYCREATE, "" for none
+	create string   // server name to create on TRYCREATE, "" for none
+	uids   []uint32 // the whole action's UIDs, sorted
+	action int      // which action of the queue it belongs to
 }
 
-// enqueue adds one command per set; they go out, pipelined, with the
+// enqueue adds an action on uids: one command per chunk, sent with the
 // next command the account sends (sync).
-func (a *account) enqueue(name string, sets []string, create string, args func(set string) []imap.Arg) {
-	for _, set := range sets {
-		a.queue = append(a.queue, queued{cmd: &imap.Command{Name: name, Args: args(set), OnUntagged: func(*imap.Response) {}}, create: create})
+func (a *account) enqueue(name string, uids []uint32, create string, args func(set string) []imap.Arg) {
+	a.actions++
+	for _, set := range chunks(uids) {
+		a.queue = append(a.queue, queued{cmd: &imap.Command{Name: name, Args: args(set), OnUntagged: func(*imap.Response) {}},
+			create: create, uids: uids, action: a.actions})
 	}
 }
 
-// sync joins a prefetch and sends the queued actions, with extra
-// commands pipelined after them; an action's failure is raised here.
+// waves splits the queue into groups sent pipelined, one round trip
+// each. Servers may run pipelined commands at once (Dovecot does), so an
+// action joins a wave only if it touches none of the messages of the
+// wave's other actions: a flag set before a move, or a STORE \Deleted
+// before its UID EXPUNGE, is complete before the next one starts.
+func waves(q []queued) [][]queued {
+	var out [][]queued
+	start := 0
+	for i := 1; i <= len(q); i++ {
+		if i < len(q) && q[i].action == q[i-1].action {
+			continue
+		}
+		if i == len(q) || overlaps(q[start:i], q[i]) {
+			out = append(out, q[start:i])
+			start = i
+		}
+	}
+	return out
+}
+
+func overlaps(wave []queued, x queued) bool {
+	for k, w := range wave {
+		if k > 0 && w.action == wave[k-1].action {
+			continue
+		}
+		if len(intersect(w.uids, x.uids)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sync joins a prefetch and sends the queued actions, wave by wave, with
+// extra commands pipelined behind the last; an action's failure is
+// raised here.
 func (a *account) sync(L *lua.LState, extra ...*imap.Command) {
 	a.wait()
-	if len(a.queue) == 0 && len(extra) == 0 {
-		return
-	}
 	q := a.queue
 	a.queue = nil
-	cmds := make([]*imap.Command, 0, len(q)+len(extra))
-	for _, x := range q {
-		cmds = append(cmds, x.cmd)
+	ws := waves(q)
+	if len(ws) == 0 {
+		a.execute(L, extra...)
+		return
 	}
-	cmds = append(cmds, extra...)
-	if err := a.c.Execute(bindings.Ctx(L), cmds...); err != nil {
-		bindings.Raise(L, err)
+	for i, w := range ws {
+		cmds := make([]*imap.Command, 0, len(w)+len(extra))
+		mayRetry := false // a TRYCREATE retry must come before what follows
+		for _, x := range w {
+			cmds = append(cmds, x.cmd)
+			mayRetry = mayRetry || x.create != ""
+		}
+		last := i == len(ws)-1
+		if last && !mayRetry {
+			cmds = append(cmds, extra...)
+		}
+		a.execute(L, cmds...)
+		a.settle(L, w)
+		if last && mayRetry {
+			a.execute(L, extra...)
+		}
 	}
+}
+
+// settle raises a queued command's failure, creating the destination and
+// retrying once where the action asked for it (TRYCREATE).
+func (a *account) settle(L *lua.LState, w []queued) {
 	created := map[string]bool{}
-	for _, x := range q {
+	for _, x := range w {
 		err := x.cmd.Err()
 		if err == nil {
 			continue
@@ -493,6 +546,16 @@ func (a *account) sync(L *lua.LState, extra ...*imap.Command) {
 				continue
 			}
 		}
+		bindings.Raise(L, err)
+	}
+}
+
+// execute runs cmds pipelined; a failure of the connection is raised.
+func (a *account) execute(L *lua.LState, cmds ...*imap.Command) {
+	if len(cmds) == 0 {
+		return
+	}
+	if err := a.c.Execute(bindings.Ctx(L), cmds...); err != nil {
 		bindings.Raise(L, err)
 	}
 }

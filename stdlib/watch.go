@@ -64,10 +64,8 @@ func acctWatch(L *lua.LState) int {
 			// collect what arrived since the last report, on the main
 			// connection; NOOP first, as a server searches the view it had
 			// when the command began
-			w.mbox.open(L, false)
-			if err := a.c.Execute(ctx, &imap.Command{Name: "NOOP"}); err != nil && ctx.Err() == nil {
-				bindings.Raise(L, err)
-			}
+			noop := &imap.Command{Name: "NOOP"}
+			w.mbox.use(L, noop)
 			cmd := &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(w.next) + ":*")}}
 			if err := a.c.Execute(ctx, cmd); err != nil {
 				if ctx.Err() != nil {
@@ -94,14 +92,12 @@ func acctWatch(L *lua.LState) int {
 			}
 			fresh = normalize(fresh)
 			w.next = fresh[len(fresh)-1] + 1
-			b := a.fetch(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
-			<-b.done
-			a.inflight = nil
-			if b.err != nil {
-				bindings.Raise(L, b.err)
+			got, err := a.fetchAll(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
+			if err != nil {
+				bindings.Raise(L, err)
 			}
-			msgs := L.CreateTable(len(b.msgs), 0)
-			for _, m := range b.msgs {
+			msgs := L.CreateTable(len(got), 0)
+			for _, m := range got {
 				msgs.Append(messageTable(L, m))
 			}
 			ud := L.NewUserData()

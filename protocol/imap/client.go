@@ -571,6 +571,60 @@ func (c *Client) Execute(ctx context.Context, cmds ...*Command) error {
 	return nil
 }
 
+// Start writes cmds without reading their replies, so that a caller can
+// keep several batches in flight (the next one sent before the last one's
+// replies are in); [Client.Wait] reads them home. Until they complete the
+// connection carries nothing else. Commands whose literals would wait for
+// the server's "+" are refused: use Execute.
+func (c *Client) Start(ctx context.Context, cmds ...*Command) error {
+	if err := c.usable(ctx); err != nil {
+		return err
+	}
+	for _, cmd := range cmds {
+		if err := c.encode(cmd); err != nil {
+			return err
+		}
+		if c.syncLiterals(cmd) {
+			return &Error{Kind: KindError, Command: firstWord(cmd.Name), Text: "Start cannot wait for a literal's continuation; use Execute"}
+		}
+	}
+	stop := c.watch(ctx)
+	defer stop()
+	c.pending = append(c.pending, cmds...)
+	for _, cmd := range cmds {
+		if err := c.write(cmd); err != nil {
+			return c.fail(ctx, cmd.Name, err)
+		}
+	}
+	return nil
+}
+
+// Wait reads responses until every one of cmds, sent by Start, has
+// completed; replies to other commands in flight are delivered to them
+// on the way. A NO or BAD completion is not an error here.
+func (c *Client) Wait(ctx context.Context, cmds ...*Command) error {
+	if c.broken != nil {
+		return c.broken
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	stop := c.watch(ctx)
+	defer stop()
+	err := c.readUntil(func() bool {
+		for _, cmd := range cmds {
+			if !cmd.done {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return c.fail(ctx, cmds[0].Name, err)
+	}
+	return nil
+}
+
 // usable finishes an IDLE left open and refuses a broken connection.
 func (c *Client) usable(ctx context.Context) error {
 	if c.broken != nil {
@@ -742,7 +796,7 @@ func (c *Client) dispatch(r *Response) error {
 		if len(c.pending) > 0 {
 			head = c.pending[0]
 		}
-		c.dispatchUntagged(r, head)
+		c.dispatchUntagged(r, c.owner(r, head))
 		// imaplib checks for BYE on every turn of its wait: a BYE ends
 		// any command but LOGOUT (and IDLE, which delivers it).
 		if r.Type == "BYE" && head != nil && !head.stopOnBye && (c.idler == nil || !c.idler.capturing) {
@@ -790,6 +844,33 @@ func (c *Client) dispatch(r *Response) error {
 
 // dispatchUntagged stores r as imaplib does (and its response code), or
 // hands it to head.
+// replyTo names the command whose reply an untagged response type can
+// only be. Servers may run pipelined commands at once (Dovecot answers a
+// SEARCH sent behind a STORE before the STORE completes), so such a
+// response goes to the oldest command it can belong to, not simply the
+// oldest one running. FETCH, EXPUNGE and the like may be unsolicited and
+// stay with the oldest.
+var replyTo = map[string]string{
+	"SEARCH": "SEARCH", "ESEARCH": "SEARCH", "SORT": "SORT", "THREAD": "THREAD",
+	"LIST": "LIST", "LSUB": "LSUB", "STATUS": "STATUS", "NAMESPACE": "NAMESPACE",
+	"QUOTA": "QUOTA", "QUOTAROOT": "QUOTA", "ACL": "ACL", "MYRIGHTS": "MYRIGHTS",
+	"LISTRIGHTS": "LISTRIGHTS", "ID": "ID", "ENABLED": "ENABLE",
+}
+
+// owner is the pending command an untagged response belongs to.
+func (c *Client) owner(r *Response, head *Command) *Command {
+	want := replyTo[r.Type]
+	if head == nil || want == "" || strings.Contains(head.Name, want) {
+		return head
+	}
+	for _, cmd := range c.pending[1:] {
+		if strings.Contains(cmd.Name, want) {
+			return cmd
+		}
+	}
+	return head
+}
+
 func (c *Client) dispatchUntagged(r *Response, head *Command) {
 	keep := head == nil || head.keep
 	if head != nil {

@@ -60,6 +60,12 @@ func (c *Client) checkState(name string) error {
 // command is imaplib's _command + _command_complete: state check, store
 // housekeeping, read-only check, send, BYE check, BAD raises.
 func (c *Client) command(ctx context.Context, name, stateName string, args ...Arg) (*Command, error) {
+	return c.commandThen(ctx, name, stateName, nil, args...)
+}
+
+// commandThen is command with then pipelined behind it: sent without
+// waiting, read in the same turn, whatever the first one's outcome.
+func (c *Client) commandThen(ctx context.Context, name, stateName string, then []*Command, args ...Arg) (*Command, error) {
 	if c.broken != nil {
 		return nil, c.broken
 	}
@@ -81,7 +87,7 @@ func (c *Client) command(ctx context.Context, name, stateName string, args ...Ar
 		return nil, err
 	}
 	cmd := &Command{Name: name, Args: args, keep: true, stopOnBye: name == "LOGOUT"}
-	if err := c.Execute(ctx, cmd); err != nil {
+	if err := c.Execute(ctx, append([]*Command{cmd}, then...)...); err != nil {
 		return nil, err
 	}
 	if name != "LOGOUT" {
@@ -514,7 +520,14 @@ func (c *Client) list(ctx context.Context, name, directory, pattern string) (*Re
 // Login identifies the client; the password is always quoted and shown as
 // *** in traces. A non-OK reply is an error, as in imaplib.
 func (c *Client) Login(ctx context.Context, user, password string) (*Result, error) {
-	cmd, err := c.command(ctx, "LOGIN", "LOGIN", AString(user), Quote(password, true))
+	return c.LoginThen(ctx, user, password)
+}
+
+// LoginThen is Login with then pipelined behind the LOGIN, saving a
+// round trip; they are sent before the outcome is known, so a failed
+// LOGIN leaves them failed too (see each Command's Err).
+func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*Command) (*Result, error) {
+	cmd, err := c.commandThen(ctx, "LOGIN", "LOGIN", then, AString(user), Quote(password, true))
 	if err != nil {
 		return nil, err
 	}
@@ -685,6 +698,12 @@ func (c *Client) Thread(ctx context.Context, algorithm, charset string, search [
 // A mailbox the server opens read-only when read-write was asked for is a
 // readonly error, as in imaplib.
 func (c *Client) Select(ctx context.Context, mailbox string, readonly bool) (*Result, *MailboxStatus, error) {
+	return c.SelectThen(ctx, mailbox, readonly)
+}
+
+// SelectThen is Select with then pipelined behind the SELECT, in one
+// round trip; if the SELECT fails they fail too (see each Command's Err).
+func (c *Client) SelectThen(ctx context.Context, mailbox string, readonly bool, then ...*Command) (*Result, *MailboxStatus, error) {
 	if mailbox == "" {
 		mailbox = "INBOX"
 	}
@@ -696,7 +715,7 @@ func (c *Client) Select(ctx context.Context, mailbox string, readonly bool) (*Re
 		name = "EXAMINE"
 	}
 	c.readonly = readonly
-	cmd, err := c.command(ctx, name, name, Mailbox(mailbox))
+	cmd, err := c.commandThen(ctx, name, name, then, Mailbox(mailbox))
 	if err != nil {
 		return nil, nil, err
 	}

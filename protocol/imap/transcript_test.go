@@ -783,6 +783,84 @@ func TestPipelining(t *testing.T) {
 	}
 }
 
+// LoginThen and SelectThen send their followers before any reply: the
+// server sees every command before it answers one.
+func TestLoginThenSelectThen(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		s.send(greeting)
+		login := s.expect(`LOGIN user "pw"`)
+		ns := s.expect("NAMESPACE")
+		s.send(login+" OK [CAPABILITY IMAP4rev1 MOVE] in\r\n", "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n", ns+" OK ns\r\n")
+		sel := s.expect("SELECT INBOX")
+		search := s.expect("UID SEARCH UNSEEN")
+		s.send("* 3 EXISTS\r\n", sel+" OK [READ-WRITE] done\r\n", "* SEARCH 2 3\r\n", search+" OK found\r\n")
+		sel = s.expect("SELECT Nope")
+		search = s.expect("UID SEARCH ALL")
+		s.send(sel+" NO no such mailbox\r\n", search+" BAD no mailbox selected\r\n")
+	})
+	c, err := Dial(bg, addr, &Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ns := &Command{Name: "NAMESPACE"}
+	if _, err := c.LoginThen(bg, "user", "pw", ns); err != nil {
+		t.Fatal(err)
+	}
+	if ns.Err() != nil || len(ns.Untagged) != 1 || !c.HasCap("MOVE") || c.State() != StateAuth {
+		t.Fatalf("namespace %v %v, caps %v, state %s", ns.Err(), ns.Untagged, c.Capabilities(), c.State())
+	}
+	search := &Command{Name: "UID SEARCH", Args: []Arg{Atom("UNSEEN")}}
+	res, st, err := c.SelectThen(bg, "INBOX", false, search)
+	if err != nil || res.Type != "OK" || st.Exists != 3 || c.State() != StateSelected {
+		t.Fatalf("select: %v %+v %+v %s", err, res, st, c.State())
+	}
+	if uids, err := DecodeSearch(search.Untagged); err != nil || len(uids) != 2 {
+		t.Fatalf("search: %v %v", uids, err)
+	}
+	search = &Command{Name: "UID SEARCH", Args: []Arg{Atom("ALL")}}
+	res, _, err = c.SelectThen(bg, "Nope", false, search)
+	if err != nil || res.Type != "NO" || search.Err() == nil || c.State() != StateAuth {
+		t.Fatalf("failed select: %v %+v, follower %v, state %s", err, res, search.Err(), c.State())
+	}
+}
+
+// Start sends a second batch before the first one's replies are read;
+// Wait reads each home, whatever order the caller waits in.
+func TestStartWait(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		selected(s)
+		a := s.expect("UID FETCH 1 (FLAGS)")
+		b := s.expect("UID FETCH 2 (FLAGS)")
+		s.send("* 1 FETCH (UID 1 FLAGS ())\r\n", a+" OK ok\r\n", "* 2 FETCH (UID 2 FLAGS ())\r\n", b+" NO gone\r\n")
+		s.expectEOF()
+	})
+	c := dialFake(t, addr)
+	selectInbox(t, c)
+	first := &Command{Name: "UID FETCH", Args: []Arg{Set("1"), Raw("(FLAGS)")}}
+	second := &Command{Name: "UID FETCH", Args: []Arg{Set("2"), Raw("(FLAGS)")}}
+	if err := c.Start(bg, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(bg, second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(bg, second); err != nil {
+		t.Fatal(err)
+	}
+	if first.Err() != nil || len(first.Untagged) != 1 || second.Err() == nil || len(second.Untagged) != 1 {
+		t.Fatalf("first %v %v, second %v %v", first.Err(), first.Untagged, second.Err(), second.Untagged)
+	}
+	if err := c.Wait(bg, first); err != nil {
+		t.Fatal(err)
+	}
+	// a literal that would wait for "+" (no LITERAL+ here) is refused unsent
+	err := c.Start(bg, &Command{Name: "APPEND", Args: []Arg{Mailbox("INBOX"), LiteralArg([]byte("x"), false)}})
+	if e, ok := err.(*Error); !ok || !strings.Contains(e.Text, "Execute") {
+		t.Fatalf("sync literal: %v", err)
+	}
+}
+
 func TestStartTLSDiscardsInjectedBytes(t *testing.T) {
 	// The reply to STARTTLS carries an injected "* BYE" after it in the
 	// same packet: it must never be read as if it came over TLS.
