@@ -353,3 +353,25 @@ P:quit()`, host, port))
 		t.Fatalf("%v %+v", got, res.Plan)
 	}
 }
+
+// string.find takes Lua 5.1's plain-text shortcut without changing what
+// it returns.
+func TestStringFind(t *testing.T) {
+	var out strings.Builder
+	_, err := New(Options{Stdout: &out}).RunString(context.Background(), "find.lua", `
+print(("an invoice"):find("invoice"))
+print(("an invoice"):find("nothing"))
+print(("a.b"):find("."))
+print(("a.b"):find(".", 1, true))
+print(("abcabc"):find("c", 4))
+print(("x=1"):find("%d"))
+print(string.find("hello", "l"))
+print(("hello"):find(""))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "4\t10\nnil\n1\t1\n2\t2\n6\t6\n3\t3\n3\t3\n1\t0\n"
+	if out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+}

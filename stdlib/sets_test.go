@@ -9,7 +9,7 @@ import (
 func TestWavesKeepDependentActionsApart(t *testing.T) {
 	a := &account{}
 	none := func(string) []imap.Arg { return nil }
-	many := make([]uint32, 400) // several chunks, one action
+	many := make([]uint32, 4000) // several chunks, one action
 	for i := range many {
 		many[i] = uint32(1000 + 3*i)
 	}
