@@ -411,7 +411,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	if rt.opts.Sandbox {
 		rt.openSandbox(L)
 	}
-	plainFind(L)
+	patternFuncs(L)
 	out := &limitWriter{w: rt.opts.Stdout, max: rt.opts.MaxOutput}
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder
@@ -438,36 +438,6 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	}
 	rt.mu.Unlock()
 	return L
-}
-
-// plainFind gives string.find Lua 5.1's shortcut: a pattern without
-// special characters is looked for as plain text. gopher-lua always runs
-// its matcher, which compiles the pattern anew on every call: a filter
-// script's s:find("invoice") cost more than the rest of its work.
-func plainFind(L *lua.LState) {
-	str, ok := L.GetGlobal("string").(*lua.LTable)
-	if !ok {
-		return
-	}
-	orig, ok := str.RawGetString("find").(*lua.LFunction)
-	if !ok || !orig.IsG {
-		return
-	}
-	str.RawSetString("find", L.NewFunction(func(L *lua.LState) int {
-		s, sok := L.Get(1).(lua.LString)
-		p, pok := L.Get(2).(lua.LString)
-		if !sok || !pok || L.GetTop() != 2 || p == "" || strings.ContainsAny(string(p), "^$*+?.([%-") {
-			return orig.GFunction(L)
-		}
-		i := strings.Index(string(s), string(p))
-		if i < 0 {
-			L.Push(lua.LNil)
-			return 1
-		}
-		L.Push(lua.LNumber(i + 1))
-		L.Push(lua.LNumber(i + len(p)))
-		return 2
-	}))
 }
 
 // openSandbox opens the safe libraries: base without load*/dofile,
