@@ -5,7 +5,10 @@
 // a filter script's s:match("Subject:(.-)\r\n") cost most of its CPU.
 package luapat
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 const (
 	maxCaptures   = 32
@@ -439,6 +442,26 @@ func HasSpecials(pat string) bool {
 	return false
 }
 
+// literalAt reports whether every match of pat[p:] starts with one
+// known byte: a plain character that no quantifier makes optional.
+func (m *Matcher) literalAt(p int) (byte, bool) {
+	if p >= len(m.pat) {
+		return 0, false
+	}
+	c := m.pat[p]
+	switch c {
+	case '^', '$', '*', '+', '?', '.', '(', ')', '[', ']', '%', '-':
+		return 0, false
+	}
+	if p+1 < len(m.pat) {
+		switch m.pat[p+1] {
+		case '*', '?', '-':
+			return 0, false
+		}
+	}
+	return c, true
+}
+
 // Find looks for the pattern in src from byte init on (a leading '^'
 // anchors it there); it returns the match's bounds, or start -1.
 func Find(m *Matcher, init int) (start, end int, err error) {
@@ -447,7 +470,15 @@ func Find(m *Matcher, init int) (start, end int, err error) {
 	if anchor {
 		p = 1
 	}
+	first, literal := m.literalAt(p)
 	for s := init; s <= len(m.src); s++ {
+		if literal && !anchor { // no match can start before the next first
+			i := strings.IndexByte(m.src[s:], first)
+			if i < 0 {
+				break
+			}
+			s += i
+		}
 		e, err := m.MatchAt(s, p)
 		if err != nil {
 			return -1, -1, err

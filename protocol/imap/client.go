@@ -80,6 +80,7 @@ type Client struct {
 	broken       error
 	idler        *Idler
 	literalWait  bool // a sync literal is waiting for "+"
+	decodeEarly  bool // Fetch is running: decode FETCH responses on arrival
 	gotCont      *Response
 	authing      *authState
 	traceMu      sync.Mutex
@@ -872,6 +873,9 @@ func (c *Client) owner(r *Response, head *Command) *Command {
 }
 
 func (c *Client) dispatchUntagged(r *Response, head *Command) {
+	if c.decodeEarly && r.Type == "FETCH" {
+		r.fetch, r.fetchErr = DecodeFetch(r, c.opts.MaxDepth)
+	}
 	keep := head == nil || head.keep
 	if head != nil {
 		if head.OnUntagged != nil {

@@ -357,7 +357,9 @@ func (c *Client) Fetch(ctx context.Context, set, parts string, uid bool) (*Resul
 	if uid {
 		st = "UID"
 	}
+	c.decodeEarly = true
 	res, err := c.untagged(ctx, name, st, "FETCH", Set(set), fetchItems(parts))
+	c.decodeEarly = false
 	if err != nil {
 		return nil, nil, err
 	}
@@ -368,7 +370,10 @@ func (c *Client) Fetch(ctx context.Context, set, parts string, uid bool) (*Resul
 func (c *Client) decodeFetches(rs []*Response) ([]*FetchMessage, error) {
 	msgs := make([]*FetchMessage, 0, len(rs))
 	for _, r := range rs {
-		m, err := DecodeFetch(r, c.opts.MaxDepth)
+		m, err := r.fetch, r.fetchErr
+		if m == nil && err == nil {
+			m, err = DecodeFetch(r, c.opts.MaxDepth)
+		}
 		if err != nil {
 			return msgs, &Error{Kind: KindError, Command: "FETCH", Text: err.Error(), Err: err}
 		}

@@ -35,6 +35,10 @@ type Response struct {
 
 	parts []part
 	skip  int // bytes of parts[0].text before the data: "* TYPE " or "TAG TYPE "
+
+	// a FETCH decoded as it arrived, while the server was still sending
+	fetch    *FetchMessage
+	fetchErr error
 }
 
 // Untagged reports whether r starts with "*".
