@@ -137,7 +137,7 @@ func (p *prefetch) commands(uids []uint32) []*imap.Command {
 			if r.Type != "FETCH" {
 				return
 			}
-			m, err := imap.DecodeFetch(r, 0)
+			m, err := imap.DecodeFetchLazy(r, 0) // ENVELOPE when the script reads it
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			switch {
@@ -419,6 +419,12 @@ func hasFlag(m *imap.FetchMessage, flag string) lua.LValue {
 
 // messageField builds one field of a message table.
 func messageField(L *lua.LState, m *imap.FetchMessage, key string) lua.LValue {
+	switch key {
+	case "subject", "message_id", "from", "to", "cc", "reply_to", "bodystructure":
+		if err := m.Resolve(); err != nil {
+			bindings.Raise(L, err)
+		}
+	}
 	e := m.Envelope
 	switch key {
 	case "flags":

@@ -32,6 +32,11 @@ type FetchMessage struct {
 	RFC822Header  []byte
 	RFC822Text    []byte
 	Other         map[string]Value // items this package does not decode
+
+	// left for Resolve by DecodeFetchLazy
+	deferred []deferredItem
+	raw      *Response
+	maxDepth int
 }
 
 // Envelope is RFC 3501's ENVELOPE; Subject and names are RFC 2047-decoded.
@@ -180,88 +185,158 @@ func decodeAll[T any](rs []*Response, f func(*Response) (*T, error)) ([]*T, erro
 
 // DecodeFetch decodes a "* n FETCH (...)" response.
 func DecodeFetch(r *Response, maxDepth int) (*FetchMessage, error) {
+	return decodeFetch(r, maxDepth, false)
+}
+
+// DecodeFetchLazy is DecodeFetch leaving ENVELOPE and BODYSTRUCTURE
+// undecoded until [FetchMessage.Resolve]: a scan that reads neither
+// pays for neither (they are most of a header scan's decoding).
+func DecodeFetchLazy(r *Response, maxDepth int) (*FetchMessage, error) {
+	return decodeFetch(r, maxDepth, true)
+}
+
+// deferredItem is where a lazily decoded item's value starts.
+type deferredItem struct {
+	name    string
+	pi, pos int
+}
+
+// Resolve decodes what DecodeFetchLazy left; otherwise it does nothing.
+func (m *FetchMessage) Resolve() error {
+	items, r, depth := m.deferred, m.raw, m.maxDepth
+	m.deferred, m.raw, m.maxDepth = nil, nil, 0
+	for _, d := range items {
+		p := r.parser(depth)
+		p.pi, p.pos = d.pi, d.pos
+		v, err := p.value()
+		if err != nil {
+			return err
+		}
+		if err := m.item(r, d.name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeFetch(r *Response, maxDepth int, lazy bool) (*FetchMessage, error) {
 	if r.Type != "FETCH" || !r.HasNum {
 		return nil, bad(r, "not a FETCH response")
 	}
 	p := r.parser(maxDepth)
-	v, err := p.value()
-	if err != nil {
-		return nil, err
-	}
-	if v.Kind != VList || len(v.List)%2 != 0 {
+	p.skipSP()
+	if t := p.text(); p.pos >= len(t) || t[p.pos] != '(' {
 		return nil, bad(r, "FETCH data is not a list of pairs")
 	}
+	p.pos++
+	p.depth++
 	m := &FetchMessage{Seq: r.Num, Size: -1}
-	for i := 0; i < len(v.List); i += 2 {
-		key, val := v.List[i], v.List[i+1]
+	for {
+		p.skipSP()
+		t := p.text()
+		if p.pos >= len(t) {
+			return nil, bad(r, "FETCH data is not a list of pairs")
+		}
+		if t[p.pos] == ')' {
+			return m, nil
+		}
+		key, err := p.value()
+		if err != nil {
+			return nil, err
+		}
 		if key.Kind != VAtom {
 			return nil, bad(r, "FETCH item name is not an atom")
 		}
 		name := strings.ToUpper(key.S)
-		switch {
-		case name == "UID":
-			n, ok := val.Number()
-			if !ok || n > 0xffffffff {
-				return nil, bad(r, "bad UID")
+		p.skipSP()
+		if t := p.text(); p.pos >= len(t) || t[p.pos] == ')' {
+			return nil, bad(r, "FETCH data is not a list of pairs")
+		}
+		if lazy && (name == "ENVELOPE" || name == "BODYSTRUCTURE" || name == "BODY" && p.text()[p.pos] == '(') {
+			m.deferred = append(m.deferred, deferredItem{name: key.S, pi: p.pi, pos: p.pos})
+			m.raw, m.maxDepth = r, maxDepth
+			if err := p.skip(); err != nil {
+				return nil, err
 			}
-			m.UID = uint32(n)
-		case name == "FLAGS":
-			if val.Kind != VList {
-				return nil, bad(r, "FLAGS is not a list")
-			}
-			m.Flags, m.HasFlags = atoms(val.List), true
-		case name == "INTERNALDATE":
-			m.InternalDate = val.S
-			m.InternalTime, _ = ParseInternalDate(val.S)
-		case name == "RFC822.SIZE":
-			n, ok := val.Number()
-			if !ok {
-				return nil, bad(r, "bad RFC822.SIZE")
-			}
-			m.Size = int64(n)
-		case name == "MODSEQ":
-			if val.Kind != VList || len(val.List) != 1 {
-				return nil, bad(r, "bad MODSEQ")
-			}
-			m.ModSeq, _ = val.List[0].Number()
-		case name == "ENVELOPE":
-			if m.Envelope, err = decodeEnvelope(val); err != nil {
-				return nil, bad(r, err.Error())
-			}
-		case name == "BODYSTRUCTURE" || name == "BODY" && val.Kind == VList:
-			if m.BodyStructure, err = decodeBody(val, ""); err != nil {
-				return nil, bad(r, err.Error())
-			}
-		case strings.HasPrefix(name, "BODY[") || strings.HasPrefix(name, "BODY.PEEK["):
-			if m.Body == nil {
-				m.Body = map[string][]byte{}
-			}
-			m.Body[sectionKey(key.S)] = []byte(val.S)
-		case strings.HasPrefix(name, "BINARY.SIZE["):
-			if m.BinarySize == nil {
-				m.BinarySize = map[string]int64{}
-			}
-			n, _ := val.Number()
-			m.BinarySize[sectionKey(key.S)] = int64(n)
-		case strings.HasPrefix(name, "BINARY["):
-			if m.Binary == nil {
-				m.Binary = map[string][]byte{}
-			}
-			m.Binary[sectionKey(key.S)] = []byte(val.S)
-		case name == "RFC822":
-			m.RFC822 = []byte(val.S)
-		case name == "RFC822.HEADER":
-			m.RFC822Header = []byte(val.S)
-		case name == "RFC822.TEXT":
-			m.RFC822Text = []byte(val.S)
-		default:
-			if m.Other == nil {
-				m.Other = map[string]Value{}
-			}
-			m.Other[name] = val
+			continue
+		}
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		if err := m.item(r, key.S, val); err != nil {
+			return nil, err
 		}
 	}
-	return m, nil
+}
+
+// item decodes one FETCH item into m.
+func (m *FetchMessage) item(r *Response, key string, val Value) error {
+	name := strings.ToUpper(key)
+	var err error
+	switch {
+	case name == "UID":
+		n, ok := val.Number()
+		if !ok || n > 0xffffffff {
+			return bad(r, "bad UID")
+		}
+		m.UID = uint32(n)
+	case name == "FLAGS":
+		if val.Kind != VList {
+			return bad(r, "FLAGS is not a list")
+		}
+		m.Flags, m.HasFlags = atoms(val.List), true
+	case name == "INTERNALDATE":
+		m.InternalDate = val.S
+		m.InternalTime, _ = ParseInternalDate(val.S)
+	case name == "RFC822.SIZE":
+		n, ok := val.Number()
+		if !ok {
+			return bad(r, "bad RFC822.SIZE")
+		}
+		m.Size = int64(n)
+	case name == "MODSEQ":
+		if val.Kind != VList || len(val.List) != 1 {
+			return bad(r, "bad MODSEQ")
+		}
+		m.ModSeq, _ = val.List[0].Number()
+	case name == "ENVELOPE":
+		if m.Envelope, err = decodeEnvelope(val); err != nil {
+			return bad(r, err.Error())
+		}
+	case name == "BODYSTRUCTURE" || name == "BODY" && val.Kind == VList:
+		if m.BodyStructure, err = decodeBody(val, ""); err != nil {
+			return bad(r, err.Error())
+		}
+	case strings.HasPrefix(name, "BODY[") || strings.HasPrefix(name, "BODY.PEEK["):
+		if m.Body == nil {
+			m.Body = map[string][]byte{}
+		}
+		m.Body[sectionKey(key)] = []byte(val.S)
+	case strings.HasPrefix(name, "BINARY.SIZE["):
+		if m.BinarySize == nil {
+			m.BinarySize = map[string]int64{}
+		}
+		n, _ := val.Number()
+		m.BinarySize[sectionKey(key)] = int64(n)
+	case strings.HasPrefix(name, "BINARY["):
+		if m.Binary == nil {
+			m.Binary = map[string][]byte{}
+		}
+		m.Binary[sectionKey(key)] = []byte(val.S)
+	case name == "RFC822":
+		m.RFC822 = []byte(val.S)
+	case name == "RFC822.HEADER":
+		m.RFC822Header = []byte(val.S)
+	case name == "RFC822.TEXT":
+		m.RFC822Text = []byte(val.S)
+	default:
+		if m.Other == nil {
+			m.Other = map[string]Value{}
+		}
+		m.Other[name] = val
+	}
+	return nil
 }
 
 // sectionKey turns BODY[1.2]<0> into "1.2<0>" and BODY[] into "".

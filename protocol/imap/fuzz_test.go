@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,20 @@ func FuzzFetch(f *testing.F) {
 		m, err := DecodeFetch(r, 20)
 		if err == nil && m.Seq != 1 {
 			t.Fatal("sequence number lost")
+		}
+		// the lazy decoding, resolved, must say what the eager one says
+		lazy, lerr := DecodeFetchLazy(r, 20)
+		if lerr == nil {
+			lerr = lazy.Resolve()
+		}
+		if (err == nil) != (lerr == nil) {
+			if err == nil { // the lazy scan may only fail where the eager one does
+				t.Fatalf("lazy: %v, eager: ok", lerr)
+			}
+			return
+		}
+		if err == nil && !reflect.DeepEqual(m, lazy) {
+			t.Fatalf("lazy %+v\neager %+v", lazy, m)
 		}
 	})
 }

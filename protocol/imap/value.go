@@ -60,19 +60,33 @@ func (v Value) String() string {
 	return v.S
 }
 
-// parser reads values from a response's lines and literals.
+// parser reads values from a response's lines and literals. Atoms and
+// quoted strings are substrings of one string per line, and each list is
+// built on a shared stack and copied out at its exact size: a FETCH
+// with an ENVELOPE costs a few allocations, not one per token.
 type parser struct {
 	parts    []part
 	pi, pos  int
 	depth    int
 	maxDepth int
+	line     string // parts[pi].text as a string, made once
+	linePI   int    // the part line belongs to, -1 before the first
+	stack    []Value
 }
 
 func newParser(parts []part, start, maxDepth int) *parser {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
-	return &parser{parts: parts, pos: start, maxDepth: maxDepth}
+	return &parser{parts: parts, pos: start, maxDepth: maxDepth, linePI: -1}
+}
+
+// str returns text()[i:j] as a string without copying it again.
+func (p *parser) str(i, j int) string {
+	if p.linePI != p.pi {
+		p.line, p.linePI = string(p.parts[p.pi].text), p.pi
+	}
+	return p.line[i:j]
 }
 
 // parseValues parses a string (no literals) into values.
@@ -119,26 +133,92 @@ func (p *parser) rest() ([]Value, error) {
 
 // literal returns the literal at pos if "{n}" or "~{n}" ends the line there.
 func (p *parser) literal() (Value, bool) {
+	lit, ok := p.literalBytes()
+	if !ok {
+		return Value{}, false
+	}
+	return Value{Kind: VLiteral, S: string(lit)}, true
+}
+
+// literalBytes passes over the literal at pos, if "{n}" or "~{n}" ends
+// the line there, and returns it uncopied.
+func (p *parser) literalBytes() ([]byte, bool) {
 	t := p.text()
 	pt := p.parts[p.pi]
 	if !pt.hasLit || p.pi+1 >= len(p.parts) {
-		return Value{}, false
+		return nil, false
 	}
 	i := p.pos
 	if t[i] == '~' {
 		i++
 	}
 	if i >= len(t) || t[i] != '{' || t[len(t)-1] != '}' {
-		return Value{}, false
+		return nil, false
 	}
 	for _, c := range t[i+1 : len(t)-1] {
 		if c < '0' || c > '9' {
-			return Value{}, false
+			return nil, false
 		}
 	}
 	p.pi++
 	p.pos = 0
-	return Value{Kind: VLiteral, S: string(pt.lit)}, true
+	return pt.lit, true
+}
+
+// skip passes over one value without building it (a FETCH item decoded
+// only if asked for later).
+func (p *parser) skip() error {
+	p.skipSP()
+	t := p.text()
+	if p.pos >= len(t) {
+		return p.errf("unexpected end of response")
+	}
+	switch c := t[p.pos]; c {
+	case '(':
+		p.depth++
+		if p.depth > p.maxDepth {
+			return p.errf("nesting deeper than " + strconv.Itoa(p.maxDepth))
+		}
+		p.pos++
+		for {
+			p.skipSP()
+			t = p.text()
+			if p.pos >= len(t) {
+				return p.errf("unterminated list")
+			}
+			if t[p.pos] == ')' {
+				p.pos++
+				p.depth--
+				return nil
+			}
+			if err := p.skip(); err != nil {
+				return err
+			}
+		}
+	case ')':
+		return p.errf("unexpected )")
+	case '"':
+		for i := p.pos + 1; i < len(t); i++ {
+			switch t[i] {
+			case '"':
+				p.pos = i + 1
+				return nil
+			case '\\':
+				i++
+			}
+		}
+		return p.errf("unterminated quoted string")
+	case '{', '~':
+		if _, ok := p.literalBytes(); ok {
+			return nil
+		}
+		if c == '{' {
+			return p.errf("bad literal")
+		}
+	}
+	end, err := p.atomEnd()
+	p.pos = end
+	return err
 }
 
 func (p *parser) value() (Value, error) {
@@ -154,7 +234,7 @@ func (p *parser) value() (Value, error) {
 			return Value{}, p.errf("nesting deeper than " + strconv.Itoa(p.maxDepth))
 		}
 		p.pos++
-		list := []Value{}
+		mark := len(p.stack)
 		for {
 			p.skipSP()
 			t = p.text()
@@ -164,13 +244,17 @@ func (p *parser) value() (Value, error) {
 			if t[p.pos] == ')' {
 				p.pos++
 				p.depth--
+				list := make([]Value, len(p.stack)-mark)
+				copy(list, p.stack[mark:])
+				clear(p.stack[mark:])
+				p.stack = p.stack[:mark]
 				return Value{Kind: VList, List: list}, nil
 			}
 			v, err := p.value()
 			if err != nil {
 				return Value{}, err
 			}
-			list = append(list, v)
+			p.stack = append(p.stack, v)
 		}
 	case ')':
 		return Value{}, p.errf("unexpected )")
@@ -195,9 +279,11 @@ func (p *parser) quoted() (Value, error) {
 	for i < len(t) {
 		switch t[i] {
 		case '"':
-			s := string(t[start:i])
+			var s string
 			if b != nil {
 				s = string(append(b, t[start:i]...))
+			} else {
+				s = p.str(start, i)
 			}
 			p.pos = i + 1
 			return Value{Kind: VQuoted, S: s}, nil
@@ -219,6 +305,21 @@ func (p *parser) quoted() (Value, error) {
 // atom reads a bare word. Brackets nest inside it, so BODY[HEADER.FIELDS
 // (SUBJECT)]<0> and \[test] are one atom.
 func (p *parser) atom() (Value, error) {
+	start := p.pos
+	i, err := p.atomEnd()
+	if err != nil {
+		return Value{}, err
+	}
+	p.pos = i
+	t := p.text()
+	if i-start == 3 && (t[start]|0x20) == 'n' && (t[start+1]|0x20) == 'i' && (t[start+2]|0x20) == 'l' {
+		return Value{Kind: VNil}, nil
+	}
+	return Value{Kind: VAtom, S: p.str(start, i)}, nil
+}
+
+// atomEnd returns where the atom at pos ends.
+func (p *parser) atomEnd() (int, error) {
 	t := p.text()
 	start := p.pos
 	depth := 0
@@ -244,12 +345,7 @@ loop:
 		i++
 	}
 	if i == start {
-		return Value{}, p.errf("unexpected character " + strconv.QuoteRune(rune(t[i])))
+		return i, p.errf("unexpected character " + strconv.QuoteRune(rune(t[i])))
 	}
-	p.pos = i
-	s := string(t[start:i])
-	if len(s) == 3 && strings.EqualFold(s, "NIL") {
-		return Value{Kind: VNil}, nil
-	}
-	return Value{Kind: VAtom, S: s}, nil
+	return i, nil
 }
