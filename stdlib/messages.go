@@ -16,6 +16,9 @@ import (
 // header batches are larger: they are small.
 const batchSize = 200
 
+// inFlight batches are asked for ahead of the one being read.
+var inFlight = 4
+
 func batchFor(items string) int {
 	if strings.Contains(items, "BODY.PEEK[]") {
 		return batchSize
@@ -101,7 +104,7 @@ func (p *prefetch) run(ctx context.Context) {
 			p.cond.Wait()
 		}
 		var next []uint32
-		if len(flight) < 2 && !p.halt && p.err == nil && len(p.todo) > 0 && len(p.buf) < p.limit {
+		if len(flight) < inFlight && !p.halt && p.err == nil && len(p.todo) > 0 && len(p.buf) < p.limit {
 			next, p.todo = p.todo[0], p.todo[1:]
 		}
 		p.mu.Unlock()

@@ -650,42 +650,47 @@ func decodeStatus(r *Response) (*StatusData, error) {
 func decodeSearch(rs []*Response) ([]uint32, error) {
 	out := []uint32{}
 	for _, r := range rs {
+		if r.Type != "ESEARCH" { // one value at a time: a SEARCH may hold 100,000 numbers
+			p := r.parser(0)
+			for !p.atEnd() {
+				v, err := p.value()
+				if err != nil {
+					return out, err
+				}
+				if v.Kind == VList { // (MODSEQ n) of CONDSTORE
+					continue
+				}
+				n, ok := v.Number()
+				if !ok || n > 0xffffffff {
+					return out, bad(r, "bad number in "+r.Type)
+				}
+				out = append(out, uint32(n))
+			}
+			continue
+		}
 		vs, err := r.parser(0).rest()
 		if err != nil {
 			return out, err
 		}
-		if r.Type == "ESEARCH" {
-			for i := 0; i < len(vs); i++ {
-				v := vs[i]
-				if v.Kind == VList || strings.EqualFold(v.S, "UID") {
-					continue
-				}
-				if strings.EqualFold(v.S, "ALL") && i+1 < len(vs) {
-					set, err := ExpandSet(vs[i+1].S, 10_000_000)
-					if err != nil {
-						return out, bad(r, err.Error())
-					}
-					out = append(out, set...)
-					i++
-				} else if i+1 < len(vs) && (strings.EqualFold(v.S, "MIN") || strings.EqualFold(v.S, "MAX")) {
-					n, _ := vs[i+1].Number()
-					out = append(out, uint32(n))
-					i++
-				} else {
-					i++ // COUNT and others: not message numbers
-				}
-			}
-			continue
-		}
-		for _, v := range vs {
-			if v.Kind == VList { // (MODSEQ n) of CONDSTORE
+		for i := 0; i < len(vs); i++ {
+			v := vs[i]
+			if v.Kind == VList || strings.EqualFold(v.S, "UID") {
 				continue
 			}
-			n, ok := v.Number()
-			if !ok || n > 0xffffffff {
-				return out, bad(r, "bad number in "+r.Type)
+			if strings.EqualFold(v.S, "ALL") && i+1 < len(vs) {
+				set, err := ExpandSet(vs[i+1].S, 10_000_000)
+				if err != nil {
+					return out, bad(r, err.Error())
+				}
+				out = append(out, set...)
+				i++
+			} else if i+1 < len(vs) && (strings.EqualFold(v.S, "MIN") || strings.EqualFold(v.S, "MAX")) {
+				n, _ := vs[i+1].Number()
+				out = append(out, uint32(n))
+				i++
+			} else {
+				i++ // COUNT and others: not message numbers
 			}
-			out = append(out, uint32(n))
 		}
 	}
 	return out, nil
