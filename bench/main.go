@@ -126,6 +126,7 @@ func (b *bench) run(install bool) error {
 	log("building mailscript")
 	build := exec.Command("go", "build", "-o", b.mailbin, "./cmd/mailscript")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as README installs it
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
