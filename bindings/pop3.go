@@ -175,10 +175,24 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 	return 1
 }
 
+// linesTable makes the lines Lua strings cut from one string: one copy
+// of the message, not one per line.
 func linesTable(L *lua.LState, lines [][]byte) *lua.LTable {
-	t := L.CreateTable(len(lines), 0)
+	var b strings.Builder
+	n := 0
 	for _, l := range lines {
-		t.Append(lua.LString(l))
+		n += len(l)
+	}
+	b.Grow(n)
+	for _, l := range lines {
+		b.Write(l)
+	}
+	all := b.String()
+	t := L.CreateTable(len(lines), 0)
+	start := 0
+	for _, l := range lines {
+		t.Append(lua.LString(all[start : start+len(l)]))
+		start += len(l)
 	}
 	return t
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
@@ -43,6 +44,12 @@ Exit status: 0 ok, 1 script or mail error, 2 usage.
 `
 
 func main() {
+	// A script's run is short and its garbage is mostly mail just read:
+	// collecting half as often cuts the CPU of a POP3 download by a
+	// tenth for a few MB more at the peak. GOGC still decides if set.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	// MAILSCRIPT_CPUPROFILE=file writes a pprof CPU profile of the run.
 	if path := os.Getenv("MAILSCRIPT_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {

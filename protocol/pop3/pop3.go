@@ -403,7 +403,7 @@ func (c *Client) shortCmd(ctx context.Context, line, shown string) (string, erro
 
 // longCmd sends a command and reads its multi-line reply; lineLimit
 // bounds each line (MaxLine for listings, the message cap for messages).
-func (c *Client) longCmd(ctx context.Context, line string, lineLimit int64, emit func([]byte)) (string, int, error) {
+func (c *Client) longCmd(ctx context.Context, line string, lineLimit int64, start func(resp string), emit func([]byte)) (string, int, error) {
 	if err := c.usable(); err != nil {
 		return "", 0, err
 	}
@@ -419,6 +419,9 @@ func (c *Client) longCmd(ctx context.Context, line string, lineLimit int64, emit
 	if err != nil {
 		return "", 0, c.wrap(ctx, err)
 	}
+	if start != nil {
+		start(resp)
+	}
 	octets, err := c.readLong(lineLimit, emit)
 	if err != nil {
 		return "", 0, c.wrap(ctx, err)
@@ -426,11 +429,36 @@ func (c *Client) longCmd(ctx context.Context, line string, lineLimit int64, emit
 	return resp, octets, nil
 }
 
+// sizeHint reads the size a RETR status line announces ("+OK 1234
+// octets"), bounded by max; 4 KB when there is none.
+func sizeHint(status string, max int64) int {
+	f := strings.Fields(status)
+	if len(f) >= 2 {
+		if n, err := strconv.ParseInt(f[1], 10, 64); err == nil && n > 0 {
+			return int(min(n, max, 8<<20)) // a hint: a larger message grows the buffer
+		}
+	}
+	return 4 << 10
+}
+
 func (c *Client) collect(ctx context.Context, line string, limit int64) (*Multi, error) {
 	m := &Multi{}
-	resp, octets, err := c.longCmd(ctx, line, limit, func(l []byte) { m.Lines = append(m.Lines, append([]byte(nil), l...)) })
+	var buf []byte // every line in one buffer, sized by the status line's "n octets" if any
+	var ends []int
+	resp, octets, err := c.longCmd(ctx, line, limit, func(resp string) {
+		buf = make([]byte, 0, sizeHint(resp, c.opts.MaxMessage))
+	}, func(l []byte) {
+		buf = append(buf, l...)
+		ends = append(ends, len(buf))
+	})
 	if err != nil {
 		return nil, err
+	}
+	m.Lines = make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		m.Lines[i] = buf[start:end:end]
+		start = end
 	}
 	m.Resp, m.Octets = resp, octets
 	return m, nil
@@ -664,7 +692,7 @@ func (c *Client) Retr(ctx context.Context, which string) (*Multi, error) {
 func (c *Client) RetrTo(ctx context.Context, which string, w io.Writer) (string, int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var werr error
-	resp, octets, err := c.longCmd(ctx, "RETR "+which, bodyLines, func(l []byte) {
+	resp, octets, err := c.longCmd(ctx, "RETR "+which, bodyLines, nil, func(l []byte) {
 		if werr == nil {
 			_, werr = bw.Write(l)
 		}
