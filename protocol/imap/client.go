@@ -547,13 +547,8 @@ func (c *Client) syncLiterals(cmd *Command) bool {
 // completion is not an error here: see [Command.Err]. Commands whose
 // literals must wait for the server's "+" go one at a time.
 func (c *Client) Execute(ctx context.Context, cmds ...*Command) error {
-	if err := c.usable(ctx); err != nil {
+	if err := c.prepare(ctx, cmds); err != nil {
 		return err
-	}
-	for _, cmd := range cmds {
-		if err := c.encode(cmd); err != nil {
-			return err
-		}
 	}
 	stop := c.watch(ctx)
 	defer stop()
@@ -578,13 +573,10 @@ func (c *Client) Execute(ctx context.Context, cmds ...*Command) error {
 // connection carries nothing else. Commands whose literals would wait for
 // the server's "+" are refused: use Execute.
 func (c *Client) Start(ctx context.Context, cmds ...*Command) error {
-	if err := c.usable(ctx); err != nil {
+	if err := c.prepare(ctx, cmds); err != nil {
 		return err
 	}
 	for _, cmd := range cmds {
-		if err := c.encode(cmd); err != nil {
-			return err
-		}
 		if c.syncLiterals(cmd) {
 			return &Error{Kind: KindError, Command: firstWord(cmd.Name), Text: "Start cannot wait for a literal's continuation; use Execute"}
 		}
@@ -612,16 +604,32 @@ func (c *Client) Wait(ctx context.Context, cmds ...*Command) error {
 	}
 	stop := c.watch(ctx)
 	defer stop()
-	err := c.readUntil(func() bool {
-		for _, cmd := range cmds {
-			if !cmd.done {
-				return false
-			}
-		}
-		return true
-	})
+	err := c.readUntil(func() bool { return c.allDone(cmds) })
 	if err != nil {
 		return c.fail(ctx, cmds[0].Name, err)
+	}
+	return nil
+}
+
+// allDone says every one of cmds has completed (LOGOUT: or got its BYE).
+func (c *Client) allDone(cmds []*Command) bool {
+	for _, cmd := range cmds {
+		if !cmd.done && !(cmd.stopOnBye && len(c.store["BYE"]) > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// prepare finishes an IDLE, refuses a broken connection and encodes cmds.
+func (c *Client) prepare(ctx context.Context, cmds []*Command) error {
+	if err := c.usable(ctx); err != nil {
+		return err
+	}
+	for _, cmd := range cmds {
+		if err := c.encode(cmd); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -698,8 +706,8 @@ func (c *Client) run(cmds []*Command) error {
 		}
 		werr <- err
 	}()
-	last := cmds[len(cmds)-1]
-	rerr := c.readUntil(func() bool { return last.done })
+	// every one: a server running them at once may finish them out of order
+	rerr := c.readUntil(func() bool { return c.allDone(cmds) })
 	if err := <-werr; err != nil {
 		return err
 	}
@@ -854,22 +862,27 @@ func (c *Client) dispatch(r *Response) error {
 var replyTo = map[string]string{
 	"SEARCH": "SEARCH", "ESEARCH": "SEARCH", "SORT": "SORT", "THREAD": "THREAD",
 	"LIST": "LIST", "LSUB": "LSUB", "STATUS": "STATUS", "NAMESPACE": "NAMESPACE",
-	"QUOTA": "QUOTA", "QUOTAROOT": "QUOTA", "ACL": "ACL", "MYRIGHTS": "MYRIGHTS",
+	"QUOTAROOT": "GETQUOTAROOT", "ACL": "GETACL", "MYRIGHTS": "MYRIGHTS",
 	"LISTRIGHTS": "LISTRIGHTS", "ID": "ID", "ENABLED": "ENABLE",
 }
 
 // owner is the pending command an untagged response belongs to.
 func (c *Client) owner(r *Response, head *Command) *Command {
 	want := replyTo[r.Type]
-	if head == nil || want == "" || strings.Contains(head.Name, want) {
+	if head == nil || want == "" || isCommand(head, want) {
 		return head
 	}
 	for _, cmd := range c.pending[1:] {
-		if strings.Contains(cmd.Name, want) {
+		if isCommand(cmd, want) {
 			return cmd
 		}
 	}
 	return head
+}
+
+// isCommand says cmd is name, with or without UID ("UID SEARCH").
+func isCommand(cmd *Command, name string) bool {
+	return strings.EqualFold(strings.TrimPrefix(cmd.Name, "UID "), name)
 }
 
 func (c *Client) dispatchUntagged(r *Response, head *Command) {

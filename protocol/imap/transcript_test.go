@@ -825,6 +825,27 @@ func TestLoginThenSelectThen(t *testing.T) {
 	}
 }
 
+// A server may answer a pipelined SEARCH before the STORE ahead of it
+// completes (Dovecot does): the SEARCH data still goes to the SEARCH.
+func TestUntaggedGoesToItsCommand(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		selected(s)
+		store := s.expect(`UID STORE 1 +FLAGS.SILENT (\Seen)`)
+		search := s.expect("UID SEARCH ID")
+		s.send("* SEARCH 4 5\r\n", search+" OK searched\r\n", "* 1 FETCH (FLAGS (\\Seen))\r\n", store+" OK stored\r\n")
+	})
+	c := dialFake(t, addr)
+	selectInbox(t, c)
+	store := &Command{Name: "UID STORE", Args: []Arg{Set("1"), Atom("+FLAGS.SILENT"), Paren(`\Seen`)}}
+	search := &Command{Name: "UID SEARCH", Args: []Arg{Atom("ID")}}
+	if err := c.Execute(bg, store, search); err != nil {
+		t.Fatal(err)
+	}
+	if uids, err := DecodeSearch(search.Untagged); err != nil || len(uids) != 2 || len(store.Untagged) != 1 || store.Untagged[0].Type != "FETCH" {
+		t.Fatalf("search %v %v, store got %v", uids, err, store.Untagged)
+	}
+}
+
 // Start sends a second batch before the first one's replies are read;
 // Wait reads each home, whatever order the caller waits in.
 func TestStartWait(t *testing.T) {
