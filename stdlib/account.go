@@ -458,8 +458,11 @@ func acctMailboxes(L *lua.LState) int {
 func acctClose(L *lua.LState) int {
 	a := checkAccount(L, 1)
 	if len(a.queue) == 0 {
+		// nothing left to confirm: LOGOUT goes, and no round trip is
+		// spent waiting for the server's goodbye
 		a.wait()
-		a.c.Logout(bindings.Ctx(L)) // never fails, as imaplib's
+		a.c.Start(bindings.Ctx(L), &imap.Command{Name: "LOGOUT"})
+		a.c.Close()
 		return 0
 	}
 	defer a.c.Close()

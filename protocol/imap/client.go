@@ -428,12 +428,14 @@ func (c *Client) readResponse() (*Response, error) {
 		if bad || (ok && n > c.opts.MaxLiteral) {
 			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
 		}
-		depth = parenDepth(text, depth)
 		if !ok {
 			r.parts = append(r.parts, part{text: text})
 			break
 		}
-		c.trace(4, fmt.Sprintf("read literal size %d", n))
+		depth = parenDepth(text, depth) // only a line a literal follows needs it
+		if c.opts.Debug >= 4 {
+			c.trace(4, fmt.Sprintf("read literal size %d", n))
+		}
 		lit, err := c.r.readFull(n)
 		if err != nil {
 			return nil, c.readErr(err)
@@ -754,7 +756,9 @@ func (c *Client) write(cmd *Command) error {
 			}
 			c.gotCont = nil
 		}
-		c.trace(4, fmt.Sprintf("write literal size %d", n))
+		if c.opts.Debug >= 4 {
+			c.trace(4, fmt.Sprintf("write literal size %d", n))
+		}
 		if _, err := c.w.Write(p.lit); err != nil {
 			return err
 		}
@@ -913,7 +917,9 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 		c.idler.queue = append(c.idler.queue, r)
 		return
 	}
-	c.trace(5, "untagged_responses["+r.Type+"] += "+r.Line())
+	if c.opts.Debug >= 5 {
+		c.trace(5, "untagged_responses["+r.Type+"] += "+r.Line())
+	}
 	c.store[r.Type] = append(c.store[r.Type], stored{r: r})
 	if r.HasCode {
 		c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
