@@ -28,12 +28,13 @@ func batchFor(items string) (size, ahead int) {
 // a goroutine keeps a few batches in flight, so the next batch's
 // replies follow the last one's without a round trip between, and hands
 // each message over as soon as it is decoded. It sends a batch only while
-// fewer than a batch of messages wait unread, so memory stays a few
-// batches on any mailbox. stop hands the connection back to the script.
+// fewer than two batches of messages wait unread (one was too few at
+// 10 ms: a script a little behind stalled the pipeline), so memory stays
+// a few batches on any mailbox. stop hands the connection back.
 type prefetch struct {
 	c     *imap.Client
 	items string
-	limit int // messages waiting unread before no batch is sent
+	limit int // messages per batch; twice that waiting unread stops sending
 	ahead int // batches in flight at most
 
 	mu      sync.Mutex
@@ -100,11 +101,11 @@ func (p *prefetch) run(ctx context.Context) {
 	}
 	for {
 		p.mu.Lock()
-		for len(flight) == 0 && !p.halt && len(p.todo) > 0 && len(p.buf) >= p.limit {
+		for len(flight) == 0 && !p.halt && len(p.todo) > 0 && len(p.buf) >= 2*p.limit {
 			p.cond.Wait()
 		}
 		var next []uint32
-		if len(flight) < p.ahead && !p.halt && p.err == nil && len(p.todo) > 0 && len(p.buf) < p.limit {
+		if len(flight) < p.ahead && !p.halt && p.err == nil && len(p.todo) > 0 && len(p.buf) < 2*p.limit {
 			next, p.todo = p.todo[0], p.todo[1:]
 		}
 		p.mu.Unlock()
@@ -171,7 +172,7 @@ func (p *prefetch) next(restart func()) (*imap.FetchMessage, error) {
 			m := p.buf[0]
 			p.buf[0] = nil
 			p.buf = p.buf[1:]
-			if len(p.buf) == p.limit-1 {
+			if len(p.buf) == 2*p.limit-1 {
 				p.cond.Broadcast() // room for another batch
 			}
 			p.mu.Unlock()
