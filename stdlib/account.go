@@ -538,13 +538,7 @@ func mbSearch(L *lua.LState) int {
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)
 	}
-	var found []*imap.Response
-	for _, r := range cmd.Untagged {
-		if r.Type == "SEARCH" || r.Type == "ESEARCH" {
-			found = append(found, r)
-		}
-	}
-	uids, err := imap.DecodeSearch(found)
+	uids, err := imap.DecodeSearch(cmd.Untagged)
 	if err != nil {
 		bindings.Raise(L, err)
 	}

@@ -148,9 +148,7 @@ func (s *set) store(L *lua.LState, op, flags string) {
 	}
 	s.mbox.ready(L)
 	if a.env.DryRun {
-		for _, c := range chunks(s.uids) {
-			a.env.Record(bindings.Action{Command: "STORE", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{op, flags}})
-		}
+		s.plan("STORE", op, flags)
 		return
 	}
 	a.enqueue("UID STORE", s.uids, "", func(set string) []imap.Arg {
@@ -169,6 +167,14 @@ func flagsArg(L *lua.LState) string {
 	}
 	L.ArgError(2, "a flag or a list of flags expected")
 	return ""
+}
+
+// plan puts an action on s into a dry run's plan, a command per chunk
+// as it would be sent.
+func (s *set) plan(command string, args ...string) {
+	for _, c := range chunks(s.uids) {
+		s.mbox.a.env.Record(bindings.Action{Command: command, Mailbox: s.mbox.name, Set: c, UID: true, Args: args})
+	}
 }
 
 func (s *set) record(action, dest, note string) {
@@ -258,9 +264,7 @@ func setCopy(L *lua.LState) int {
 	if len(s.uids) > 0 {
 		s.mbox.ready(L)
 		if a.env.DryRun {
-			for _, c := range chunks(s.uids) {
-				a.env.Record(bindings.Action{Command: "COPY", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
-			}
+			s.plan("COPY", dest.name)
 		} else {
 			s.transfer(L, "COPY", dest, createOpt(L, 3), false)
 		}
@@ -288,9 +292,7 @@ func setMove(L *lua.LState) int {
 		s.mbox.ready(L)
 		switch {
 		case a.env.DryRun:
-			for _, c := range chunks(s.uids) {
-				a.env.Record(bindings.Action{Command: "MOVE", Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{dest.name}})
-			}
+			s.plan("MOVE", dest.name)
 		case a.c.HasCap("MOVE"):
 			s.transfer(L, "MOVE", dest, createOpt(L, 3), false)
 		default:
@@ -321,9 +323,7 @@ func setDelete(L *lua.LState) int {
 	if len(s.uids) > 0 {
 		s.mbox.ready(L)
 		if a.env.DryRun {
-			for _, c := range chunks(s.uids) {
-				a.env.Record(bindings.Action{Command: "DELETE", Mailbox: s.mbox.name, Set: c, UID: true})
-			}
+			s.plan("DELETE")
 		} else {
 			s.store(L, "+FLAGS.SILENT", `\Deleted`)
 			note = s.expunge(L)
@@ -348,9 +348,7 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 	}
 	label := dest.a.user + "@" + dest.a.host + ":" + dest.name
 	if src.env.DryRun || dst.env.DryRun {
-		for _, c := range chunks(s.uids) {
-			src.env.Record(bindings.Action{Command: strings.ToUpper(verb), Mailbox: s.mbox.name, Set: c, UID: true, Args: []string{label}})
-		}
+		s.plan(strings.ToUpper(verb), label)
 		s.record(verb, label, "")
 		return
 	}

@@ -74,13 +74,7 @@ func acctWatch(L *lua.LState) int {
 				}
 				bindings.Raise(L, err)
 			}
-			var found []*imap.Response
-			for _, r := range cmd.Untagged {
-				if r.Type == "SEARCH" || r.Type == "ESEARCH" {
-					found = append(found, r)
-				}
-			}
-			uids, _ := imap.DecodeSearch(found)
+			uids, _ := imap.DecodeSearch(cmd.Untagged)
 			var fresh []uint32
 			for _, u := range uids {
 				if u >= w.next {

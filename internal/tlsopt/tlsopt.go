@@ -4,12 +4,15 @@
 package tlsopt
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"time"
 )
 
 // Options are the user's TLS settings. The zero value verifies the
@@ -73,4 +76,19 @@ func ForHost(cfg *tls.Config, host string) *tls.Config {
 		cfg.MinVersion = tls.VersionTLS12
 	}
 	return cfg
+}
+
+// Handshake runs TLS's client side on nc with ForHost's defaults, for at
+// most timeout when it is positive; on failure nc is left to the caller.
+func Handshake(ctx context.Context, nc net.Conn, cfg *tls.Config, host string, timeout time.Duration) (*tls.Conn, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	tc := tls.Client(nc, ForHost(cfg, host))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return tc, nil
 }

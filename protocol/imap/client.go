@@ -136,8 +136,8 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 		_ = tc.SetNoDelay(true)
 	}
 	if useTLS {
-		tc := tls.Client(nc, tlsopt.ForHost(o.TLSConfig, host))
-		if err := tc.HandshakeContext(dctx); err != nil {
+		tc, err := tlsopt.Handshake(dctx, nc, o.TLSConfig, host, 0)
+		if err != nil {
 			nc.Close()
 			return nil, connectError(err)
 		}

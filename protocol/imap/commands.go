@@ -763,14 +763,8 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 	if cfg == nil {
 		cfg = c.opts.TLSConfig
 	}
-	tc := tls.Client(nc, tlsopt.ForHost(cfg, c.host))
-	hctx := ctx
-	if c.opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
-	}
-	if err := tc.HandshakeContext(hctx); err != nil {
+	tc, err := tlsopt.Handshake(ctx, nc, cfg, c.host, c.opts.Timeout)
+	if err != nil {
 		e := &Error{Kind: KindAbort, Command: "STARTTLS", Text: "TLS handshake: " + err.Error(), Cause: CauseTLS, Err: err}
 		c.broken = e
 		c.state = StateLogout

@@ -646,10 +646,16 @@ func decodeStatus(r *Response) (*StatusData, error) {
 	return s, nil
 }
 
-// decodeSearch reads SEARCH, SORT and ESEARCH (ALL expanded) replies.
+// decodeSearch reads SEARCH, SORT and ESEARCH (ALL expanded) replies;
+// other responses among them (EXISTS, FETCH...) are skipped.
 func decodeSearch(rs []*Response) ([]uint32, error) {
 	out := []uint32{}
 	for _, r := range rs {
+		switch r.Type {
+		case "SEARCH", "SORT", "ESEARCH":
+		default:
+			continue
+		}
 		if r.Type != "ESEARCH" { // one value at a time: a SEARCH may hold 100,000 numbers
 			p := r.parser(0)
 			for !p.atEnd() {
@@ -946,7 +952,8 @@ func copyUID(cmd *Command) *CopyUID {
 }
 
 // DecodeSearch reads the numbers of SEARCH, SORT and ESEARCH responses
-// (ESEARCH's ALL expanded), in the server's order.
+// (ESEARCH's ALL expanded), in the server's order; a command's other
+// untagged responses may be passed along and are skipped.
 func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs) }
 
 // DecodeList decodes a LIST or LSUB response.

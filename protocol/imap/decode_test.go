@@ -202,3 +202,13 @@ func TestOAuthMechanisms(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A command's untagged responses may go to DecodeSearch whole: what is
+// not SEARCH, SORT or ESEARCH is skipped.
+func TestDecodeSearchSkipsOthers(t *testing.T) {
+	rs := responses(t, "* 3 EXISTS\r\n* SEARCH 2 7\r\n* 1 FETCH (FLAGS ())\r\n* ESEARCH (TAG \"a\") UID MIN 9\r\n")
+	uids, err := DecodeSearch(rs)
+	if err != nil || len(uids) != 3 || uids[0] != 2 || uids[1] != 7 || uids[2] != 9 {
+		t.Fatalf("got %v %v", uids, err)
+	}
+}

@@ -197,8 +197,8 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 		tc.SetNoDelay(true)
 	}
 	if useTLS {
-		tc := tls.Client(nc, tlsopt.ForHost(c.opts.TLSConfig, c.host))
-		if err := tc.HandshakeContext(dctx); err != nil {
+		tc, err := tlsopt.Handshake(dctx, nc, c.opts.TLSConfig, c.host, 0)
+		if err != nil {
 			nc.Close()
 			return nil, &Error{Text: "TLS handshake: " + err.Error(), Err: err, Cause: "tls"}
 		}
@@ -773,14 +773,8 @@ func (c *Client) Stls(ctx context.Context, cfg *tls.Config) (string, error) {
 	if cfg == nil {
 		cfg = c.opts.TLSConfig
 	}
-	tc := tls.Client(c.nc, tlsopt.ForHost(cfg, c.host))
-	hctx := ctx
-	if c.opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
-	}
-	if err := tc.HandshakeContext(hctx); err != nil {
+	tc, err := tlsopt.Handshake(ctx, c.nc, cfg, c.host, c.opts.Timeout)
+	if err != nil {
 		e := &Error{Text: "TLS handshake: " + err.Error(), Err: err, Cause: "tls"}
 		c.broken = e
 		c.nc.Close()
