@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,7 @@ import (
 // its global test_* functions is a subtest, with USER set to a Dovecot
 // user of its own.
 
-var (
-	dv     *dovecot.Server
-	dvOnce sync.Once
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dovecot.StopShared()
-	os.Exit(code)
-}
-
-// server returns the shared Dovecot, failing the test if it cannot run.
-func server(t *testing.T) *dovecot.Server {
-	t.Helper()
-	s := dovecot.Shared(t)
-	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
-	return s
-}
+func TestMain(m *testing.M) { dovecot.Main(m) }
 
 func TestLua(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*_test.lua")
@@ -61,7 +43,7 @@ func TestLua(t *testing.T) {
 }
 
 func runLuaFile(t *testing.T, file, assertLib string) {
-	srv := server(t)
+	srv := dovecot.Shared(t)
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)

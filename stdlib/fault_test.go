@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,24 +18,7 @@ import (
 	"github.com/mailscript/mailscript/runtime"
 )
 
-var (
-	dv     *dovecot.Server
-	dvOnce sync.Once
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dovecot.StopShared()
-	os.Exit(code)
-}
-
-// server returns the shared Dovecot, failing the test if it cannot run.
-func server(t *testing.T) *dovecot.Server {
-	t.Helper()
-	s := dovecot.Shared(t)
-	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
-	return s
-}
+func TestMain(m *testing.M) { dovecot.Main(m) }
 
 // cutProxy forwards one connection to Dovecot and cuts it once the
 // client has sent cut bytes (never, when cut < 0). With hideMove the
@@ -139,7 +121,7 @@ func runMove(ctx context.Context, port int, user string) error {
 // messageIDs counts each Message-ID in a mailbox.
 func messageIDs(t *testing.T, user, mailbox string) map[string]int {
 	ctx := context.Background()
-	c, err := imap.Dial(ctx, dovecot.Addr(dv.IMAP), &imap.Options{Timeout: 10 * time.Second})
+	c, err := imap.Dial(ctx, dovecot.Addr(dovecot.Shared(t).IMAP), &imap.Options{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +154,7 @@ func boundaries(sent []byte) []int64 {
 }
 
 func TestMoveSurvivesCutConnections(t *testing.T) {
-	srv := server(t)
+	srv := dovecot.Shared(t)
 	const n = 200
 	start := time.Now()
 	for _, hideMove := range []bool{false, true} {

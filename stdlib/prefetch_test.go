@@ -17,7 +17,7 @@ import (
 // another mailbox) must get it, and the loop must still see every
 // message once.
 func TestMessagesWhileUsingTheConnection(t *testing.T) {
-	srv := server(t)
+	srv := dovecot.Shared(t)
 	user := "prefetch-mid-loop"
 	seedMessages(t, srv, user, 6000) // three header batches
 	_, port, _ := net.SplitHostPort(dovecot.Addr(srv.IMAP))

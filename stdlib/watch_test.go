@@ -52,7 +52,7 @@ func dropProxy(t *testing.T, target string, after time.Duration) (string, *atomi
 }
 
 func TestWatchReconnectsAndReissues(t *testing.T) {
-	srv := server(t)
+	srv := dovecot.Shared(t)
 	defer stdlib.SetIdleFor(800 * time.Millisecond)() // re-issued several times
 	user := "watch-reconnect"
 	seedMessages(t, srv, user, 1)

@@ -29,7 +29,7 @@ type exampleEnv struct {
 
 func newExample(t *testing.T, n int) *exampleEnv {
 	t.Helper()
-	srv := server(t)
+	srv := dovecot.Shared(t)
 	e := &exampleEnv{t: t, srv: srv, user: "ex-" + strings.ToLower(t.Name()), state: t.TempDir()}
 	if n > 0 {
 		md, err := srv.Maildir(e.user)

@@ -17,13 +17,8 @@ import (
 // The examples run against Dovecot, trusting its test CA through
 // SSL_CERT_FILE as a user would trust a real server's.
 
-func server(t *testing.T) *dovecot.Server {
-	t.Helper()
-	return dovecot.Shared(t)
-}
-
 func TestExampleUnreadCounts(t *testing.T) {
-	srv := server(t)
+	srv := dovecot.Shared(t)
 	user := "example-unread"
 	md, err := srv.Maildir(user)
 	if err != nil {

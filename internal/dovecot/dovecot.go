@@ -339,6 +339,14 @@ func Shared(t testing.TB) *Server {
 	return shared
 }
 
+// Main is a test package's TestMain: it runs the tests, then stops the
+// Dovecot Shared started, if any.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
 // StopShared stops the Dovecot Shared started, if any.
 func StopShared() {
 	sharedMu.Lock()

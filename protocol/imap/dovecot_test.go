@@ -10,7 +10,6 @@ import (
 	"github.com/mailscript/mailscript/protocol/sasl"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,7 @@ import (
 // binary, started by the first test that needs it; each test logs in as
 // a user of its own.
 
-var (
-	dv     *dovecot.Server
-	dvOnce sync.Once
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dovecot.StopShared()
-	os.Exit(code)
-}
-
-// server returns the shared Dovecot, failing the test if it cannot run.
-func server(t *testing.T) *dovecot.Server {
-	t.Helper()
-	s := dovecot.Shared(t)
-	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
-	return s
-}
+func TestMain(m *testing.M) { dovecot.Main(m) }
 
 func userName(t *testing.T) string {
 	return strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
@@ -49,12 +31,12 @@ func userName(t *testing.T) string {
 // seed writes n generated messages into the test user's INBOX.
 func seed(t *testing.T, user string, n int) []mailgen.Message {
 	t.Helper()
-	server(t)
-	md, err := dv.Maildir(user)
+	srv := dovecot.Shared(t)
+	md, err := srv.Maildir(user)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := mailgen.New(42).WriteMaildir(md, 0, n, dv.Chown)
+	msgs, err := mailgen.New(42).WriteMaildir(md, 0, n, srv.Chown)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +44,8 @@ func seed(t *testing.T, user string, n int) []mailgen.Message {
 }
 
 func caPool(t *testing.T) *x509.CertPool {
-	server(t)
-	pem, err := os.ReadFile(dv.CAFile)
+	srv := dovecot.Shared(t)
+	pem, err := os.ReadFile(srv.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +57,8 @@ func caPool(t *testing.T) *x509.CertPool {
 // connect logs a new connection in as the test's user.
 func connect(t *testing.T) *Client {
 	t.Helper()
-	server(t)
-	c, err := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 30 * time.Second})
+	srv := dovecot.Shared(t)
+	c, err := Dial(bg, dovecot.Addr(srv.IMAP), &Options{Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,9 +365,10 @@ func TestDovecotIdleWokenByAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := dovecot.Addr(dovecot.Shared(t).IMAP)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		o, err := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second})
+		o, err := Dial(bg, addr, &Options{Timeout: 10 * time.Second})
 		if err != nil {
 			t.Error(err)
 			return
@@ -422,12 +405,12 @@ func TestDovecotIdleWokenByAppend(t *testing.T) {
 
 func TestDovecotTLS(t *testing.T) {
 	t.Parallel()
-	server(t)
-	cfg, err := tlsopt.Options{CAFile: dv.CAFile}.Config()
+	srv := dovecot.Shared(t)
+	cfg, err := tlsopt.Options{CAFile: srv.CAFile}.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := DialTLS(bg, dovecot.Addr(dv.IMAPS), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
+	c, err := DialTLS(bg, dovecot.Addr(srv.IMAPS), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,17 +421,17 @@ func TestDovecotTLS(t *testing.T) {
 	c.Logout(bg)
 
 	// system roots do not know the test CA: verification fails
-	_, err = DialTLS(bg, dovecot.Addr(dv.IMAPS), &Options{Timeout: 10 * time.Second})
+	_, err = DialTLS(bg, dovecot.Addr(srv.IMAPS), &Options{Timeout: 10 * time.Second})
 	e := wantKind(t, err, KindError, "certificate")
 	if e.Cause != CauseTLS {
 		t.Fatalf("cause %q", e.Cause)
 	}
 	// wrong host name fails too
-	_, err = DialTLS(bg, dovecot.Addr(dv.IMAPS), &Options{Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: caPool(t), ServerName: "other.example"}})
+	_, err = DialTLS(bg, dovecot.Addr(srv.IMAPS), &Options{Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: caPool(t), ServerName: "other.example"}})
 	wantKind(t, err, KindError, "certificate")
 
 	// STARTTLS, then capabilities refreshed (LOGINDISABLED gone, AUTH=PLAIN stays)
-	c, err = Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
+	c, err = Dial(bg, dovecot.Addr(srv.IMAP), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,10 +447,10 @@ func TestDovecotTLS(t *testing.T) {
 
 func TestDovecotAuthenticate(t *testing.T) {
 	t.Parallel()
-	server(t)
+	srv := dovecot.Shared(t)
 	user := userName(t)
 	for _, m := range []sasl.Mechanism{sasl.Plain("", user, dovecot.Password), sasl.Login(user, dovecot.Password), sasl.CramMD5(user, dovecot.Password)} {
-		c, err := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second})
+		c, err := Dial(bg, dovecot.Addr(srv.IMAP), &Options{Timeout: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -477,11 +460,11 @@ func TestDovecotAuthenticate(t *testing.T) {
 		}
 		c.Logout(bg)
 	}
-	c, _ := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second})
+	c, _ := Dial(bg, dovecot.Addr(srv.IMAP), &Options{Timeout: 10 * time.Second})
 	defer c.Logout(bg)
 	must(t)(c.LoginCramMD5(bg, user, dovecot.Password))
 
-	c2, _ := Dial(bg, dovecot.Addr(dv.IMAP), &Options{Timeout: 10 * time.Second})
+	c2, _ := Dial(bg, dovecot.Addr(srv.IMAP), &Options{Timeout: 10 * time.Second})
 	defer c2.Logout(bg)
 	_, err := c2.Login(bg, user, "wrong")
 	e := wantKind(t, err, KindError, "")
@@ -531,10 +514,10 @@ func TestDovecotPipelinedFetch(t *testing.T) {
 
 func TestDovecotStreamAndTimeout(t *testing.T) {
 	t.Parallel()
-	server(t)
+	srv := dovecot.Shared(t)
 	// IMAP4_stream through a TCP relay process: nc is not guaranteed, so
 	// use the test binary's own shell with bash's /dev/tcp.
-	port := dv.IMAP
+	port := srv.IMAP
 	c, err := DialStream(bg, fmt.Sprintf(`exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d; cat <&3 & cat >&3'`, port), &Options{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -546,6 +529,6 @@ func TestDovecotStreamAndTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	_, err = Dial(ctx, dovecot.Addr(dv.IMAP), nil)
+	_, err = Dial(ctx, dovecot.Addr(srv.IMAP), nil)
 	wantKind(t, err, KindError, "connect")
 }

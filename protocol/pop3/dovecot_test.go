@@ -3,9 +3,7 @@ package pop3
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,34 +16,18 @@ import (
 // Integration tests against a real Dovecot pop3d on 127.0.0.1, one per
 // test binary, started by the first test that needs it.
 
-var (
-	dv     *dovecot.Server
-	dvOnce sync.Once
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dovecot.StopShared()
-	os.Exit(code)
-}
-
-// server returns the shared Dovecot, failing the test if it cannot run.
-func server(t *testing.T) *dovecot.Server {
-	t.Helper()
-	s := dovecot.Shared(t)
-	dvOnce.Do(func() { dv = s }) // written once, so parallel tests read it safely
-	return s
-}
+func TestMain(m *testing.M) { dovecot.Main(m) }
 
 func userName(t *testing.T) string { return "pop-" + strings.ToLower(t.Name()) }
 
 func seed(t *testing.T, n int) []mailgen.Message {
 	t.Helper()
-	md, err := server(t).Maildir(userName(t))
+	srv := dovecot.Shared(t)
+	md, err := srv.Maildir(userName(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := mailgen.New(5).WriteMaildir(md, 0, n, dv.Chown)
+	msgs, err := mailgen.New(5).WriteMaildir(md, 0, n, srv.Chown)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +36,7 @@ func seed(t *testing.T, n int) []mailgen.Message {
 
 func login(t *testing.T) *Client {
 	t.Helper()
-	c, err := Dial(bg, dovecot.Addr(server(t).POP3), &Options{Timeout: 30 * time.Second})
+	c, err := Dial(bg, dovecot.Addr(dovecot.Shared(t).POP3), &Options{Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +126,13 @@ func TestDovecotDeleteAndUIDL(t *testing.T) {
 
 func TestDovecotTLSAndSTLS(t *testing.T) {
 	t.Parallel()
-	server(t)
+	srv := dovecot.Shared(t)
 	seed(t, 1)
-	cfg, err := tlsopt.Options{CAFile: dv.CAFile}.Config()
+	cfg, err := tlsopt.Options{CAFile: srv.CAFile}.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := DialTLS(bg, dovecot.Addr(dv.POP3S), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
+	c, err := DialTLS(bg, dovecot.Addr(srv.POP3S), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,12 +144,12 @@ func TestDovecotTLSAndSTLS(t *testing.T) {
 	}
 	c.Quit(bg)
 
-	_, err = DialTLS(bg, dovecot.Addr(dv.POP3S), &Options{Timeout: 10 * time.Second})
+	_, err = DialTLS(bg, dovecot.Addr(srv.POP3S), &Options{Timeout: 10 * time.Second})
 	if e := wantErr(t, err, "certificate"); e.Cause != "tls" {
 		t.Fatal(e.Cause)
 	}
 
-	c, err = Dial(bg, dovecot.Addr(dv.POP3), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
+	c, err = Dial(bg, dovecot.Addr(srv.POP3), &Options{Timeout: 10 * time.Second, TLSConfig: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +170,8 @@ func TestDovecotTLSAndSTLS(t *testing.T) {
 
 func TestDovecotAuthFailures(t *testing.T) {
 	t.Parallel()
-	server(t)
-	c, err := Dial(bg, dovecot.Addr(dv.POP3), &Options{Timeout: 10 * time.Second})
+	srv := dovecot.Shared(t)
+	c, err := Dial(bg, dovecot.Addr(srv.POP3), &Options{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
