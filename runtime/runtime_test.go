@@ -13,73 +13,16 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/internal/imaptest"
 )
 
-// recorder is a permissive fake IMAP server that records every line the
-// client sends: LOGIN, SELECT/EXAMINE and the rest get OK; IDLE gets "+"
-// and then silence.
-type recorder struct {
-	addr  string
-	mu    sync.Mutex
-	lines []string
-}
-
-func newRecorder(t *testing.T) *recorder {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	r := &recorder{addr: l.Addr().String()}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go r.serve(c)
-		}
-	}()
-	return r
-}
-
-func (r *recorder) serve(c net.Conn) {
-	defer c.Close()
-	fmt.Fprint(c, "* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS LITERAL+] fake\r\n")
-	br := bufio.NewReader(c)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		r.mu.Lock()
-		r.lines = append(r.lines, strings.TrimRight(line, "\r\n"))
-		r.mu.Unlock()
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		tag, cmd := f[0], strings.ToUpper(f[1])
-		switch cmd {
-		case "IDLE":
-			fmt.Fprint(c, "+ idling\r\n")
-			continue
-		case "SELECT", "EXAMINE":
-			fmt.Fprint(c, "* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n")
-		case "SEARCH":
-			fmt.Fprint(c, "* SEARCH 1 2 3\r\n")
-		case "LOGOUT":
-			fmt.Fprint(c, "* BYE bye\r\n"+tag+" OK done\r\n")
-			return
-		}
-		fmt.Fprint(c, tag+" OK done\r\n")
-	}
-}
-
-func (r *recorder) sent() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.lines...)
+// newRecorder is a permissive fake IMAP server that records every line
+// the client sends.
+func newRecorder(t *testing.T) *imaptest.Server {
+	selected := "* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n"
+	return imaptest.New(t, "IDLE MOVE UIDPLUS LITERAL+", map[string]string{
+		"SELECT": selected, "EXAMINE": selected, "SEARCH": "* SEARCH 1 2 3\r\n"})
 }
 
 func run(t *testing.T, opts Options, src string) (*Result, error, string) {
@@ -92,7 +35,7 @@ func run(t *testing.T, opts Options, src string) (*Result, error, string) {
 
 func TestDryRunSendsNoChange(t *testing.T) {
 	r := newRecorder(t)
-	host, port, _ := net.SplitHostPort(r.addr)
+	host, port, _ := net.SplitHostPort(r.Addr)
 	src := fmt.Sprintf(`
 local imap = require("imap")
 local M = imap.IMAP4(%q, %s)
@@ -119,12 +62,12 @@ M:logout()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range r.sent() {
+	for _, line := range r.Sent() {
 		f := strings.Fields(line)
-		if len(f) < 2 {
+		if len(f) == 0 {
 			continue
 		}
-		switch strings.ToUpper(f[1]) {
+		switch strings.ToUpper(f[0]) {
 		case "LOGIN", "EXAMINE", "SEARCH", "LOGOUT", "CAPABILITY":
 		default:
 			t.Errorf("dry run sent %q", line)
@@ -137,7 +80,7 @@ M:logout()
 
 func TestCancelEndsIdle(t *testing.T) {
 	r := newRecorder(t)
-	host, port, _ := net.SplitHostPort(r.addr)
+	host, port, _ := net.SplitHostPort(r.Addr)
 	src := fmt.Sprintf(`
 local M = require("imap").IMAP4(%q, %s)
 M:login("u", "p"); M:select()
@@ -158,7 +101,7 @@ for typ in M:idle():iter() do end
 
 func TestSandbox(t *testing.T) {
 	r := newRecorder(t)
-	host, port, _ := net.SplitHostPort(r.addr)
+	host, port, _ := net.SplitHostPort(r.Addr)
 	for name, src := range map[string]string{
 		"io":         `io.open("/etc/passwd")`,
 		"os.execute": `os.execute("true")`,
@@ -204,7 +147,7 @@ func TestLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRecorder(t)
-	host, port, _ := net.SplitHostPort(r.addr)
+	host, port, _ := net.SplitHostPort(r.Addr)
 	_, err, _ = run(t, Options{MaxConnections: 1}, fmt.Sprintf(`
 local imap = require("imap")
 imap.IMAP4(%q, %s)
@@ -289,7 +232,7 @@ func TestHostModuleAndExpose(t *testing.T) {
 
 func TestAuditEvents(t *testing.T) {
 	r := newRecorder(t)
-	host, port, _ := net.SplitHostPort(r.addr)
+	host, port, _ := net.SplitHostPort(r.Addr)
 	var mu sync.Mutex
 	var events []string
 	audit := func(ev string, args ...any) {

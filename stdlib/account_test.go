@@ -1,79 +1,32 @@
 package stdlib_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/mailscript/mailscript/internal/imaptest"
 	"github.com/mailscript/mailscript/runtime"
 )
 
-// fakeServer answers a plain IMAP session with caps and records the
+// newFake answers a plain IMAP session with caps and records the
 // commands (without tags).
-type fakeServer struct {
-	addr string
-	mu   sync.Mutex
-	cmds []string
+func newFake(t *testing.T, caps string) *imaptest.Server {
+	selected := "* 5 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\n"
+	return imaptest.New(t, caps, map[string]string{
+		"LIST":   `* LIST () "/" INBOX` + "\r\n",
+		"SELECT": selected, "EXAMINE": selected,
+		"UID SEARCH": "* SEARCH 2 3 4\r\n",
+	})
 }
 
-func newFake(t *testing.T, caps string) *fakeServer {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	f := &fakeServer{addr: l.Addr().String()}
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 %s] fake\r\n", caps)
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			tag, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
-			f.mu.Lock()
-			f.cmds = append(f.cmds, rest)
-			f.mu.Unlock()
-			verb := strings.ToUpper(strings.Fields(rest)[0])
-			if verb == "UID" {
-				verb += " " + strings.ToUpper(strings.Fields(rest)[1])
-			}
-			switch verb {
-			case "LIST":
-				fmt.Fprint(c, `* LIST () "/" INBOX`+"\r\n")
-			case "SELECT", "EXAMINE":
-				fmt.Fprint(c, "* 5 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\n")
-			case "UID SEARCH":
-				fmt.Fprint(c, "* SEARCH 2 3 4\r\n")
-			case "LOGOUT":
-				fmt.Fprint(c, "* BYE bye\r\n"+tag+" OK done\r\n")
-				return
-			}
-			fmt.Fprint(c, tag+" OK done\r\n")
-		}
-	}()
-	return f
-}
+// sent is what f was sent, a command a line.
+func sent(f *imaptest.Server) string { return strings.Join(f.Sent(), "\n") }
 
-func (f *fakeServer) sent() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return strings.Join(f.cmds, "\n")
-}
-
-func runScript(t *testing.T, f *fakeServer, dry bool, body string) *runtime.Result {
-	host, port, _ := net.SplitHostPort(f.addr)
+func runScript(t *testing.T, f *imaptest.Server, dry bool, body string) *runtime.Result {
+	host, port := f.HostPort()
 	src := fmt.Sprintf(`
 local account = require("account")
 local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
@@ -92,7 +45,7 @@ func TestMoveWithUIDPlusButNoMove(t *testing.T) {
 	runScript(t, f, false, `inbox:search{unseen = true}:move("Archive")`)
 	want := "LOGIN u \"p\"\nNAMESPACE\nLIST \"\" *\nCAPABILITY\nSELECT INBOX\nUID SEARCH UNSEEN\n" +
 		"UID COPY 2:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 2:4\nLOGOUT"
-	if got := f.sent(); got != want {
+	if got := sent(f); got != want {
 		t.Fatalf("sent:\n%s\nwant:\n%s", got, want)
 	}
 }
@@ -103,7 +56,7 @@ func TestMoveWithoutUIDPlusNeverExpunges(t *testing.T) {
 local r = acct:report()
 assert(r[1].note:find("not expunged"), r[1].note)
 inbox:search{}:delete()`)
-	got := f.sent()
+	got := sent(f)
 	if strings.Contains(got, "EXPUNGE") || !strings.Contains(got, "UID COPY 2:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)") {
 		t.Fatalf("sent:\n%s", got)
 	}
@@ -113,7 +66,7 @@ func TestAccountDryRun(t *testing.T) {
 	f := newFake(t, "MOVE UIDPLUS")
 	res := runScript(t, f, true, `local s = inbox:search{}
 s:flag("\\Seen"); s:move("A"); s:copy("B"); s:delete(); inbox:append("Subject: x\r\n\r\n")`)
-	got := f.sent()
+	got := sent(f)
 	for _, verb := range []string{"STORE", "MOVE", "COPY", "EXPUNGE", "APPEND", "SELECT"} {
 		if strings.Contains(got, verb) {
 			t.Fatalf("dry run sent %s:\n%s", verb, got)
@@ -131,7 +84,7 @@ inbox:search{from = "a b", header = {["List-Id"] = "go"}, flagged = false, large
 inbox:search{any = {{from = "x"}, {to = "y"}, {cc = "z"}}}
 inbox:search{none = {{seen = true}}, on = "2024-03-05"}
 inbox:search{raw = "OR SEEN DRAFT"}`)
-	got := f.sent()
+	got := sent(f)
 	for _, want := range []string{
 		`UID SEARCH UNFLAGGED FROM "a b" HEADER List-Id go LARGER 100`,
 		`UID SEARCH OR (FROM x) (OR (TO y) ((CC z)))`,
@@ -150,7 +103,7 @@ func TestMoreCriteria(t *testing.T) {
 inbox:search{to = "a@x", cc = "b@x", bcc = "c@x", body = "word", text = "any", answered = true, deleted = false, draft = false,
   before = "2024-01-31", since = 1704067200, unkeyword = "$Junk", smaller = 10}`)
 	want := `UID SEARCH ANSWERED BCC c@x BEFORE 31-Jan-2024 BODY word CC b@x UNDELETED UNDRAFT SINCE 1-Jan-2024 SMALLER 10 TEXT any TO a@x UNKEYWORD $Junk`
-	if got := f.sent(); !strings.Contains(got, want) {
+	if got := sent(f); !strings.Contains(got, want) {
 		t.Fatalf("missing %q in:\n%s", want, got)
 	}
 }
@@ -158,48 +111,14 @@ inbox:search{to = "a@x", cc = "b@x", bcc = "c@x", body = "word", text = "any", a
 // A Courier-style server: personal namespace "INBOX." with "." as the
 // separator; names with "/" are mapped onto it.
 func TestNamespaceMapping(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var mu sync.Mutex
-	var got []string
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		fmt.Fprint(c, "* OK [CAPABILITY IMAP4rev1 NAMESPACE MOVE UIDPLUS] courier\r\n")
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			tag, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
-			mu.Lock()
-			got = append(got, rest)
-			mu.Unlock()
-			switch strings.Fields(rest)[0] {
-			case "NAMESPACE":
-				fmt.Fprint(c, `* NAMESPACE (("INBOX." ".")) NIL NIL`+"\r\n")
-			case "LIST":
-				fmt.Fprint(c, `* LIST (\HasNoChildren) "." "INBOX"`+"\r\n"+`* LIST (\HasNoChildren \Junk) "." "INBOX.Spam"`+"\r\n")
-			case "SELECT", "EXAMINE":
-				fmt.Fprint(c, "* 2 EXISTS\r\n")
-			case "UID":
-				fmt.Fprint(c, "* SEARCH 1 2\r\n")
-			case "LOGOUT":
-				fmt.Fprint(c, "* BYE\r\n"+tag+" OK\r\n")
-				return
-			}
-			fmt.Fprint(c, tag+" OK done\r\n")
-		}
-	}()
-	host, port, _ := net.SplitHostPort(l.Addr().String())
-	_, err = runtime.New(runtime.Options{Stdout: io.Discard}).RunString(context.Background(), "ns.lua", fmt.Sprintf(`
+	f := imaptest.New(t, "NAMESPACE MOVE UIDPLUS", map[string]string{
+		"NAMESPACE": `* NAMESPACE (("INBOX." ".")) NIL NIL` + "\r\n",
+		"LIST":      `* LIST (\HasNoChildren) "." "INBOX"` + "\r\n" + `* LIST (\HasNoChildren \Junk) "." "INBOX.Spam"` + "\r\n",
+		"SELECT":    "* 2 EXISTS\r\n", "EXAMINE": "* 2 EXISTS\r\n",
+		"UID SEARCH": "* SEARCH 1 2\r\n",
+	})
+	host, port := f.HostPort()
+	_, err := runtime.New(runtime.Options{Stdout: io.Discard}).RunString(context.Background(), "ns.lua", fmt.Sprintf(`
 local account = require("account")
 local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
 local inbox = acct:mailbox("INBOX")
@@ -210,9 +129,7 @@ acct:close()`, host, port))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	all := strings.Join(got, "\n")
+	all := sent(f)
 	if !strings.Contains(all, "UID MOVE 1:2 INBOX.Lists.golang") || !strings.Contains(all, "UID MOVE 1:2 INBOX.Spam") || !strings.Contains(all, "SELECT INBOX") {
 		t.Fatalf("sent:\n%s", all)
 	}
