@@ -51,13 +51,27 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Getenv answers os.getenv in the sandbox; nil returns nil for every name.
 	Getenv func(string) string
-	// Limits; zero means none (registry and call stack have defaults
-	// large enough for 20 MB messages built with table.concat).
+	// Limits of each run. Zero means the default: none, or under Sandbox
+	// 60 s, 8 connections (every dial and reconnect counts), 1 MiB of
+	// output (every path: print, io.write, log, traces) and 256 MiB of
+	// memory. A negative value means none even under Sandbox. Registry
+	// and call stack have defaults large enough for 20 MB messages built
+	// with table.concat.
 	WallTime       time.Duration
 	MaxConnections int
 	MaxOutput      int64
+	MaxMemory      int64
 	RegistryMax    int
 	CallStackMax   int
+	// Isolate runs each script in a child process of the same binary,
+	// under rlimits, reaching the network only through this process.
+	Isolate bool
+	// AllowHosts, under Sandbox, are the only hosts scripts may connect
+	// to: "HOST" (any port) or "HOST:PORT"; none means no network.
+	AllowHosts []string
+	// Tenant names the namespace of the state store this runtime's runs
+	// share; under Sandbox with no Tenant, each run's state is its own.
+	Tenant string
 	// Timeout is the default network timeout of connections (60 s).
 	Timeout time.Duration
 	// Debug is the protocol debug level of new connections (imaplib's).
