@@ -36,6 +36,7 @@ type prefetch struct {
 	items string
 	limit int // messages per batch; twice that waiting unread stops sending
 	ahead int // batches in flight at most
+	got   *fetched
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -48,7 +49,7 @@ type prefetch struct {
 }
 
 func newPrefetch(c *imap.Client, uids []uint32, items string) *prefetch {
-	p := &prefetch{c: c, items: items}
+	p := &prefetch{c: c, items: items, got: newFetched(uids, items)}
 	p.limit, p.ahead = batchFor(items)
 	p.cond = sync.NewCond(&p.mu)
 	for i := 0; i < len(uids); i += p.limit {
@@ -132,24 +133,22 @@ func (p *prefetch) run(ctx context.Context) {
 	}
 }
 
-// commands are one batch's UID FETCHes; their replies go to buf.
+// commands are one batch's UID FETCHes; the messages asked for go to
+// buf, once each, and nothing else (see fetched).
 func (p *prefetch) commands(uids []uint32) []*imap.Command {
 	var cmds []*imap.Command
 	for _, s := range chunks(uids) {
 		cmd := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(s), imap.Raw(p.items)}}
 		cmd.OnUntagged = func(r *imap.Response) {
-			if r.Type != "FETCH" {
-				return
-			}
-			m, err := imap.DecodeFetchLazy(r, 0) // ENVELOPE when the script reads it
 			p.mu.Lock()
 			defer p.mu.Unlock()
+			m, err := p.got.add(r, true) // ENVELOPE when the script reads it
 			switch {
 			case err != nil:
 				if p.err == nil {
 					p.err = err
 				}
-			case m.UID != 0:
+			case m != nil:
 				p.buf = append(p.buf, m)
 				p.cond.Broadcast()
 			}

@@ -359,15 +359,32 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 	created := false
 	for i := 0; i < len(s.uids); i += crossBatch {
 		part := s.uids[i:min(i+crossBatch, len(s.uids))]
-		fetch := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(chunks(part)[0]), imap.Raw("(UID FLAGS INTERNALDATE BODY.PEEK[])")}}
+		const items = "(UID FLAGS INTERNALDATE BODY.PEEK[])"
+		fetch := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(chunks(part)[0]), imap.Raw(items)}}
+		// only the messages asked for whose body arrived: an unsolicited
+		// FETCH (another client's flag change) is not mail to copy, and
+		// its UID must not join the set deleted below
+		got := newFetched(part, items)
+		got.body = true
 		var msgs []*imap.FetchMessage
+		var bad error
 		fetch.OnUntagged = func(r *imap.Response) {
-			if m, err := imap.DecodeFetch(r, 0); err == nil && r.Type == "FETCH" && m.UID != 0 {
+			m, err := got.add(r, false)
+			if err != nil && bad == nil {
+				bad = err
+			}
+			if m != nil {
 				msgs = append(msgs, m)
 			}
 		}
 		if err := src.c.Execute(ctx, fetch); err != nil {
 			bindings.Raise(L, err)
+		}
+		if bad != nil {
+			if move && len(done) > 0 { // earlier batches arrived: they may go
+				(&set{mbox: s.mbox, uids: normalize(done)}).removeConfirmed(L)
+			}
+			bindings.Raise(L, bad)
 		}
 		appendAll := func(msgs []*imap.FetchMessage) []*imap.Command {
 			cmds := make([]*imap.Command, len(msgs))
