@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,6 +28,7 @@ type cutProxy struct {
 	l        net.Listener
 	cut      int64
 	hideMove bool
+	inject   bool // unsolicited FETCHes for odd UIDs after every tagged reply
 	sent     bytes.Buffer // what the client sent, for finding boundaries
 	mu       sync.Mutex
 }
@@ -60,10 +62,14 @@ func (p *cutProxy) pipe(c, s net.Conn) {
 	closeBoth := func() { c.Close(); s.Close() }
 	go func() { // server -> client
 		buf := make([]byte, 32<<10)
+		var partial []byte // an unfinished line, when injecting
 		for {
 			k, err := s.Read(buf)
 			if k > 0 {
 				out := buf[:k]
+				if p.inject {
+					out, partial = injectAfterTagged(append(partial, out...))
+				}
 				if p.hideMove {
 					out = bytes.ReplaceAll(out, []byte(" MOVE"), []byte("     "))
 				}
@@ -100,6 +106,30 @@ func (p *cutProxy) pipe(c, s net.Conn) {
 	}
 }
 
+var taggedLine = regexp.MustCompile(`^[A-Z]+[0-9]+ (OK|NO|BAD) `)
+
+// unsolicited is what Cyrus sends when another client changes flags: here
+// for messages outside the set the script moves (odd UIDs).
+const unsolicited = "* 1 FETCH (FLAGS (\\Seen) UID 1)\r\n* 3 FETCH (FLAGS (\\Flagged) UID 3)\r\n"
+
+// injectAfterTagged adds unsolicited responses after every tagged line of
+// b (between two responses, so never inside a literal) and returns the
+// unfinished last line separately.
+func injectAfterTagged(b []byte) (out, rest []byte) {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return out, append([]byte(nil), b...)
+		}
+		line := b[:i+1]
+		out = append(out, line...)
+		if taggedLine.Match(line) {
+			out = append(out, unsolicited...)
+		}
+		b = b[i+1:]
+	}
+}
+
 func (p *cutProxy) record(b []byte) {
 	p.mu.Lock()
 	p.sent.Write(b)
@@ -112,9 +142,28 @@ local acct = account.connect{host = "127.0.0.1", port = %d, user = %q, password 
 acct:mailbox("INBOX"):all():move("Moved", {create = true})
 acct:close()`
 
+// moveEvenScript moves what the iterator yields over the even UIDs: the
+// server's unsolicited FETCHes name odd ones, which must stay.
+const moveEvenScript = `
+local account = require("account")
+local acct = account.connect{host = "127.0.0.1", port = %d, user = %q, password = %q, tls = "none", timeout = 10}
+local inbox = acct:mailbox("INBOX")
+local even = {}
+for _, uid in ipairs(inbox:all():uids()) do
+  if uid %% 2 == 0 then even[#even + 1] = uid end
+end
+local seen = {}
+for msg in inbox:messages(inbox:set(even), {"flags", "size"}) do seen[#seen + 1] = msg.uid end
+inbox:set(seen):move("Moved", {create = true})
+acct:close()`
+
 func runMove(ctx context.Context, port int, user string) error {
+	return runScriptOn(ctx, moveScript, port, user)
+}
+
+func runScriptOn(ctx context.Context, script string, port int, user string) error {
 	rt := runtime.New(runtime.Options{Stdout: io.Discard, Stderr: io.Discard, Timeout: 10 * time.Second})
-	_, err := rt.RunString(ctx, "move.lua", fmt.Sprintf(moveScript, port, user, dovecot.Password))
+	_, err := rt.RunString(ctx, "move.lua", fmt.Sprintf(script, port, user, dovecot.Password))
 	return err
 }
 
@@ -229,4 +278,79 @@ func seedMessages(t *testing.T, srv *dovecot.Server, user string, n int) []strin
 	}
 
 	return ids
+}
+
+// inboxUIDs are the UIDs and Message-IDs of a user's INBOX.
+func inboxUIDs(t *testing.T, user string) map[uint32]string {
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, dovecot.Addr(dovecot.Shared(t).IMAP), &imap.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	c.Login(ctx, user, dovecot.Password)
+	out := map[uint32]string{}
+	res, st, err := c.Select(ctx, "INBOX", true)
+	if err != nil || res.Type != "OK" || st.Exists == 0 {
+		return out
+	}
+	_, msgs, err := c.Fetch(ctx, "1:*", "(UID ENVELOPE)", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		out[m.UID] = m.Envelope.MessageID
+	}
+	return out
+}
+
+// With unsolicited FETCHes for odd UIDs after every tagged reply, a move
+// of the even UIDs cut at any command boundary and re-run loses nothing
+// and never touches an odd one.
+func TestMoveWithUnsolicitedFetchSurvivesCutConnections(t *testing.T) {
+	srv := dovecot.Shared(t)
+	const n = 60
+	for _, hideMove := range []bool{false, true} {
+		path := "MOVE"
+		if hideMove {
+			path = "COPY+STORE+UID EXPUNGE"
+		}
+		user := fmt.Sprintf("unsol-base-%v", hideMove)
+		seedMessages(t, srv, user, n)
+		p := startProxy(t, dovecot.Addr(srv.IMAP), -1, hideMove)
+		p.inject = true
+		if err := runScriptOn(context.Background(), moveEvenScript, p.l.Addr().(*net.TCPAddr).Port, user); err != nil {
+			t.Fatalf("%s: clean run: %v", path, err)
+		}
+		bounds := boundaries(p.sent.Bytes())
+		for i, cut := range bounds {
+			user := fmt.Sprintf("unsol-%v-%d", hideMove, i)
+			seedMessages(t, srv, user, n)
+			before := inboxUIDs(t, user)
+			p := startProxy(t, dovecot.Addr(srv.IMAP), cut, hideMove)
+			p.inject = true
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			runScriptOn(ctx, moveEvenScript, p.l.Addr().(*net.TCPAddr).Port, user)
+			cancel()
+			again := startProxy(t, dovecot.Addr(srv.IMAP), -1, hideMove)
+			again.inject = true
+			if err := runScriptOn(context.Background(), moveEvenScript, again.l.Addr().(*net.TCPAddr).Port, user); err != nil {
+				t.Fatalf("%s, cut at %d: re-run failed: %v", path, cut, err)
+			}
+			moved, left := messageIDs(t, user, "Moved"), inboxUIDs(t, user)
+			for uid, id := range before {
+				switch {
+				case uid%2 == 1 && left[uid] != id:
+					t.Fatalf("%s, cut at %d: odd UID %d (outside the set) left INBOX", path, cut, uid)
+				case uid%2 == 1 && moved[id] > 0:
+					t.Fatalf("%s, cut at %d: odd UID %d (outside the set) was copied", path, cut, uid)
+				case uid%2 == 0 && moved[id] == 0:
+					t.Fatalf("%s, cut at %d: message %s (UID %d) lost", path, cut, id, uid)
+				case uid%2 == 0 && left[uid] != "":
+					t.Fatalf("%s, cut at %d: UID %d still in INBOX after the re-run", path, cut, uid)
+				}
+			}
+		}
+		t.Logf("%s: %d cuts at command boundaries with unsolicited FETCHes: nothing lost, nothing outside the set touched", path, len(bounds))
+	}
 }
