@@ -28,7 +28,7 @@ type cutProxy struct {
 	l        net.Listener
 	cut      int64
 	hideMove bool
-	inject   bool // unsolicited FETCHes for odd UIDs after every tagged reply
+	inject   bool         // unsolicited FETCHes for odd UIDs after every tagged reply
 	sent     bytes.Buffer // what the client sent, for finding boundaries
 	mu       sync.Mutex
 }
