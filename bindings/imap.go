@@ -21,7 +21,8 @@ type imapConn struct {
 	env     *Env
 	host    string
 	port    int
-	mailbox string // selected, for the dry-run plan
+	mailbox string                                                                      // selected, for the dry-run plan
+	redial  func(L *lua.LState, host string, port int, timeout time.Duration) *imapConn // open(): the same transport; port -1 for the default
 }
 
 type imapMethod func(L *lua.LState, m *imapConn) int
@@ -36,7 +37,7 @@ func init() {
 		"enable": imapEnable, "expunge": imapExpunge, "fetch": imapFetch, "getacl": imapGetACL,
 		"getannotation": imapGetAnnotation, "getquota": imapGetQuota, "getquotaroot": imapGetQuotaRoot,
 		"id": imapID, "idle": imapIdle, "list": imapList("LIST"), "login": imapLogin,
-		"login_cram_md5": imapLoginCramMD5, "logout": imapLogout, "lsub": imapList("LSUB"),
+		"login_cram_md5": imapLoginCramMD5, "login_plain": imapLoginPlain, "logout": imapLogout, "lsub": imapList("LSUB"),
 		"move": imapCopyMove("MOVE"), "myrights": imapMyRights, "namespace": imapNamespace,
 		"noop": simpleCmd("NOOP"), "open": imapOpen, "partial": imapPartial, "proxyauth": imapProxyAuth,
 		"read": imapRead, "readline": imapReadline, "recent": imapRecent, "rename": imapRename,
@@ -251,34 +252,7 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 			timeout = timeoutArg(L, L.Get(3), timeout)
 		}
 	}
-	if env.Connect != nil {
-		if err := env.Connect(); err != nil {
-			raiseIMAP(L, "error", err.Error(), "")
-		}
-	}
-	opts := env.imapOptions(L, timeout, tlso)
-	ctx := ctxOf(L)
-	var c *imap.Client
-	var err error
-	switch kind {
-	case "stream":
-		if env.Sandbox {
-			raiseIMAP(L, "error", "IMAP4_stream is not allowed in the sandbox", "")
-		}
-		c, err = imap.DialStream(ctx, command, opts)
-		host, port = command, 0
-	case "ssl":
-		c, err = imap.DialTLS(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
-	default:
-		c, err = imap.Dial(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
-	}
-	if err != nil {
-		Raise(L, err)
-	}
-	ud := L.NewUserData()
-	ud.Value = &imapConn{c: c, env: env, host: host, port: port}
-	L.SetMetatable(ud, L.GetTypeMetatable(imapConnType))
-	L.Push(ud)
+	L.Push(dialIMAP(L, env, kind, host, port, command, timeout, tlso))
 	return 1
 }
 
@@ -741,16 +715,6 @@ func imapNamespace(L *lua.LState, m *imapConn) int {
 		parsed = t
 	}
 	return push(L, res, err, parsed)
-}
-
-// open is imaplib's open(host, port, timeout): a new connection for this object.
-func imapOpen(L *lua.LState, m *imapConn) int {
-	L.Remove(1)
-	imapConnect(L, m.env, "plain")
-	nm := L.Get(-1).(*lua.LUserData).Value.(*imapConn)
-	m.c.Close()
-	*m = *nm
-	return 0
 }
 
 func imapProxyAuth(L *lua.LState, m *imapConn) int {

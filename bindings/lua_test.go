@@ -61,6 +61,7 @@ func runLuaFile(t *testing.T, file, assertLib string) {
 	env.RawSetString("password", lua.LString(dovecot.Password))
 	env.RawSetString("ca_file", lua.LString(srv.CAFile))
 	L.SetGlobal("DOVECOT", env)
+	L.SetGlobal("scripted", L.NewFunction(scripted))
 	L.SetGlobal("seed", L.NewFunction(func(L *lua.LState) int {
 		md, err := srv.Maildir(L.CheckString(1))
 		if err != nil {

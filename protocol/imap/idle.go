@@ -91,7 +91,8 @@ func (i *Idler) Next(ctx context.Context) (*Response, error) {
 }
 
 // Burst returns the first response (waiting as Next does) and then those
-// arriving less than interval apart (imaplib's burst()).
+// arriving less than interval apart, past the duration if need be
+// (imaplib's burst()).
 func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response, error) {
 	first, err := i.Next(ctx)
 	if err != nil || first == nil {
@@ -99,11 +100,8 @@ func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response,
 	}
 	out := []*Response{first}
 	for {
-		d := time.Now().Add(interval)
-		if !i.deadline.IsZero() && i.deadline.Before(d) {
-			d = i.deadline
-		}
-		r, err := i.nextBefore(ctx, d)
+		// as imaplib: only the interval counts now, not the duration
+		r, err := i.nextBefore(ctx, time.Now().Add(interval))
 		if err != nil {
 			return out, err
 		}
@@ -114,9 +112,10 @@ func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response,
 	}
 }
 
-// nextBefore waits for the start of a response until deadline; once a
-// response begins it is read with the normal timeout, so a response split
-// across slow packets is never cut.
+// nextBefore waits for a response's first line until deadline; a line
+// still partial then stays buffered, to be finished after DONE (as
+// imaplib keeps fragments across its timeout). The literals of a line
+// that has arrived are read with the normal timeout.
 func (i *Idler) nextBefore(ctx context.Context, deadline time.Time) (*Response, error) {
 	c := i.c
 	for {
@@ -132,7 +131,7 @@ func (i *Idler) nextBefore(ctx context.Context, deadline time.Time) (*Response, 
 			return nil, nil
 		}
 		stop := c.watch(ctx)
-		err := c.r.waitData(deadline)
+		err := c.r.waitLine(deadline)
 		if err != nil {
 			stop()
 			if errors.Is(err, os.ErrDeadlineExceeded) && !c.r.canceled.Load() {

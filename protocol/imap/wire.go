@@ -156,3 +156,30 @@ func (r *reader) waitData(deadline time.Time) error {
 	defer func() { r.deadline = saved }()
 	return r.fill()
 }
+
+// waitLine waits until a whole line is buffered or the deadline passes;
+// a timeout leaves the partial line buffered for the next read (an IDLE
+// ends at its deadline even mid-line, and the line is finished later).
+func (r *reader) waitLine(deadline time.Time) error {
+	saved := r.deadline
+	r.deadline = deadline
+	defer func() { r.deadline = saved }()
+	scanned := 0
+	for {
+		i := bytes.IndexByte(r.buf[r.start+scanned:r.end], '\n')
+		switch {
+		case i >= 0 && scanned == 0 && i == 1 && r.buf[r.start] == '\r':
+			r.start += 2 // a blank line between responses, skipped as readResponse does
+			continue
+		case i >= 0:
+			return nil
+		}
+		scanned = r.end - r.start
+		if scanned > r.maxLine+1 {
+			return nil // readLine reports it
+		}
+		if err := r.fill(); err != nil {
+			return err
+		}
+	}
+}
