@@ -171,6 +171,10 @@ type Limits struct {
 	// MaxListItems bounds the lines of a LIST or UIDL listing. Default
 	// DefaultMaxListItems.
 	MaxListItems int
+	// ItemOverhead is what the caller's parsed form of one LIST or UIDL
+	// item costs (a Lua table: the bindings set it); it counts against
+	// MaxMessage too. Default 0 beyond LineOverhead and the Go struct.
+	ItemOverhead int64
 	// MaxCapaItems bounds the lines of a CAPA reply. Default
 	// DefaultMaxCapaItems.
 	MaxCapaItems int
@@ -598,12 +602,16 @@ func sizeHint(status string, max int64) int {
 	return 4 << 10
 }
 
-// collect reads a multi-line reply whole: every line in one buffer.
-func (c *Client) collect(ctx context.Context, line string, limit int64, maxLines int) (*Multi, error) {
+// itemCost is what one parsed LIST or UIDL item costs beyond its line.
+func (c *Client) itemCost() int64 { return 32 + max(c.opts.ItemOverhead, 0) } // MsgUID, the larger
+
+// collect reads a multi-line reply whole: every line in one buffer, each
+// costing LineOverhead and extra more than its bytes.
+func (c *Client) collect(ctx context.Context, line string, limit int64, maxLines int, extra int64) (*Multi, error) {
 	m := &Multi{}
 	var ends []int
 	var buf []byte
-	resp, octets, err := c.longCmd(ctx, line, limit, LineOverhead, maxLines, func(resp string) []byte {
+	resp, octets, err := c.longCmd(ctx, line, limit, LineOverhead+extra, maxLines, func(resp string) []byte {
 		return make([]byte, 0, sizeHint(resp, c.opts.MaxMessage))
 	}, func(b []byte) []byte {
 		buf = b
@@ -771,7 +779,7 @@ type MsgUID struct {
 
 // List lists every message; the listing is parsed too.
 func (c *Client) List(ctx context.Context) (*Multi, []MsgSize, error) {
-	m, err := c.collect(ctx, "LIST", MaxLine, c.opts.MaxListItems)
+	m, err := c.collect(ctx, "LIST", MaxLine, c.opts.MaxListItems, c.itemCost())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -817,7 +825,7 @@ func parseSize(s string) (MsgSize, *Error) {
 
 // Uidl lists every message's unique id.
 func (c *Client) Uidl(ctx context.Context) (*Multi, []MsgUID, error) {
-	m, err := c.collect(ctx, "UIDL", MaxLine, c.opts.MaxListItems)
+	m, err := c.collect(ctx, "UIDL", MaxLine, c.opts.MaxListItems, c.itemCost())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -861,7 +869,7 @@ func parseUID(s string) (MsgUID, *Error) {
 
 // Retr retrieves message which as poplib does: lines dot-unstuffed.
 func (c *Client) Retr(ctx context.Context, which string) (*Multi, error) {
-	return c.collect(ctx, "RETR "+which, bodyLines, -1)
+	return c.collect(ctx, "RETR "+which, bodyLines, -1, 0)
 }
 
 // RetrTo streams message which to w, CRLF line endings, without holding it
@@ -890,7 +898,7 @@ func (c *Client) RetrTo(ctx context.Context, which string, w io.Writer) (string,
 // Top retrieves the header and the first howmuch lines of the body of
 // message which.
 func (c *Client) Top(ctx context.Context, which, howmuch string) (*Multi, error) {
-	return c.collect(ctx, "TOP "+which+" "+howmuch, bodyLines, -1)
+	return c.collect(ctx, "TOP "+which+" "+howmuch, bodyLines, -1, 0)
 }
 
 // Dele marks message which deleted; it goes at QUIT.
@@ -909,7 +917,7 @@ func (c *Client) UTF8(ctx context.Context) (string, error) { return c.shortCmd(c
 
 // Capa returns the server's capabilities: name -> arguments.
 func (c *Client) Capa(ctx context.Context) (map[string][]string, error) {
-	m, err := c.collect(ctx, "CAPA", MaxLine, c.opts.MaxCapaItems)
+	m, err := c.collect(ctx, "CAPA", MaxLine, c.opts.MaxCapaItems, 0)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.server {
