@@ -16,6 +16,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/mailscript/mailscript/internal/tlsopt"
+	"github.com/mailscript/mailscript/protocol/pop3"
 )
 
 // Env is what the host decides for the modules: dry run, sandbox, the
@@ -36,6 +37,9 @@ type Env struct {
 	// TLS, if set, replaces the TLS settings scripts ask for (offline
 	// testing against an in-process server with its own certificate).
 	TLS *tls.Config
+	// POP3Limits bound what a POP3 server can make a connection hold
+	// (zero fields: pop3's defaults).
+	POP3Limits pop3.Limits
 
 	mu   sync.Mutex
 	plan []Action

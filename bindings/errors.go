@@ -51,7 +51,7 @@ func Raise(L *lua.LState, err error) {
 	case errors.As(err, &ie):
 		L.Error(errorObject(L, "imap", ie.Kind.String(), ie.Text, ie.Command, ie.Code, string(ie.Cause)), 0)
 	case errors.As(err, &pe):
-		L.Error(errorObject(L, "pop3", "error_proto", pe.Text, "", "", pe.Cause), 0)
+		L.Error(errorObject(L, "pop3", "error_proto", pe.Text, pe.Command, pe.Code, pe.Cause), 0)
 	default:
 		L.Error(errorObject(L, "imap", "error", err.Error(), "", "", ""), 0)
 	}

@@ -11,6 +11,10 @@ import (
 
 const pop3ConnType = "pop3.POP3"
 
+// luaItemOverhead is what one parsed LIST or UIDL entry ({num=, size=})
+// costs in Lua, measured: a table with its string-keyed map and key index.
+const luaItemOverhead = 768
+
 type pop3Conn struct {
 	c    *pop3.Client
 	env  *Env
@@ -76,7 +80,7 @@ func init() {
 		"stls": short(func(p *pop3Conn, L *lua.LState) (string, error) {
 			cfg, err := p.env.TLSConfig(SSLContext(L, L.Get(2)))
 			if err != nil {
-				return "", &pop3.Error{Text: err.Error()}
+				return "", &pop3.Error{Command: "STLS", Text: err.Error()}
 			}
 			return p.c.Stls(ctxOf(L), cfg)
 		}),
@@ -157,7 +161,10 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 			Raise(L, &pop3.Error{Text: err.Error()})
 		}
 	}
-	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.stderr()}
+	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Limits: env.POP3Limits, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.stderr()}
+	if opts.ItemOverhead == 0 {
+		opts.ItemOverhead = luaItemOverhead
+	}
 	addr := fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port)
 	var c *pop3.Client
 	if useTLS {

@@ -37,6 +37,8 @@ function test_errors_and_auth()
   P:user(USER)
   local err = assert_raises(pop3.error_proto, "error_proto", P.pass_, P, "wrong")
   assert_true(err.message:find("^%-ERR"), err.message)
+  assert_eq(err.command, "PASS"); assert_eq(err.code, "AUTH")   -- Dovecot: -ERR [AUTH] ...
+  assert_true(not tostring(err):find("wrong"), "no password in the error")
   assert_raises(pop3.error_proto, "error_proto", P.user, P, "a\r\nb")
   assert_raises(pop3.error_proto, "error_proto", P.apop, P, USER, "x")
   err = assert_raises(pop3.error_proto, "error_proto", pop3.POP3, DOVECOT.host, 1)

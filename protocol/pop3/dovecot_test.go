@@ -178,9 +178,13 @@ func TestDovecotAuthFailures(t *testing.T) {
 	defer c.Close()
 	c.User(bg, userName(t))
 	_, err = c.Pass(bg, "wrong")
-	wantErr(t, err, "-ERR")
+	if e := wantErr(t, err, "-ERR [AUTH]"); e.Command != "PASS" || e.Code != "AUTH" {
+		t.Fatalf("%+v", e)
+	}
 	_, err = c.Auth(bg, sasl.Plain("", userName(t), "wrong"))
-	wantErr(t, err, "-ERR")
+	if e := wantErr(t, err, "-ERR"); e.Command != "AUTH" || e.Code != "AUTH" {
+		t.Fatalf("%+v", e)
+	}
 	_, err = c.Apop(bg, userName(t), "x") // Dovecot's welcome has no APOP timestamp
 	wantErr(t, err, "APOP not supported")
 	if _, err := c.Auth(bg, sasl.CramMD5(userName(t), dovecot.Password)); err != nil {

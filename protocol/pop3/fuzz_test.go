@@ -18,7 +18,7 @@ func FuzzReplies(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := &Client{opts: Options{MaxMessage: 1 << 16}}
+		c := &Client{opts: Options{Limits: Limits{MaxMessage: 1 << 16}}}
 		c.r = bufio.NewReader(bytes.NewReader(data))
 		resp, err := c.getResp()
 		if err != nil {
@@ -27,12 +27,17 @@ func FuzzReplies(f *testing.F) {
 		APOPTimestamp(resp)
 		parseSize(resp)
 		parseUID(resp)
-		c.readLong(MaxLine, func(l []byte) {
+		RespCode(resp)
+		start := 0
+		c.readLong(nil, MaxLine, LineOverhead, 100, func(b []byte) []byte {
+			l := b[start:]
+			start = len(b)
 			if len(l) > MaxLine {
 				t.Fatalf("line of %d bytes passed the limit", len(l))
 			}
 			parseSize(string(l))
 			parseUID(string(l))
+			return b
 		})
 	})
 }

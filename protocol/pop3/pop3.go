@@ -6,10 +6,17 @@
 //
 // poplib's limits hold: a status, LIST or UIDL line over 2,048 bytes is an
 // error, a reply must start with "+" (a "-ERR" is an [*Error] carrying the
-// server's text), and NUL, CR, LF and the other control characters in an
-// argument are refused before anything is sent. Lines inside a message
-// are bounded by [Options.MaxMessage] instead, since real mail has long
-// lines. LF and CRLF line endings are both accepted.
+// server's text and its RFC 2449 response code), and NUL, CR, LF and the
+// other control characters in an argument are refused before anything is
+// sent. Lines inside a message are bounded by [Limits.MaxMessage] instead,
+// since real mail has long lines. LF and CRLF line endings are both
+// accepted.
+//
+// A server can make the client hold at most [Limits]: the bytes of one
+// multi-line reply, each line counting what holding it costs, and the
+// items of a LIST, UIDL or CAPA listing. A reply must also keep coming:
+// with [Options.Timeout] set, a command fails when its reply has not
+// completed, or not brought another 64 KiB, within the timeout.
 package pop3
 
 import (
@@ -44,23 +51,77 @@ const (
 // MaxLine is poplib's _MAXLINE: the longest status, LIST or UIDL line.
 const MaxLine = 2048
 
-// DefaultMaxMessage bounds one multi-line reply.
-const DefaultMaxMessage = 256 << 20
+// Defaults of [Limits].
+const (
+	DefaultMaxMessage   = 256 << 20
+	DefaultMaxListItems = 1_000_000
+	DefaultMaxCapaItems = 1_000
+)
+
+// LineOverhead is what holding one line of a reply costs beyond its bytes
+// (its slice header and offset here, its string value in Lua); it counts
+// against [Limits.MaxMessage] for every line kept.
+const LineOverhead = 64
+
+// progress is how much of a reply must arrive within the timeout.
+const progress = 64 << 10
 
 // bodyLines: lines of a message are bounded only by the message cap.
 const bodyLines = 1 << 62
 
-// Error is every error the client returns: poplib's error_proto.
+// Error is every error the client returns: poplib's error_proto. Use
+// [errors.As] to get it.
 type Error struct {
-	Text  string // the server's reply ("-ERR ...") or the client's message
-	Cause string // "timeout", "eof", "reset", "tls", "refused", "dns" for network failures
-	Err   error
+	Command string // the command's name ("RETR"), never its arguments; "" for the greeting
+	Code    string // the response code of a "-ERR [CODE] ..." reply (RFC 2449, 3206): "AUTH", "SYS/TEMP"
+	Text    string // the server's reply ("-ERR ...") or the client's message
+	Cause   string // "timeout", "eof", "reset", "tls", "refused", "dns" for network failures
+	Err     error
+
+	server bool // the server answered with something other than "+"
 }
 
 func (e *Error) Error() string { return "pop3.error_proto: " + e.Text }
 func (e *Error) Unwrap() error { return e.Err }
 
 func protoErr(format string, args ...any) *Error { return &Error{Text: fmt.Sprintf(format, args...)} }
+
+// replyErr is the error of a status line that is not "+...".
+func replyErr(line []byte) *Error {
+	s := string(line)
+	return &Error{Text: s, Code: RespCode(s), server: true}
+}
+
+// RespCode returns the response code of an "-ERR [CODE] text" line (RFC
+// 2449 section 8), such as "IN-USE" or "SYS/PERM"; "" when there is none.
+func RespCode(line string) string {
+	rest, ok := strings.CutPrefix(line, "-ERR [")
+	if !ok {
+		return ""
+	}
+	end := strings.IndexByte(rest, ']')
+	if end <= 0 {
+		return ""
+	}
+	code := rest[:end]
+	for _, level := range strings.Split(code, "/") {
+		if level == "" {
+			return ""
+		}
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] <= ' ' || code[i] >= 0x7f {
+			return ""
+		}
+	}
+	return code
+}
+
+// verb is the command name of a command line, never its arguments.
+func verb(line string) string {
+	v, _, _ := strings.Cut(line, " ")
+	return strings.ToUpper(v)
+}
 
 func netErr(ctx context.Context, err error) *Error {
 	var e *Error
@@ -101,13 +162,33 @@ func cause(err error) string {
 	return ""
 }
 
+// Limits bound what a server can make the client hold. Zero fields take
+// the defaults.
+type Limits struct {
+	// MaxMessage bounds one multi-line reply: its bytes plus LineOverhead
+	// for each line kept (RetrTo keeps none). Default DefaultMaxMessage.
+	MaxMessage int64
+	// MaxListItems bounds the lines of a LIST or UIDL listing. Default
+	// DefaultMaxListItems.
+	MaxListItems int
+	// ItemOverhead is what the caller's parsed form of one LIST or UIDL
+	// item costs (a Lua table: the bindings set it); it counts against
+	// MaxMessage too. Default 0 beyond LineOverhead and the Go struct.
+	ItemOverhead int64
+	// MaxCapaItems bounds the lines of a CAPA reply. Default
+	// DefaultMaxCapaItems.
+	MaxCapaItems int
+}
+
 // Options configure a [Client]. The zero value is usable.
 type Options struct {
-	Timeout     time.Duration // dial and every read and write; 0 waits forever
-	TLSConfig   *tls.Config   // nil: system roots and the dialed host, verified
-	Dial        func(ctx context.Context, network, addr string) (net.Conn, error)
-	MaxMessage  int64 // bound on one multi-line reply; 0 means DefaultMaxMessage
-	Debug       int   // poplib's debug level
+	// Timeout bounds the dial, every write, and every reply: each must
+	// complete, or bring another 64 KiB, within it. 0 waits forever.
+	Timeout   time.Duration
+	TLSConfig *tls.Config // nil: system roots and the dialed host, verified
+	Dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	Limits
+	Debug       int // poplib's debug level
 	DebugWriter io.Writer
 	// Audit receives CPython's "poplib.connect" (host, port) and
 	// "poplib.putline" (line, secrets redacted) events.
@@ -125,23 +206,33 @@ type Client struct {
 	tls      bool
 	loggedIn bool
 	canceled atomic.Bool
-	broken   error
+	broken   *Error
+	// fresh is set when a reply is awaited; got counts its bytes since
+	// the read deadline was last set.
+	fresh bool
+	got   int
 }
 
-// deadlineConn sets the timeout before every read and write.
+// deadlineConn sets the read deadline when a reply is awaited and each
+// time another 64 KiB of it has come, so a server trickling bytes cannot
+// hold a call past the timeout.
 type deadlineConn struct {
 	net.Conn
 	c *Client
 }
 
 func (d deadlineConn) Read(b []byte) (int, error) {
-	if d.c.opts.Timeout > 0 {
-		d.Conn.SetReadDeadline(time.Now().Add(d.c.opts.Timeout))
+	c := d.c
+	if c.opts.Timeout > 0 && (c.fresh || c.got >= progress) {
+		d.Conn.SetReadDeadline(time.Now().Add(c.opts.Timeout))
+		c.fresh, c.got = false, 0
 	}
-	if d.c.canceled.Load() {
+	if c.canceled.Load() {
 		return 0, context.Canceled
 	}
-	return d.Conn.Read(b)
+	n, err := d.Conn.Read(b)
+	c.got += n
+	return n, err
 }
 
 // Dial connects over plain TCP (port 110 by default) and reads the welcome.
@@ -161,6 +252,12 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 	}
 	if c.opts.MaxMessage <= 0 {
 		c.opts.MaxMessage = DefaultMaxMessage
+	}
+	if c.opts.MaxListItems <= 0 {
+		c.opts.MaxListItems = DefaultMaxListItems
+	}
+	if c.opts.MaxCapaItems <= 0 {
+		c.opts.MaxCapaItems = DefaultMaxCapaItems
 	}
 	if c.opts.DebugWriter == nil {
 		c.opts.DebugWriter = os.Stderr
@@ -205,6 +302,7 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 		nc, c.tls = tc, true
 	}
 	c.setConn(nc)
+	c.fresh = true
 	stop := c.watch(ctx)
 	defer stop()
 	resp, err := c.getResp()
@@ -239,6 +337,21 @@ func (c *Client) watch(ctx context.Context) func() {
 func (c *Client) wrap(ctx context.Context, err error) error {
 	e := netErr(ctx, err)
 	if e.Err != nil || e.Cause != "" {
+		c.broken = e
+		c.nc.Close()
+	}
+	return e
+}
+
+// fail is wrap for a failure of command cmd; a reply cut short (a line or
+// a reply over its limit) leaves the connection unusable too, since the
+// rest of it would be taken for the next reply.
+func (c *Client) fail(ctx context.Context, cmd string, err error, cut bool) error {
+	e := netErr(ctx, err)
+	if e.Command == "" {
+		e.Command = cmd
+	}
+	if e.Err != nil || e.Cause != "" || cut {
 		c.broken = e
 		c.nc.Close()
 	}
@@ -283,36 +396,57 @@ func (c *Client) putCmd(line, shown string) error {
 	if c.opts.Timeout > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(c.opts.Timeout))
 	}
+	c.fresh = true
 	_, err := io.WriteString(c.nc, line+"\r\n")
 	return err
 }
+
+// errTooLong is a line over its limit.
+const errTooLong = "line too long"
 
 // getLine reads one line, without its line ending, of at most limit bytes;
 // it returns the octets read as poplib counts them. The slice is valid
 // until the next read.
 func (c *Client) getLine(limit int64) ([]byte, int, error) {
-	var line []byte
-	for first := true; ; first = false {
-		frag, err := c.r.ReadSlice('\n')
-		if first && err == nil {
-			line = frag // the usual case: the whole line in the buffer, no copy
-		} else {
-			line = append(line, frag...)
+	frag, err := c.r.ReadSlice('\n')
+	if err == nil && int64(len(frag)) <= limit {
+		return c.endLine(frag) // the usual case: the whole line in the buffer, no copy
+	}
+	_, line, n, err := c.appendLine(nil, frag, err, limit)
+	return line, n, err
+}
+
+// appendLine reads one line of at most limit bytes, line ending included,
+// onto dst, starting with frag and err of a ReadSlice already made (nil:
+// none yet). It returns dst and the line without its ending, which lies
+// in dst past its old length; a line over limit is never held.
+func (c *Client) appendLine(dst, frag []byte, err error, limit int64) ([]byte, []byte, int, error) {
+	start := len(dst)
+	if frag == nil && err == nil {
+		frag, err = c.r.ReadSlice('\n')
+	}
+	for {
+		if int64(len(dst)-start+len(frag)) > limit {
+			return dst[:start], nil, 0, protoErr(errTooLong)
 		}
-		if int64(len(line)) > limit {
-			return nil, 0, protoErr("line too long")
-		}
+		dst = append(dst, frag...)
 		if err == nil {
 			break
 		}
-		if err == bufio.ErrBufferFull {
-			continue
+		if err != bufio.ErrBufferFull {
+			if err == io.EOF && len(dst) == start {
+				return dst, nil, 0, &Error{Text: "-ERR EOF", Cause: "eof"}
+			}
+			return dst[:start], nil, 0, err
 		}
-		if err == io.EOF && len(line) == 0 {
-			return nil, 0, protoErr("-ERR EOF")
-		}
-		return nil, 0, err
+		frag, err = c.r.ReadSlice('\n')
 	}
+	line, n, _ := c.endLine(dst[start:])
+	return dst, line, n, nil
+}
+
+// endLine drops the line ending of a line read whole, as poplib does.
+func (c *Client) endLine(line []byte) ([]byte, int, error) {
 	n := len(line)
 	if c.opts.Debug >= 2 {
 		c.debug(2, "*get*", string(line))
@@ -338,7 +472,7 @@ func (c *Client) getResp() (string, error) {
 		c.debug(2, "*resp*", string(line))
 	}
 	if !bytes.HasPrefix(line, []byte("+")) {
-		return "", protoErr("%s", line)
+		return "", replyErr(line)
 	}
 	return string(line), nil
 }
@@ -350,81 +484,108 @@ type Multi struct {
 	Octets int
 }
 
-// readLong reads lines to the terminating ".", dot-unstuffed, handing
-// each to emit. Each line is bounded by lineLimit, the whole reply by
-// the message cap.
-func (c *Client) readLong(lineLimit int64, emit func([]byte)) (int, error) {
-	octets := 0
-	total := int64(0)
+// readLong reads lines to the terminating ".", appending each,
+// dot-unstuffed and without its line ending, to buf and calling emit
+// with buf; emit returns the buffer to go on with. Each line is bounded by lineLimit; the whole reply by the message
+// cap, each line counting overhead more than its bytes, and by maxLines.
+func (c *Client) readLong(buf []byte, lineLimit, overhead int64, maxLines int, emit func(buf []byte) []byte) (int, error) {
+	octets, lines := 0, 0
+	cost := int64(0)
 	for {
-		capLeft := c.opts.MaxMessage - total + 3 // the cap, plus the final ".\r\n"
-		limit := min(lineLimit, capLeft)
-		line, o, err := c.getLine(limit)
+		left := c.opts.MaxMessage - cost + 3 // the cap, plus the final ".\r\n"
+		limit := min(lineLimit, left)
+		start := len(buf)
+		var line []byte
+		var o int
+		var err error
+		buf, line, o, err = c.appendLine(buf, nil, nil, limit)
 		if err != nil {
-			if e, ok := err.(*Error); ok && e.Text == "line too long" && limit == capLeft {
+			if e, ok := err.(*Error); ok && e.Text == errTooLong && limit == left {
 				return 0, protoErr("reply larger than %d bytes", c.opts.MaxMessage)
 			}
 			return 0, err
 		}
-		total += int64(o)
 		if len(line) == 1 && line[0] == '.' {
 			return octets, nil
+		}
+		if lines == maxLines {
+			return 0, protoErr("reply of more than %d lines", maxLines)
+		}
+		lines++
+		cost += int64(o) + overhead
+		if cost > c.opts.MaxMessage {
+			return 0, protoErr("reply larger than %d bytes", c.opts.MaxMessage)
 		}
 		if bytes.HasPrefix(line, []byte("..")) {
 			o--
 			line = line[1:]
 		}
 		octets += o
-		emit(line)
+		buf = emit(append(buf[:start], line...)) // line lies in buf[start:]: moved, not copied out
 	}
 }
 
-func (c *Client) usable() error { return c.broken }
+func (c *Client) usable(cmd string) error {
+	if c.broken == nil {
+		return nil
+	}
+	e := *c.broken
+	e.Command = cmd
+	return &e
+}
 
 // shortCmd sends a command and returns its status line.
 func (c *Client) shortCmd(ctx context.Context, line, shown string) (string, error) {
-	if err := c.usable(); err != nil {
+	cmd := verb(line)
+	if err := c.usable(cmd); err != nil {
 		return "", err
 	}
 	if err := checkArg(line); err != nil {
-		return "", err
+		return "", c.fail(ctx, cmd, err, false)
 	}
 	stop := c.watch(ctx)
 	defer stop()
 	if err := c.putCmd(line, shown); err != nil {
-		return "", c.wrap(ctx, err)
+		return "", c.fail(ctx, cmd, err, false)
 	}
 	resp, err := c.getResp()
 	if err != nil {
-		return "", c.wrap(ctx, err)
+		return "", c.fail(ctx, cmd, err, isTooLong(err))
 	}
 	return resp, nil
 }
 
-// longCmd sends a command and reads its multi-line reply; lineLimit
-// bounds each line (MaxLine for listings, the message cap for messages).
-func (c *Client) longCmd(ctx context.Context, line string, lineLimit int64, start func(resp string), emit func([]byte)) (string, int, error) {
-	if err := c.usable(); err != nil {
+func isTooLong(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Text == errTooLong
+}
+
+// longCmd sends a command and reads its multi-line reply onto buf (see
+// [Client.readLong]); start, if set, sees the status line first.
+func (c *Client) longCmd(ctx context.Context, line string, lineLimit, overhead int64, maxLines int, start func(resp string) []byte, emit func([]byte) []byte) (string, int, error) {
+	cmd := verb(line)
+	if err := c.usable(cmd); err != nil {
 		return "", 0, err
 	}
 	if err := checkArg(line); err != nil {
-		return "", 0, err
+		return "", 0, c.fail(ctx, cmd, err, false)
 	}
 	stop := c.watch(ctx)
 	defer stop()
 	if err := c.putCmd(line, line); err != nil {
-		return "", 0, c.wrap(ctx, err)
+		return "", 0, c.fail(ctx, cmd, err, false)
 	}
 	resp, err := c.getResp()
 	if err != nil {
-		return "", 0, c.wrap(ctx, err)
+		return "", 0, c.fail(ctx, cmd, err, isTooLong(err))
 	}
+	var buf []byte
 	if start != nil {
-		start(resp)
+		buf = start(resp)
 	}
-	octets, err := c.readLong(lineLimit, emit)
+	octets, err := c.readLong(buf, lineLimit, overhead, maxLines, emit)
 	if err != nil {
-		return "", 0, c.wrap(ctx, err)
+		return "", 0, c.fail(ctx, cmd, err, true)
 	}
 	return resp, octets, nil
 }
@@ -441,15 +602,21 @@ func sizeHint(status string, max int64) int {
 	return 4 << 10
 }
 
-func (c *Client) collect(ctx context.Context, line string, limit int64) (*Multi, error) {
+// itemCost is what one parsed LIST or UIDL item costs beyond its line.
+func (c *Client) itemCost() int64 { return 32 + max(c.opts.ItemOverhead, 0) } // MsgUID, the larger
+
+// collect reads a multi-line reply whole: every line in one buffer, each
+// costing LineOverhead and extra more than its bytes.
+func (c *Client) collect(ctx context.Context, line string, limit int64, maxLines int, extra int64) (*Multi, error) {
 	m := &Multi{}
-	var buf []byte // every line in one buffer, sized by the status line's "n octets" if any
 	var ends []int
-	resp, octets, err := c.longCmd(ctx, line, limit, func(resp string) {
-		buf = make([]byte, 0, sizeHint(resp, c.opts.MaxMessage))
-	}, func(l []byte) {
-		buf = append(buf, l...)
-		ends = append(ends, len(buf))
+	var buf []byte
+	resp, octets, err := c.longCmd(ctx, line, limit, LineOverhead+extra, maxLines, func(resp string) []byte {
+		return make([]byte, 0, sizeHint(resp, c.opts.MaxMessage))
+	}, func(b []byte) []byte {
+		buf = b
+		ends = append(ends, len(b))
+		return b
 	})
 	if err != nil {
 		return nil, err
@@ -506,7 +673,7 @@ func APOPTimestamp(welcome string) (string, bool) {
 func (c *Client) Apop(ctx context.Context, user, secret string) (string, error) {
 	ts, ok := APOPTimestamp(c.welcome)
 	if !ok {
-		return "", protoErr("-ERR APOP not supported by server")
+		return "", &Error{Command: "APOP", Text: "-ERR APOP not supported by server"}
 	}
 	sum := md5.Sum([]byte(ts + secret))
 	digest := hex.EncodeToString(sum[:])
@@ -517,15 +684,18 @@ func (c *Client) Apop(ctx context.Context, user, secret string) (string, error) 
 	return resp, err
 }
 
+// maxAuthSteps bounds the challenges of one AUTH exchange.
+const maxAuthSteps = 32
+
 // Auth authenticates with a SASL mechanism (RFC 5034), sending the
 // initial response with the command when the mechanism has one.
 func (c *Client) Auth(ctx context.Context, m sasl.Mechanism) (string, error) {
-	if err := c.usable(); err != nil {
+	if err := c.usable("AUTH"); err != nil {
 		return "", err
 	}
 	mech := strings.ToUpper(m.Name)
 	if err := checkArg(mech); err != nil || mech == "" || strings.Contains(mech, " ") {
-		return "", protoErr("bad mechanism %q", m.Name)
+		return "", &Error{Command: "AUTH", Text: fmt.Sprintf("bad mechanism %q", m.Name)}
 	}
 	line := "AUTH " + mech
 	if m.Initial != nil {
@@ -542,12 +712,15 @@ func (c *Client) Auth(ctx context.Context, m sasl.Mechanism) (string, error) {
 		shown += " ***"
 	}
 	if err := c.putCmd(line, shown); err != nil {
-		return "", c.wrap(ctx, err)
+		return "", c.fail(ctx, "AUTH", err, false)
 	}
-	for {
+	for steps := 0; ; steps++ {
+		if steps > maxAuthSteps {
+			return "", c.fail(ctx, "AUTH", protoErr("more than %d AUTH challenges", maxAuthSteps), true)
+		}
 		l, _, err := c.getLine(MaxLine)
 		if err != nil {
-			return "", c.wrap(ctx, err)
+			return "", c.fail(ctx, "AUTH", err, isTooLong(err))
 		}
 		c.debug(2, "*resp*", string(l))
 		switch {
@@ -563,10 +736,12 @@ func (c *Client) Auth(ctx context.Context, m sasl.Mechanism) (string, error) {
 				}
 			}
 			if err := c.putCmd(reply, "***"); err != nil {
-				return "", c.wrap(ctx, err)
+				return "", c.fail(ctx, "AUTH", err, false)
 			}
 		default:
-			return "", protoErr("%s", l)
+			e := replyErr(l)
+			e.Command = "AUTH"
+			return "", e
 		}
 	}
 }
@@ -580,12 +755,12 @@ func (c *Client) Stat(ctx context.Context) (count, size int64, err error) {
 	c.debug(1, "*stat*", resp)
 	f := strings.Fields(resp)
 	if len(f) < 3 {
-		return 0, 0, protoErr("bad STAT reply: %s", resp)
+		return 0, 0, &Error{Command: "STAT", Text: fmt.Sprintf("bad STAT reply: %q", resp)}
 	}
 	count, err1 := strconv.ParseInt(f[1], 10, 64)
 	size, err2 := strconv.ParseInt(f[2], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, 0, protoErr("bad STAT reply: %s", resp)
+		return 0, 0, &Error{Command: "STAT", Text: fmt.Sprintf("bad STAT reply: %q", resp)}
 	}
 	return count, size, nil
 }
@@ -604,7 +779,7 @@ type MsgUID struct {
 
 // List lists every message; the listing is parsed too.
 func (c *Client) List(ctx context.Context) (*Multi, []MsgSize, error) {
-	m, err := c.collect(ctx, "LIST", MaxLine)
+	m, err := c.collect(ctx, "LIST", MaxLine, c.opts.MaxListItems, c.itemCost())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -612,6 +787,7 @@ func (c *Client) List(ctx context.Context) (*Multi, []MsgSize, error) {
 	for _, l := range m.Lines {
 		s, err := parseSize(string(l))
 		if err != nil {
+			err.Command = "LIST"
 			return m, out, err
 		}
 		out = append(out, s)
@@ -626,26 +802,30 @@ func (c *Client) ListOne(ctx context.Context, which string) (string, MsgSize, er
 	if err != nil {
 		return "", MsgSize{}, err
 	}
-	s, err := parseSize(strings.TrimSpace(strings.TrimPrefix(resp, "+OK")))
-	return resp, s, err
+	s, perr := parseSize(strings.TrimSpace(strings.TrimPrefix(resp, "+OK")))
+	if perr != nil {
+		perr.Command = "LIST"
+		return resp, s, perr
+	}
+	return resp, s, nil
 }
 
-func parseSize(s string) (MsgSize, error) {
+func parseSize(s string) (MsgSize, *Error) {
 	f := strings.Fields(s)
 	if len(f) < 2 {
-		return MsgSize{}, protoErr("bad LIST line: %s", s)
+		return MsgSize{}, protoErr("bad LIST line: %q", s)
 	}
 	n, err1 := strconv.Atoi(f[0])
 	size, err2 := strconv.ParseInt(f[1], 10, 64)
 	if err1 != nil || err2 != nil {
-		return MsgSize{}, protoErr("bad LIST line: %s", s)
+		return MsgSize{}, protoErr("bad LIST line: %q", s)
 	}
 	return MsgSize{Num: n, Size: size}, nil
 }
 
 // Uidl lists every message's unique id.
 func (c *Client) Uidl(ctx context.Context) (*Multi, []MsgUID, error) {
-	m, err := c.collect(ctx, "UIDL", MaxLine)
+	m, err := c.collect(ctx, "UIDL", MaxLine, c.opts.MaxListItems, c.itemCost())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -653,6 +833,7 @@ func (c *Client) Uidl(ctx context.Context) (*Multi, []MsgUID, error) {
 	for _, l := range m.Lines {
 		u, err := parseUID(string(l))
 		if err != nil {
+			err.Command = "UIDL"
 			return m, out, err
 		}
 		out = append(out, u)
@@ -666,25 +847,29 @@ func (c *Client) UidlOne(ctx context.Context, which string) (string, MsgUID, err
 	if err != nil {
 		return "", MsgUID{}, err
 	}
-	u, err := parseUID(strings.TrimSpace(strings.TrimPrefix(resp, "+OK")))
-	return resp, u, err
+	u, perr := parseUID(strings.TrimSpace(strings.TrimPrefix(resp, "+OK")))
+	if perr != nil {
+		perr.Command = "UIDL"
+		return resp, u, perr
+	}
+	return resp, u, nil
 }
 
-func parseUID(s string) (MsgUID, error) {
+func parseUID(s string) (MsgUID, *Error) {
 	f := strings.Fields(s)
 	if len(f) < 2 {
-		return MsgUID{}, protoErr("bad UIDL line: %s", s)
+		return MsgUID{}, protoErr("bad UIDL line: %q", s)
 	}
 	n, err := strconv.Atoi(f[0])
 	if err != nil {
-		return MsgUID{}, protoErr("bad UIDL line: %s", s)
+		return MsgUID{}, protoErr("bad UIDL line: %q", s)
 	}
 	return MsgUID{Num: n, UID: f[1]}, nil
 }
 
 // Retr retrieves message which as poplib does: lines dot-unstuffed.
 func (c *Client) Retr(ctx context.Context, which string) (*Multi, error) {
-	return c.collect(ctx, "RETR "+which, bodyLines)
+	return c.collect(ctx, "RETR "+which, bodyLines, -1, 0)
 }
 
 // RetrTo streams message which to w, CRLF line endings, without holding it
@@ -692,19 +877,20 @@ func (c *Client) Retr(ctx context.Context, which string) (*Multi, error) {
 func (c *Client) RetrTo(ctx context.Context, which string, w io.Writer) (string, int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var werr error
-	resp, octets, err := c.longCmd(ctx, "RETR "+which, bodyLines, nil, func(l []byte) {
+	resp, octets, err := c.longCmd(ctx, "RETR "+which, bodyLines, 0, -1, nil, func(b []byte) []byte {
 		if werr == nil {
-			_, werr = bw.Write(l)
+			_, werr = bw.Write(b)
 		}
 		if werr == nil {
 			_, werr = bw.WriteString("\r\n")
 		}
+		return b[:0] // nothing kept: only the bytes count against the cap
 	})
 	if err == nil && werr == nil {
 		werr = bw.Flush()
 	}
 	if err == nil && werr != nil {
-		err = &Error{Text: "writing message: " + werr.Error(), Err: werr}
+		err = &Error{Command: "RETR", Text: "writing message: " + werr.Error(), Err: werr}
 	}
 	return resp, octets, err
 }
@@ -712,7 +898,7 @@ func (c *Client) RetrTo(ctx context.Context, which string, w io.Writer) (string,
 // Top retrieves the header and the first howmuch lines of the body of
 // message which.
 func (c *Client) Top(ctx context.Context, which, howmuch string) (*Multi, error) {
-	return c.collect(ctx, "TOP "+which+" "+howmuch, bodyLines)
+	return c.collect(ctx, "TOP "+which+" "+howmuch, bodyLines, -1, 0)
 }
 
 // Dele marks message which deleted; it goes at QUIT.
@@ -731,11 +917,11 @@ func (c *Client) UTF8(ctx context.Context) (string, error) { return c.shortCmd(c
 
 // Capa returns the server's capabilities: name -> arguments.
 func (c *Client) Capa(ctx context.Context) (map[string][]string, error) {
-	m, err := c.collect(ctx, "CAPA", MaxLine)
+	m, err := c.collect(ctx, "CAPA", MaxLine, c.opts.MaxCapaItems, 0)
 	if err != nil {
 		var e *Error
-		if errors.As(err, &e) && e.Err == nil {
-			return nil, protoErr("-ERR CAPA not supported by server")
+		if errors.As(err, &e) && e.server {
+			return nil, &Error{Command: "CAPA", Code: e.Code, Text: "-ERR CAPA not supported by server"}
 		}
 		return nil, err
 	}
@@ -754,17 +940,17 @@ func (c *Client) Capa(ctx context.Context) (map[string][]string, error) {
 // handshake are thrown away.
 func (c *Client) Stls(ctx context.Context, cfg *tls.Config) (string, error) {
 	if c.tls {
-		return "", protoErr("-ERR TLS session already established")
+		return "", &Error{Command: "STLS", Text: "-ERR TLS session already established"}
 	}
 	if c.loggedIn {
-		return "", protoErr("-ERR STLS is only allowed before login")
+		return "", &Error{Command: "STLS", Text: "-ERR STLS is only allowed before login"}
 	}
 	caps, err := c.Capa(ctx)
 	if err != nil {
 		return "", err
 	}
 	if _, ok := caps["STLS"]; !ok {
-		return "", protoErr("-ERR STLS not supported by server")
+		return "", &Error{Command: "STLS", Text: "-ERR STLS not supported by server"}
 	}
 	resp, err := c.shortCmd(ctx, "STLS", "STLS")
 	if err != nil {
@@ -775,7 +961,7 @@ func (c *Client) Stls(ctx context.Context, cfg *tls.Config) (string, error) {
 	}
 	tc, err := tlsopt.Handshake(ctx, c.nc, cfg, c.host, c.opts.Timeout)
 	if err != nil {
-		e := &Error{Text: "TLS handshake: " + err.Error(), Err: err, Cause: "tls"}
+		e := &Error{Command: "STLS", Text: "TLS handshake: " + err.Error(), Err: err, Cause: "tls"}
 		c.broken = e
 		c.nc.Close()
 		return "", e

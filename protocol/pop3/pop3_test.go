@@ -301,7 +301,7 @@ func TestLongBodyLinesAndCap(t *testing.T) {
 		io.WriteString(w, "+OK\r\n"+long+"\r\n.\r\n")
 		return true
 	})
-	c, err := Dial(bg, f.addr, &Options{Timeout: 5 * time.Second, MaxMessage: 200_000})
+	c, err := Dial(bg, f.addr, &Options{Timeout: 5 * time.Second, Limits: Limits{MaxMessage: 200_000}})
 	if err != nil {
 		t.Fatal(err)
 	}
