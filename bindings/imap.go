@@ -198,6 +198,7 @@ func SSLContext(L *lua.LState, v lua.LValue) tlsopt.Options {
 	}
 	s := func(k string) string { return lua.LVAsString(t.RawGetString(k)) }
 	o.CAFile, o.CertFile, o.KeyFile, o.ServerName, o.MinVersion = s("ca_file"), s("cert_file"), s("key_file"), s("server_name"), s("min_version")
+	o.CAPEM, o.CertPEM, o.KeyPEM = s("ca_pem"), s("cert_pem"), s("key_pem")
 	if vv := t.RawGetString("verify"); vv == lua.LFalse {
 		o.Insecure = true
 	}
@@ -251,10 +252,8 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 			timeout = timeoutArg(L, L.Get(3), timeout)
 		}
 	}
-	if env.Connect != nil {
-		if err := env.Connect(); err != nil {
-			raiseIMAP(L, "error", err.Error(), "")
-		}
+	if err := env.CountConnection(); err != nil {
+		raiseIMAP(L, "error", err.Error(), "")
 	}
 	opts := env.imapOptions(L, timeout, tlso)
 	ctx := ctxOf(L)
@@ -268,13 +267,14 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 		c, err = imap.DialStream(ctx, command, opts)
 		host, port = command, 0
 	case "ssl":
-		c, err = imap.DialTLS(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
+		c, err = imap.DialTLS(ctx, HostPort(host, port), opts)
 	default:
-		c, err = imap.Dial(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
+		c, err = imap.Dial(ctx, HostPort(host, port), opts)
 	}
 	if err != nil {
 		Raise(L, err)
 	}
+	env.Track(c)
 	ud := L.NewUserData()
 	ud.Value = &imapConn{c: c, env: env, host: host, port: port}
 	L.SetMetatable(ud, L.GetTypeMetatable(imapConnType))
@@ -413,8 +413,8 @@ func authObject(L *lua.LState, mech string, v lua.LValue, host string, port int)
 		}}
 	case *lua.LTable:
 		user := lua.LVAsString(a.RawGetString("user"))
-		pw := lua.LVAsString(a.RawGetString("password"))
-		tok := lua.LVAsString(a.RawGetString("token"))
+		pw := secretField(L, a, "password", host, user)
+		tok := secretField(L, a, "token", host, user)
 		switch strings.ToUpper(mech) {
 		case "PLAIN":
 			return sasl.Plain(lua.LVAsString(a.RawGetString("authzid")), user, pw)
@@ -698,17 +698,21 @@ func imapList(name string) imapMethod {
 }
 
 func imapLogin(L *lua.LState, m *imapConn) int {
-	res, err := m.c.Login(ctxOf(L), str(L, 2, ""), str(L, 3, ""))
+	user := str(L, 2, "")
+	res, err := m.c.Login(ctxOf(L), user, secretArg(L, 3, m.host, user))
 	return push(L, res, err, nil)
 }
 
 func imapLoginCramMD5(L *lua.LState, m *imapConn) int {
-	res, err := m.c.LoginCramMD5(ctxOf(L), str(L, 2, ""), str(L, 3, ""))
+	user := str(L, 2, "")
+	res, err := m.c.LoginCramMD5(ctxOf(L), user, secretArg(L, 3, m.host, user))
 	return push(L, res, err, nil)
 }
 
 func imapLogout(L *lua.LState, m *imapConn) int {
-	return push(L, m.c.Logout(ctxOf(L)), nil, nil)
+	res := m.c.Logout(ctxOf(L)) // closes the connection
+	m.env.Untrack(m.c)
+	return push(L, res, nil, nil)
 }
 
 func imapMyRights(L *lua.LState, m *imapConn) int {
@@ -749,6 +753,7 @@ func imapOpen(L *lua.LState, m *imapConn) int {
 	imapConnect(L, m.env, "plain")
 	nm := L.Get(-1).(*lua.LUserData).Value.(*imapConn)
 	m.c.Close()
+	m.env.Untrack(m.c)
 	*m = *nm
 	return 0
 }
@@ -878,6 +883,7 @@ func imapSelect(L *lua.LState, m *imapConn) int {
 
 func imapShutdown(L *lua.LState, m *imapConn) int {
 	m.c.Close()
+	m.env.Untrack(m.c)
 	return 0
 }
 

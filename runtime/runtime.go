@@ -29,6 +29,7 @@ import (
 	luar "layeh.com/gopher-luar"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/stdlib"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	// Audit receives CPython's audit events (imaplib.open, imaplib.send,
 	// poplib.connect, poplib.putline), secrets redacted.
 	Audit func(event string, args ...any)
+	// AuditRun, if set, receives the same events with the id of the run
+	// that caused them ([Result.Run]), to tell concurrent runs apart.
+	AuditRun func(run, event string, args ...any)
 	// Stdout and Stderr for print and debug traces; nil means os.Stdout/os.Stderr.
 	Stdout, Stderr io.Writer
 	// Getenv answers os.getenv in the sandbox; nil returns nil for every name.
@@ -130,6 +134,7 @@ func (rt *Runtime) Expose(name string, v any) {
 // Result is what a run leaves behind.
 type Result struct {
 	Plan []bindings.Action // what a dry run did not do
+	Run  string            // the run's id, as [Options.AuditRun] got it
 }
 
 // ScriptError is a script's failure: its message, where in the script,
@@ -170,6 +175,10 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 		defer cancel()
 	}
 	env := rt.env()
+	ctx, stop := context.WithCancel(ctx) // a limit hit stops the run
+	defer stop()
+	env.Stop = stop
+	defer env.End() // connections closed, locks released, however the run ends
 	L := rt.newState(env)
 	defer L.Close()
 	L.SetContext(ctx)
@@ -182,7 +191,10 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
 	L.Push(L.NewFunctionFromProto(proto))
 	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
-	res := &Result{Plan: env.Plan()}
+	res := &Result{Plan: env.Plan(), Run: env.Run}
+	if le := env.LimitErr(); le != nil {
+		return res, limitError(name, err, le)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			se := scriptError(name, err)
@@ -211,29 +223,42 @@ func (rt *Runtime) SetState(s stdlib.Store) {
 	rt.mu.Unlock()
 }
 
+// store is the state store of one run: under Sandbox with no store and
+// no Tenant, a fresh one of its own; with a Tenant, the tenant's
+// namespace of the host's store (or of one in memory per Runtime).
 func (rt *Runtime) store() stdlib.Store {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.opts.State == nil {
+		if rt.opts.Sandbox && rt.opts.Tenant == "" {
+			return &stdlib.MemStore{}
+		}
 		if rt.opts.Sandbox {
 			rt.opts.State = &stdlib.MemStore{}
 		} else {
 			rt.opts.State = stdlib.FileStore{Dir: stdlib.DefaultStateDir()}
 		}
 	}
+	if rt.opts.Tenant != "" {
+		return stdlib.Namespace(rt.opts.State, rt.opts.Tenant)
+	}
 	return rt.opts.State
 }
 
-// env is what one run's modules see; it counts the run's connections.
+// env is what one run's modules see: its id, its output budget (stdout
+// and stderr together) and its count of connections.
 func (rt *Runtime) env() *bindings.Env {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
-		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug}
+		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID()}
+	env.Audit = auditHook(rt.opts.Audit, rt.opts.AuditRun, env.Run)
+	env.LimitOutput(rt.opts.MaxOutput)
 	var conns atomic.Int64
+	maxConns := rt.opts.MaxConnections
 	env.Connect = func() error {
-		if n := conns.Add(1); rt.opts.MaxConnections > 0 && n > int64(rt.opts.MaxConnections) {
-			return fmt.Errorf("connection limit of %d reached", rt.opts.MaxConnections)
+		if n := conns.Add(1); maxConns > 0 && n > int64(maxConns) {
+			return env.Limit(&limit.Error{Limit: "connection", Max: strconv.Itoa(maxConns)})
 		}
 		return nil
 	}
@@ -283,8 +308,11 @@ func (s *Session) Eval(ctx context.Context, name, src string) error {
 	return nil
 }
 
-// Close ends the session.
-func (s *Session) Close() { s.L.Close() }
+// Close ends the session, closing its connections and releasing its locks.
+func (s *Session) Close() {
+	s.L.Close()
+	s.env.End()
+}
 
 // State is the session's Lua state, for hosts that add globals or call
 // functions directly; like the session, it is not safe for concurrent use.
@@ -301,7 +329,7 @@ func Incomplete(err error) bool {
 // and records the traceback beside it.
 func traceback(L *lua.LState) int {
 	v := L.Get(1)
-	dbg := L.GetField(L.GetGlobal("debug"), "traceback")
+	dbg := L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString(tracebackKey)
 	var trace string
 	if f, ok := dbg.(*lua.LFunction); ok {
 		L.Push(f)
@@ -396,23 +424,6 @@ func compileError(name string, err error) *ScriptError {
 	return se
 }
 
-// limitWriter fails once more than max bytes were written.
-type limitWriter struct {
-	w   io.Writer
-	n   int64
-	max int64
-}
-
-var errOutputLimit = errors.New("output limit reached")
-
-func (l *limitWriter) Write(b []byte) (int, error) {
-	if l.max > 0 && l.n+int64(len(b)) > l.max {
-		return 0, errOutputLimit
-	}
-	l.n += int64(len(b))
-	return l.w.Write(b)
-}
-
 func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:        rt.opts.Sandbox,
@@ -424,9 +435,13 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	})
 	if rt.opts.Sandbox {
 		rt.openSandbox(L)
+	} else {
+		keepTraceback(L)
+		routeStdio(L, env)
+		L.SetGlobal("_printregs", lua.LNil) // writes to os.Stdout, past every limit
 	}
 	patternFuncs(L)
-	out := &limitWriter{w: rt.opts.Stdout, max: rt.opts.MaxOutput}
+	out := env.Stdout
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder
 		for i := 1; i <= L.GetTop(); i++ {
@@ -437,7 +452,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 		}
 		b.WriteByte('\n')
 		if _, err := io.WriteString(out, b.String()); err != nil {
-			L.RaiseError("print: %v", err)
+			bindings.RaiseLimit(L, env, err)
 		}
 		return 0
 	}))
@@ -454,9 +469,11 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	return L
 }
 
-// openSandbox opens the safe libraries: base without load*/dofile,
-// table, string, math, coroutine, package (preloaded modules only), and
-// an os with time, date, clock and a filtered getenv.
+// openSandbox opens the safe libraries: base without load*/dofile and
+// _printregs, table, string, math, coroutine, an os with time, date,
+// clock and a filtered getenv, and a require of preloaded modules only.
+// io, debug and the rest are withheld by every route, and using them
+// says so.
 func (rt *Runtime) openSandbox(L *lua.LState) {
 	for _, lib := range []struct {
 		name string
@@ -470,9 +487,19 @@ func (rt *Runtime) openSandbox(L *lua.LState) {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
+	loaded := L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED").(*lua.LTable)
+	// the debug library only for the runtime's tracebacks, kept privately
+	keepTraceback(L)
+	dbg := L.NewTable()
+	dbg.RawSetString("traceback", L.GetField(L.GetGlobal("debug"), "traceback"))
+	refuseMissing(L, dbg, "debug")
+	L.SetGlobal("debug", dbg)
+	loaded.RawSetString("debug", dbg)
+	L.SetGlobal("io", withheld(L, "io"))
 	for _, name := range []string{"dofile", "loadfile", "load", "loadstring", "module"} {
-		L.SetGlobal(name, lua.LNil)
+		L.SetGlobal(name, refusedFunc(L, name))
 	}
+	L.SetGlobal("_printregs", lua.LNil)
 	full := L.GetGlobal("os").(*lua.LTable)
 	safe := L.NewTable()
 	for _, k := range []string{"time", "date", "clock", "difftime"} {
@@ -492,17 +519,16 @@ func (rt *Runtime) openSandbox(L *lua.LState) {
 		}
 		return 1
 	}))
+	refuseMissing(L, safe, "os")
 	L.SetGlobal("os", safe)
-	L.SetField(L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED"), "os", safe)
-	// debug only for tracebacks
-	dbg := L.NewTable()
-	dbg.RawSetString("traceback", L.GetField(L.GetGlobal("debug"), "traceback"))
-	L.SetGlobal("debug", dbg)
-	// require finds preloaded modules only
+	loaded.RawSetString("os", safe)
+	// require finds loaded and preloaded modules only; package.path,
+	// package.loaders and the registry's loaders are never consulted
 	pkg := L.GetGlobal("package").(*lua.LTable)
-	loaders := pkg.RawGetString("loaders").(*lua.LTable)
+	preload := pkg.RawGetString("preload").(*lua.LTable)
+	L.SetGlobal("require", sandboxRequire(L, loaded, preload))
 	only := L.NewTable()
-	only.Append(loaders.RawGetInt(1))
+	only.Append(pkg.RawGetString("loaders").(*lua.LTable).RawGetInt(1))
 	pkg.RawSetString("loaders", only)
 	pkg.RawSetString("path", lua.LString(""))
 	pkg.RawSetString("cpath", lua.LString(""))
