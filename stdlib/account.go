@@ -243,7 +243,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	default:
 		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
-	addr := net.JoinHostPort(host, fmt.Sprint(port))
+	addr := bindings.HostPort(host, port)
 	// dial connects and logs in, with then pipelined behind the LOGIN
 	dial := func(ctx context.Context, then ...*imap.Command) (*imap.Client, error) {
 		var c *imap.Client
