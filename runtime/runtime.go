@@ -2,8 +2,27 @@
 // Lua 5.1) with the imap and pop3 modules, a sandbox for untrusted
 // scripts, limits, dry run, a dial hook, audit events and cancellation.
 //
-// One LState per run; compiled chunks are cached and shared between runs;
-// a [Pool] bounds how many scripts run at once.
+// Per Runtime (set once, shared by its runs): the [Options], host modules
+// ([Runtime.Register]) and exposed values ([Runtime.Expose]), the cache
+// of compiled chunks (bounded), and the state store when the host gives
+// one (with [Options.Tenant], the tenant's namespace of it).
+//
+// Per run (nothing of one run is visible to the next): the Lua state and
+// its globals, the loaded modules and their caches (the re module's
+// compiled patterns), the id ([Result.Run], passed to [Options.AuditRun]),
+// the dry-run plan, the output budget (stdout and stderr together), the
+// count of connections, the state under Sandbox with no store and no
+// Tenant, and every connection and state lock the run took, closed and
+// released when it ends, however it ends. A run that hits a limit fails
+// with a [ScriptError] of Kind "limit.output" (and the like) whose
+// message names the limit.
+//
+// The dial hook ([Options.Dial]) gets network "tcp" and the address as
+// net.JoinHostPort(host, port), the same for IMAP, POP3 and account:
+// "mail.example.org:993", "[::1]:143" (a script's "[::1]" is unbracketed
+// first).
+//
+// A [Pool] bounds how many scripts run at once.
 package runtime
 
 import (
@@ -41,7 +60,8 @@ type Options struct {
 	Sandbox bool
 	// DryRun sends nothing that changes a mailbox; see [Result.Plan].
 	DryRun bool
-	// Dial opens every connection scripts make (allow-lists, proxies).
+	// Dial opens every connection scripts make (allow-lists, proxies),
+	// with addresses as net.JoinHostPort(host, port).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives the runtime's own events; nil discards them.
 	Logger *slog.Logger
@@ -405,7 +425,7 @@ func (rt *Runtime) Compile(name, src string) (*lua.FunctionProto, error) {
 		return nil, compileError(name, err)
 	}
 	rt.mu.Lock()
-	rt.cache[key] = p
+	rt.cacheAdd(key, p)
 	rt.mu.Unlock()
 	return p, nil
 }
