@@ -312,6 +312,9 @@ func (s *Session) Eval(ctx context.Context, name, src string) error {
 	top := s.L.GetTop()
 	s.L.Push(s.L.NewFunctionFromProto(proto))
 	if err := s.L.PCall(0, lua.MultRet, s.L.NewFunction(traceback)); err != nil {
+		if le := s.env.LimitErr(); le != nil {
+			return limitError(name, err, le)
+		}
 		return scriptError(name, err)
 	}
 	if n := s.L.GetTop() - top; n > 0 {
