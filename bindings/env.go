@@ -7,9 +7,12 @@ package bindings
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +29,8 @@ type Env struct {
 	Sandbox bool // no IMAP4_stream; every socket through Dial
 	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	Audit   func(event string, args ...any)
-	Stderr  io.Writer // debug traces
+	Stdout  io.Writer // print and io.write (the runtime's)
+	Stderr  io.Writer // debug traces and log
 	Timeout time.Duration
 	Debug   int // protocol debug level of new connections
 	// Connect is called before each new connection; an error refuses it
@@ -40,9 +44,15 @@ type Env struct {
 	// POP3Limits bound what a POP3 server can make a connection hold
 	// (zero fields: pop3's defaults).
 	POP3Limits pop3.Limits
+	// Run is the run's id, which the runtime's audit events carry.
+	Run string
+	// Stop, if set, ends the run (a limit was hit); the runtime cancels
+	// the run's context.
+	Stop func()
 
 	mu   sync.Mutex
 	plan []Action
+	run  run
 }
 
 // Action is one change a dry run did not make.
@@ -77,7 +87,12 @@ func (e *Env) stderr() io.Writer {
 
 // TLSConfig is the TLS configuration for a connection a script asked to
 // make with o: the host's override, or o's.
+// In the sandbox a script names no files: its roots and client
+// certificate come as PEM text (ca_pem, cert_pem, key_pem).
 func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) {
+	if e.Sandbox && o.HasFiles() {
+		return nil, errors.New("ssl_context: ca_file, cert_file and key_file are not available in the sandbox (no host files); pass the PEM text as ca_pem, cert_pem and key_pem")
+	}
 	if e.TLS != nil {
 		return e.TLS.Clone(), nil
 	}
@@ -141,8 +156,12 @@ func str(L *lua.LState, n int, def string) string {
 	return ""
 }
 
+// newTable is a table made without a Lua state, with the metatable field
+// a script's getmetatable reads.
+func newTable() *lua.LTable { return &lua.LTable{Metatable: lua.LNil} }
+
 func strList(vs []string) *lua.LTable {
-	t := &lua.LTable{}
+	t := newTable()
 	for _, s := range vs {
 		t.Append(lua.LString(s))
 	}
@@ -150,11 +169,18 @@ func strList(vs []string) *lua.LTable {
 }
 
 func numList[T ~uint32 | ~int](vs []T) *lua.LTable {
-	t := &lua.LTable{}
+	t := newTable()
 	for _, n := range vs {
 		t.Append(lua.LNumber(n))
 	}
 	return t
+}
+
+// HostPort is the address the dial hook gets for host and port, the
+// same for IMAP and POP3: net.JoinHostPort, a bracketed IPv6 host
+// unbracketed first ("[::1]:143", "mail.example.org:993").
+func HostPort(host string, port int) string {
+	return net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 }
 
 // optNum sets t[k] = n unless n is negative (absent).

@@ -199,6 +199,7 @@ func SSLContext(L *lua.LState, v lua.LValue) tlsopt.Options {
 	}
 	s := func(k string) string { return lua.LVAsString(t.RawGetString(k)) }
 	o.CAFile, o.CertFile, o.KeyFile, o.ServerName, o.MinVersion = s("ca_file"), s("cert_file"), s("key_file"), s("server_name"), s("min_version")
+	o.CAPEM, o.CertPEM, o.KeyPEM = s("ca_pem"), s("cert_pem"), s("key_pem")
 	if vv := t.RawGetString("verify"); vv == lua.LFalse {
 		o.Insecure = true
 	}
@@ -387,8 +388,8 @@ func authObject(L *lua.LState, mech string, v lua.LValue, host string, port int)
 		}}
 	case *lua.LTable:
 		user := lua.LVAsString(a.RawGetString("user"))
-		pw := lua.LVAsString(a.RawGetString("password"))
-		tok := lua.LVAsString(a.RawGetString("token"))
+		pw := secretField(L, a, "password", host, user)
+		tok := secretField(L, a, "token", host, user)
 		switch strings.ToUpper(mech) {
 		case "PLAIN":
 			return sasl.Plain(lua.LVAsString(a.RawGetString("authzid")), user, pw)
@@ -672,17 +673,21 @@ func imapList(name string) imapMethod {
 }
 
 func imapLogin(L *lua.LState, m *imapConn) int {
-	res, err := m.c.Login(ctxOf(L), str(L, 2, ""), str(L, 3, ""))
+	user := str(L, 2, "")
+	res, err := m.c.Login(ctxOf(L), user, secretArg(L, 3, m.host, user))
 	return push(L, res, err, nil)
 }
 
 func imapLoginCramMD5(L *lua.LState, m *imapConn) int {
-	res, err := m.c.LoginCramMD5(ctxOf(L), str(L, 2, ""), str(L, 3, ""))
+	user := str(L, 2, "")
+	res, err := m.c.LoginCramMD5(ctxOf(L), user, secretArg(L, 3, m.host, user))
 	return push(L, res, err, nil)
 }
 
 func imapLogout(L *lua.LState, m *imapConn) int {
-	return push(L, m.c.Logout(ctxOf(L)), nil, nil)
+	res := m.c.Logout(ctxOf(L)) // closes the connection
+	m.env.Untrack(m.c)
+	return push(L, res, nil, nil)
 }
 
 func imapMyRights(L *lua.LState, m *imapConn) int {
@@ -842,6 +847,7 @@ func imapSelect(L *lua.LState, m *imapConn) int {
 
 func imapShutdown(L *lua.LState, m *imapConn) int {
 	m.c.Close()
+	m.env.Untrack(m.c)
 	return 0
 }
 

@@ -42,9 +42,11 @@ func init() {
 		"getwelcome":     func(L *lua.LState, p *pop3Conn) int { L.Push(lua.LString(p.c.Welcome())); return 1 },
 		"capa":           pop3Capa,
 		"user":           short(func(p *pop3Conn, L *lua.LState) (string, error) { return p.c.User(ctxOf(L), str(L, 2, "")) }),
-		"pass_":          short(func(p *pop3Conn, L *lua.LState) (string, error) { return p.c.Pass(ctxOf(L), str(L, 2, "")) }),
+		"pass_": short(func(p *pop3Conn, L *lua.LState) (string, error) {
+			return p.c.Pass(ctxOf(L), secretArg(L, 2, p.host, ""))
+		}),
 		"apop": short(func(p *pop3Conn, L *lua.LState) (string, error) {
-			return p.c.Apop(ctxOf(L), str(L, 2, ""), str(L, 3, ""))
+			return p.c.Apop(ctxOf(L), str(L, 2, ""), secretArg(L, 3, p.host, str(L, 2, "")))
 		}),
 		"rpop": short(func(p *pop3Conn, L *lua.LState) (string, error) { return p.c.Rpop(ctxOf(L), str(L, 2, "")) }),
 		"stat": pop3Stat,
@@ -156,16 +158,14 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 	if err != nil {
 		Raise(L, &pop3.Error{Text: err.Error()})
 	}
-	if env.Connect != nil {
-		if err := env.Connect(); err != nil {
-			Raise(L, &pop3.Error{Text: err.Error()})
-		}
+	if err := env.CountConnection(); err != nil {
+		Raise(L, &pop3.Error{Text: err.Error()})
 	}
 	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Limits: env.POP3Limits, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.stderr()}
 	if opts.ItemOverhead == 0 {
 		opts.ItemOverhead = luaItemOverhead
 	}
-	addr := fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port)
+	addr := HostPort(host, port)
 	var c *pop3.Client
 	if useTLS {
 		c, err = pop3.DialTLS(ctxOf(L), addr, opts)
@@ -175,6 +175,7 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 	if err != nil {
 		Raise(L, err)
 	}
+	env.Track(c)
 	ud := L.NewUserData()
 	ud.Value = &pop3Conn{c: c, env: env, host: host, port: port}
 	L.SetMetatable(ud, L.GetTypeMetatable(pop3ConnType))

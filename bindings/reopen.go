@@ -1,8 +1,6 @@
 package bindings
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -24,16 +22,14 @@ func dialIMAP(L *lua.LState, env *Env, kind, host string, port int, command stri
 }
 
 func connectIMAP(L *lua.LState, env *Env, kind, host string, port int, command string, timeout time.Duration, tlso tlsopt.Options) *imapConn {
-	if env.Connect != nil {
-		if err := env.Connect(); err != nil {
-			raiseIMAP(L, "error", err.Error(), "")
-		}
+	if err := env.CountConnection(); err != nil {
+		raiseIMAP(L, "error", err.Error(), "")
 	}
 	opts := env.imapOptions(L, timeout, tlso)
 	ctx := ctxOf(L)
 	var c *imap.Client
 	var err error
-	addr := fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port)
+	addr := HostPort(host, port)
 	switch kind {
 	case "stream":
 		if env.Sandbox {
@@ -49,6 +45,7 @@ func connectIMAP(L *lua.LState, env *Env, kind, host string, port int, command s
 	if err != nil {
 		Raise(L, err)
 	}
+	env.Track(c)
 	return &imapConn{c: c, env: env, host: host, port: port,
 		redial: func(L *lua.LState, host string, port int, timeout time.Duration) *imapConn {
 			if port < 0 {
@@ -77,6 +74,7 @@ func imapOpen(L *lua.LState, m *imapConn) int {
 	}
 	nm := m.redial(L, host, port, timeoutArg(L, L.Get(4), m.env.timeout()))
 	m.c.Close()
+	m.env.Untrack(m.c)
 	*m = *nm
 	return 0
 }
@@ -84,6 +82,6 @@ func imapOpen(L *lua.LState, m *imapConn) int {
 // imapLoginPlain is the newest imaplib's login_plain(user, password
 // [, authzid]): AUTHENTICATE PLAIN (RFC 4616); a non-OK reply raises.
 func imapLoginPlain(L *lua.LState, m *imapConn) int {
-	res, err := m.c.AuthenticateSASL(ctxOf(L), sasl.Plain(str(L, 4, ""), str(L, 2, ""), str(L, 3, "")))
+	res, err := m.c.AuthenticateSASL(ctxOf(L), sasl.Plain(str(L, 4, ""), str(L, 2, ""), secretArg(L, 3, m.host, str(L, 2, ""))))
 	return push(L, res, err, nil)
 }

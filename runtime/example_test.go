@@ -12,11 +12,13 @@ func Example() {
 	_, err := rt.RunString(context.Background(), "hello.lua", `
 local imap = require("imap")
 print(imap.Int2AP(4096), #imap.ParseFlags("1 (FLAGS (\\Seen \\Answered))"))
-print(io == nil, os.execute == nil)`)
+print(pcall(function() return io.open("/etc/passwd") end))
+print(pcall(function() return require("debug").getinfo end))`)
 	fmt.Println(err)
 	// Output:
 	// BAAA	2
-	// true	true
+	// false	hello.lua:4: io.open: io is not available in the sandbox
+	// false	hello.lua:5: debug.getinfo is not available in the sandbox
 	// <nil>
 }
 

@@ -2,8 +2,27 @@
 // Lua 5.1) with the imap and pop3 modules, a sandbox for untrusted
 // scripts, limits, dry run, a dial hook, audit events and cancellation.
 //
-// One LState per run; compiled chunks are cached and shared between runs;
-// a [Pool] bounds how many scripts run at once.
+// Per Runtime (set once, shared by its runs): the [Options], host modules
+// ([Runtime.Register]) and exposed values ([Runtime.Expose]), the cache
+// of compiled chunks (bounded), and the state store when the host gives
+// one (with [Options.Tenant], the tenant's namespace of it).
+//
+// Per run (nothing of one run is visible to the next): the Lua state and
+// its globals, the loaded modules and their caches (the re module's
+// compiled patterns), the id ([Result.Run], passed to [Options.AuditRun]),
+// the dry-run plan, the output budget (stdout and stderr together), the
+// count of connections, the state under Sandbox with no store and no
+// Tenant, and every connection and state lock the run took, closed and
+// released when it ends, however it ends. A run that hits a limit fails
+// with a [ScriptError] of Kind "limit.output" (and the like) whose
+// message names the limit.
+//
+// The dial hook ([Options.Dial]) gets network "tcp" and the address as
+// net.JoinHostPort(host, port), the same for IMAP, POP3 and account:
+// "mail.example.org:993", "[::1]:143" (a script's "[::1]" is unbracketed
+// first).
+//
+// A [Pool] bounds how many scripts run at once.
 package runtime
 
 import (
@@ -29,6 +48,7 @@ import (
 	luar "layeh.com/gopher-luar"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/stdlib"
 )
 
@@ -40,13 +60,17 @@ type Options struct {
 	Sandbox bool
 	// DryRun sends nothing that changes a mailbox; see [Result.Plan].
 	DryRun bool
-	// Dial opens every connection scripts make (allow-lists, proxies).
+	// Dial opens every connection scripts make (allow-lists, proxies),
+	// with addresses as net.JoinHostPort(host, port).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives the runtime's own events; nil discards them.
 	Logger *slog.Logger
 	// Audit receives CPython's audit events (imaplib.open, imaplib.send,
 	// poplib.connect, poplib.putline), secrets redacted.
 	Audit func(event string, args ...any)
+	// AuditRun, if set, receives the same events with the id of the run
+	// that caused them ([Result.Run]), to tell concurrent runs apart.
+	AuditRun func(run, event string, args ...any)
 	// Stdout and Stderr for print and debug traces; nil means os.Stdout/os.Stderr.
 	Stdout, Stderr io.Writer
 	// Getenv answers os.getenv in the sandbox; nil returns nil for every name.
@@ -130,6 +154,7 @@ func (rt *Runtime) Expose(name string, v any) {
 // Result is what a run leaves behind.
 type Result struct {
 	Plan []bindings.Action // what a dry run did not do
+	Run  string            // the run's id, as [Options.AuditRun] got it
 }
 
 // ScriptError is a script's failure: its message, where in the script,
@@ -170,6 +195,10 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 		defer cancel()
 	}
 	env := rt.env()
+	ctx, stop := context.WithCancel(ctx) // a limit hit stops the run
+	defer stop()
+	env.Stop = stop
+	defer env.End() // connections closed, locks released, however the run ends
 	L := rt.newState(env)
 	defer L.Close()
 	L.SetContext(ctx)
@@ -182,7 +211,10 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
 	L.Push(L.NewFunctionFromProto(proto))
 	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
-	res := &Result{Plan: env.Plan()}
+	res := &Result{Plan: env.Plan(), Run: env.Run}
+	if le := env.LimitErr(); le != nil {
+		return res, limitError(name, err, le)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			se := scriptError(name, err)
@@ -211,29 +243,42 @@ func (rt *Runtime) SetState(s stdlib.Store) {
 	rt.mu.Unlock()
 }
 
+// store is the state store of one run: under Sandbox with no store and
+// no Tenant, a fresh one of its own; with a Tenant, the tenant's
+// namespace of the host's store (or of one in memory per Runtime).
 func (rt *Runtime) store() stdlib.Store {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.opts.State == nil {
+		if rt.opts.Sandbox && rt.opts.Tenant == "" {
+			return &stdlib.MemStore{}
+		}
 		if rt.opts.Sandbox {
 			rt.opts.State = &stdlib.MemStore{}
 		} else {
 			rt.opts.State = stdlib.FileStore{Dir: stdlib.DefaultStateDir()}
 		}
 	}
+	if rt.opts.Tenant != "" {
+		return stdlib.Namespace(rt.opts.State, rt.opts.Tenant)
+	}
 	return rt.opts.State
 }
 
-// env is what one run's modules see; it counts the run's connections.
+// env is what one run's modules see: its id, its output budget (stdout
+// and stderr together) and its count of connections.
 func (rt *Runtime) env() *bindings.Env {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
-		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug}
+		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID()}
+	env.Audit = auditHook(rt.opts.Audit, rt.opts.AuditRun, env.Run)
+	env.LimitOutput(rt.opts.MaxOutput)
 	var conns atomic.Int64
+	maxConns := rt.opts.MaxConnections
 	env.Connect = func() error {
-		if n := conns.Add(1); rt.opts.MaxConnections > 0 && n > int64(rt.opts.MaxConnections) {
-			return fmt.Errorf("connection limit of %d reached", rt.opts.MaxConnections)
+		if n := conns.Add(1); maxConns > 0 && n > int64(maxConns) {
+			return env.Limit(&limit.Error{Limit: "connection", Max: strconv.Itoa(maxConns)})
 		}
 		return nil
 	}
@@ -267,6 +312,9 @@ func (s *Session) Eval(ctx context.Context, name, src string) error {
 	top := s.L.GetTop()
 	s.L.Push(s.L.NewFunctionFromProto(proto))
 	if err := s.L.PCall(0, lua.MultRet, s.L.NewFunction(traceback)); err != nil {
+		if le := s.env.LimitErr(); le != nil {
+			return limitError(name, err, le)
+		}
 		return scriptError(name, err)
 	}
 	if n := s.L.GetTop() - top; n > 0 {
@@ -283,8 +331,11 @@ func (s *Session) Eval(ctx context.Context, name, src string) error {
 	return nil
 }
 
-// Close ends the session.
-func (s *Session) Close() { s.L.Close() }
+// Close ends the session, closing its connections and releasing its locks.
+func (s *Session) Close() {
+	s.L.Close()
+	s.env.End()
+}
 
 // State is the session's Lua state, for hosts that add globals or call
 // functions directly; like the session, it is not safe for concurrent use.
@@ -301,7 +352,7 @@ func Incomplete(err error) bool {
 // and records the traceback beside it.
 func traceback(L *lua.LState) int {
 	v := L.Get(1)
-	dbg := L.GetField(L.GetGlobal("debug"), "traceback")
+	dbg := L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString(tracebackKey)
 	var trace string
 	if f, ok := dbg.(*lua.LFunction); ok {
 		L.Push(f)
@@ -377,7 +428,7 @@ func (rt *Runtime) Compile(name, src string) (*lua.FunctionProto, error) {
 		return nil, compileError(name, err)
 	}
 	rt.mu.Lock()
-	rt.cache[key] = p
+	rt.cacheAdd(key, p)
 	rt.mu.Unlock()
 	return p, nil
 }
@@ -396,23 +447,6 @@ func compileError(name string, err error) *ScriptError {
 	return se
 }
 
-// limitWriter fails once more than max bytes were written.
-type limitWriter struct {
-	w   io.Writer
-	n   int64
-	max int64
-}
-
-var errOutputLimit = errors.New("output limit reached")
-
-func (l *limitWriter) Write(b []byte) (int, error) {
-	if l.max > 0 && l.n+int64(len(b)) > l.max {
-		return 0, errOutputLimit
-	}
-	l.n += int64(len(b))
-	return l.w.Write(b)
-}
-
 func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:        rt.opts.Sandbox,
@@ -424,9 +458,13 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	})
 	if rt.opts.Sandbox {
 		rt.openSandbox(L)
+	} else {
+		keepTraceback(L)
+		routeStdio(L, env)
+		L.SetGlobal("_printregs", lua.LNil) // writes to os.Stdout, past every limit
 	}
 	patternFuncs(L)
-	out := &limitWriter{w: rt.opts.Stdout, max: rt.opts.MaxOutput}
+	out := env.Stdout
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder
 		for i := 1; i <= L.GetTop(); i++ {
@@ -437,7 +475,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 		}
 		b.WriteByte('\n')
 		if _, err := io.WriteString(out, b.String()); err != nil {
-			L.RaiseError("print: %v", err)
+			bindings.RaiseLimit(L, env, err)
 		}
 		return 0
 	}))
@@ -454,9 +492,11 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	return L
 }
 
-// openSandbox opens the safe libraries: base without load*/dofile,
-// table, string, math, coroutine, package (preloaded modules only), and
-// an os with time, date, clock and a filtered getenv.
+// openSandbox opens the safe libraries: base without load*/dofile and
+// _printregs, table, string, math, coroutine, an os with time, date,
+// clock and a filtered getenv, and a require of preloaded modules only.
+// io, debug and the rest are withheld by every route, and using them
+// says so.
 func (rt *Runtime) openSandbox(L *lua.LState) {
 	for _, lib := range []struct {
 		name string
@@ -470,9 +510,19 @@ func (rt *Runtime) openSandbox(L *lua.LState) {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
+	loaded := L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED").(*lua.LTable)
+	// the debug library only for the runtime's tracebacks, kept privately
+	keepTraceback(L)
+	dbg := L.NewTable()
+	dbg.RawSetString("traceback", L.GetField(L.GetGlobal("debug"), "traceback"))
+	refuseMissing(L, dbg, "debug")
+	L.SetGlobal("debug", dbg)
+	loaded.RawSetString("debug", dbg)
+	L.SetGlobal("io", withheld(L, "io"))
 	for _, name := range []string{"dofile", "loadfile", "load", "loadstring", "module"} {
-		L.SetGlobal(name, lua.LNil)
+		L.SetGlobal(name, refusedFunc(L, name))
 	}
+	L.SetGlobal("_printregs", lua.LNil)
 	full := L.GetGlobal("os").(*lua.LTable)
 	safe := L.NewTable()
 	for _, k := range []string{"time", "date", "clock", "difftime"} {
@@ -492,17 +542,16 @@ func (rt *Runtime) openSandbox(L *lua.LState) {
 		}
 		return 1
 	}))
+	refuseMissing(L, safe, "os")
 	L.SetGlobal("os", safe)
-	L.SetField(L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED"), "os", safe)
-	// debug only for tracebacks
-	dbg := L.NewTable()
-	dbg.RawSetString("traceback", L.GetField(L.GetGlobal("debug"), "traceback"))
-	L.SetGlobal("debug", dbg)
-	// require finds preloaded modules only
+	loaded.RawSetString("os", safe)
+	// require finds loaded and preloaded modules only; package.path,
+	// package.loaders and the registry's loaders are never consulted
 	pkg := L.GetGlobal("package").(*lua.LTable)
-	loaders := pkg.RawGetString("loaders").(*lua.LTable)
+	preload := pkg.RawGetString("preload").(*lua.LTable)
+	L.SetGlobal("require", sandboxRequire(L, loaded, preload))
 	only := L.NewTable()
-	only.Append(loaders.RawGetInt(1))
+	only.Append(pkg.RawGetString("loaders").(*lua.LTable).RawGetInt(1))
 	pkg.RawSetString("loaders", only)
 	pkg.RawSetString("path", lua.LString(""))
 	pkg.RawSetString("cpath", lua.LString(""))

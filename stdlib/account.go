@@ -31,7 +31,7 @@ func Preload(L *lua.LState, env *bindings.Env, store Store) {
 		store = &MemStore{}
 	}
 	L.PreloadModule("account", func(L *lua.LState) int { return openAccount(L, env) })
-	L.PreloadModule("state", func(L *lua.LState) int { return openState(L, store) })
+	L.PreloadModule("state", func(L *lua.LState) int { return openState(L, env, store) })
 	L.PreloadModule("rules", func(L *lua.LState) int {
 		fn, err := L.LoadString(rulesSource)
 		if err != nil {
@@ -132,11 +132,9 @@ func fail(L *lua.LState, format string, args ...any) {
 	bindings.Raise(L, &imap.Error{Kind: imap.KindError, Text: fmt.Sprintf(format, args...)})
 }
 
-// secretValue is what account.secret returns: resolved at once, except
-// netrc, which needs the host and user connect knows.
-const netrcMarker = "\x00netrc"
-
-// secret is account.secret("env:NAME" | "cmd:COMMAND" | "netrc" | "prompt").
+// secret is account.secret("env:NAME" | "cmd:COMMAND" | "netrc" |
+// "prompt"): a bindings.Secret, resolved at once except netrc, which
+// needs the host and user connect knows. Only env: works in the sandbox.
 func secret(L *lua.LState, env *bindings.Env) int {
 	spec := L.CheckString(1)
 	kind, arg, _ := strings.Cut(spec, ":")
@@ -153,7 +151,7 @@ func secret(L *lua.LState, env *bindings.Env) int {
 		if v == "" {
 			fail(L, "secret %s: environment variable %s is not set", spec, arg)
 		}
-		L.Push(lua.LString(v))
+		L.Push(fixedSecret(L, spec, v))
 	case "cmd":
 		if env.Sandbox {
 			fail(L, "secret cmd: is not allowed in the sandbox")
@@ -162,12 +160,12 @@ func secret(L *lua.LState, env *bindings.Env) int {
 		if err != nil {
 			fail(L, "secret cmd: %v", err) // never the output: it may be the secret
 		}
-		L.Push(lua.LString(strings.TrimRight(string(out), "\r\n")))
+		L.Push(fixedSecret(L, "cmd", strings.TrimRight(string(out), "\r\n")))
 	case "netrc":
 		if env.Sandbox {
 			fail(L, "secret netrc is not allowed in the sandbox")
 		}
-		L.Push(lua.LString(netrcMarker))
+		L.Push(bindings.NewSecret(L, &bindings.Secret{Label: "netrc", Value: netrcPassword}))
 	case "prompt":
 		if env.Sandbox {
 			fail(L, "secret prompt is not allowed in the sandbox")
@@ -176,11 +174,15 @@ func secret(L *lua.LState, env *bindings.Env) int {
 		if err != nil {
 			fail(L, "secret prompt: %v", err)
 		}
-		L.Push(lua.LString(pw))
+		L.Push(fixedSecret(L, "prompt", pw))
 	default:
 		fail(L, "secret %q: want env:NAME, cmd:COMMAND, netrc or prompt (a plain string is a literal password)", spec)
 	}
 	return 1
+}
+
+func fixedSecret(L *lua.LState, label, v string) lua.LValue {
+	return bindings.NewSecret(L, &bindings.Secret{Label: label, Value: func(string, string) (string, error) { return v, nil }})
 }
 
 func isLoopback(host string) bool {
@@ -195,9 +197,16 @@ func isLoopback(host string) bool {
 func connect(L *lua.LState, env *bindings.Env) int {
 	o := L.CheckTable(1)
 	get := func(k string) string { return lua.LVAsString(o.RawGetString(k)) }
-	host, user, password := get("host"), get("user"), get("password")
+	host, user := get("host"), get("user")
 	if host == "" {
 		fail(L, "account.connect: host is required")
+	}
+	password, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
+	if !ok {
+		fail(L, "account.connect: password must be a string or an account.secret")
+	}
+	if err != nil {
+		fail(L, "account.connect: secret: %v", err)
 	}
 	mode := get("tls")
 	if mode == "" {
@@ -207,13 +216,6 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
 		port = int(p)
 	}
-	if password == netrcMarker {
-		pw, err := netrcPassword(host, user)
-		if err != nil {
-			fail(L, "secret netrc: %v", err)
-		}
-		password = pw
-	}
 	cfg, err := env.TLSConfig(bindings.SSLContext(L, o.RawGetString("ssl_context")))
 	if err != nil {
 		fail(L, "account.connect: %v", err)
@@ -222,10 +224,8 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if n, ok := o.RawGetString("timeout").(lua.LNumber); ok && n > 0 {
 		timeout = time.Duration(float64(n) * float64(time.Second))
 	}
-	if env.Connect != nil {
-		if err := env.Connect(); err != nil {
-			fail(L, "%v", err)
-		}
+	if err := env.CountConnection(); err != nil {
+		fail(L, "%v", err)
 	}
 	opts := &imap.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.Stderr}
 	switch mode {
@@ -243,7 +243,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	default:
 		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
-	addr := net.JoinHostPort(host, fmt.Sprint(port))
+	addr := bindings.HostPort(host, port)
 	// dial connects and logs in, with then pipelined behind the LOGIN
 	dial := func(ctx context.Context, then ...*imap.Command) (*imap.Client, error) {
 		var c *imap.Client
@@ -271,12 +271,22 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	}
 	ctx := bindings.Ctx(L)
 	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{},
-		redial: func(ctx context.Context) (*imap.Client, error) { return dial(ctx) }}
+		redial: func(ctx context.Context) (*imap.Client, error) {
+			if err := env.CountConnection(); err != nil { // a reconnect counts too
+				return nil, err
+			}
+			c, err := dial(ctx)
+			if err == nil {
+				env.Track(c)
+			}
+			return c, err
+		}}
 	ns, list := discoverCommands()
 	c, err := dial(ctx, ns, list)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
+	env.Track(c)
 	if list.Status == nil { // logged in before LOGIN (PREAUTH): nothing was pipelined
 		if err := c.Execute(ctx, ns, list); err != nil {
 			c.Close()
@@ -463,8 +473,10 @@ func acctClose(L *lua.LState) int {
 		a.wait()
 		a.c.Start(bindings.Ctx(L), &imap.Command{Name: "LOGOUT"})
 		a.c.Close()
+		a.env.Untrack(a.c)
 		return 0
 	}
+	defer a.env.Untrack(a.c)
 	defer a.c.Close()
 	a.sync(L, &imap.Command{Name: "LOGOUT"})
 	return 0

@@ -3,11 +3,11 @@ package stdlib
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -27,22 +27,15 @@ func preloadHelpers(L *lua.LState, env *bindings.Env) {
 
 // re: Go's regexp (RE2: linear time, safe on untrusted patterns).
 
-var reCache sync.Map
-
-func compileRe(L *lua.LState, n int) *regexp.Regexp {
-	p := L.CheckString(n)
-	if r, ok := reCache.Load(p); ok {
-		return r.(*regexp.Regexp)
-	}
-	r, err := regexp.Compile(p)
-	if err != nil {
-		L.ArgError(n, err.Error())
-	}
-	reCache.Store(p, r)
-	return r
-}
-
 func openRe(L *lua.LState) int {
+	cache := newReCache()
+	compileRe := func(L *lua.LState, n int) *regexp.Regexp {
+		r, err := cache.get(L.CheckString(n))
+		if err != nil {
+			L.ArgError(n, err.Error())
+		}
+		return r
+	}
 	mod := L.NewTable()
 	L.SetFuncs(mod, map[string]lua.LGFunction{
 		// re.match(pattern, s) -> true if s contains a match
@@ -221,7 +214,13 @@ func openLog(L *lua.LState, env *bindings.Env) int {
 			for i := 1; i <= L.GetTop(); i++ {
 				parts = append(parts, L.ToStringMeta(L.Get(i)).String())
 			}
-			fmt.Fprintf(env.Stderr, "%s %-5s %s\n", time.Now().Format("15:04:05"), strings.ToUpper(level), strings.Join(parts, " "))
+			line := fmt.Sprintf("%s %-5s %s\n", time.Now().Format("15:04:05"), strings.ToUpper(level), strings.Join(parts, " "))
+			if env.Stderr == nil {
+				return 0
+			}
+			if _, err := io.WriteString(env.Stderr, line); err != nil {
+				bindings.RaiseLimit(L, env, err)
+			}
 			return 0
 		}))
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/bindings"
 )
 
 // Store keeps named state documents. Hosts may give their own (a
@@ -127,7 +129,7 @@ func (m *MemStore) Lock(name string) (func(), error) {
 
 // openState is the state module: state.open(name) -> a document with
 // get, set, delete, keys and save; state.lock(name) -> unlock function.
-func openState(L *lua.LState, store Store) int {
+func openState(L *lua.LState, env *bindings.Env, store Store) int {
 	mod := L.NewTable()
 	L.SetFuncs(mod, map[string]lua.LGFunction{
 		"open": func(L *lua.LState) int {
@@ -177,7 +179,11 @@ func openState(L *lua.LState, store Store) int {
 				L.Push(lua.LString(err.Error()))
 				return 2
 			}
-			L.Push(L.NewFunction(func(L *lua.LState) int { unlock(); return 0 }))
+			// released when the run ends, however it ends, unless the
+			// script releases it first
+			once := sync.OnceFunc(unlock)
+			forget := env.OnEnd(once)
+			L.Push(L.NewFunction(func(L *lua.LState) int { forget(); once(); return 0 }))
 			return 1
 		},
 	})

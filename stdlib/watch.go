@@ -123,6 +123,7 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 			if err != nil {
 				return err
 			}
+			defer a.env.Untrack(c)
 			defer c.Close()
 			if res, _, err := c.Select(ctx, mailbox, true); err != nil {
 				return err

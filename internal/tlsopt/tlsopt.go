@@ -1,6 +1,6 @@
-// Package tlsopt turns the TLS settings users give (a CA file, a client
-// certificate, a server name, a minimum version, an explicit insecure
-// switch) into a *tls.Config. Both mail clients share it.
+// Package tlsopt turns the TLS settings users give (CA roots and a client
+// certificate, as files or PEM text; a server name, a minimum version, an
+// explicit insecure switch) into a *tls.Config. Both mail clients share it.
 package tlsopt
 
 import (
@@ -9,9 +9,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -21,6 +23,9 @@ type Options struct {
 	CAFile     string // PEM file of extra trusted roots (instead of the system's)
 	CertFile   string // client certificate, PEM
 	KeyFile    string // its key, PEM
+	CAPEM      string // trusted roots as PEM text, instead of CAFile
+	CertPEM    string // client certificate as PEM text, instead of CertFile
+	KeyPEM     string // its key as PEM text, instead of KeyFile
 	ServerName string // name to verify, if not the dialed host
 	MinVersion string // "1.2" (default) or "1.3"
 	Insecure   bool   // skip verification: explicit, never the default
@@ -36,28 +41,92 @@ func (o Options) Config() (*tls.Config, error) {
 	default:
 		return nil, fmt.Errorf("min_version %q: want 1.2 or 1.3", o.MinVersion)
 	}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
+	ca, err := pemOf("ca", o.CAFile, o.CAPEM)
+	if err != nil {
+		return nil, err
+	}
+	if ca != nil {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", o.CAFile)
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, errors.New("ca: no PEM certificates")
 		}
 		cfg.RootCAs = pool
 	}
-	if (o.CertFile == "") != (o.KeyFile == "") {
-		return nil, errors.New("cert_file and key_file go together")
+	cert, err := pemOf("cert", o.CertFile, o.CertPEM)
+	if err != nil {
+		return nil, err
 	}
-	if o.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	key, err := pemOf("key", o.KeyFile, o.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	if (cert == nil) != (key == nil) {
+		return nil, errors.New("a client certificate and its key go together (cert_file/cert_pem and key_file/key_pem)")
+	}
+	if cert != nil {
+		pair, err := tls.X509KeyPair(cert, key)
 		if err != nil {
 			return nil, fmt.Errorf("client certificate: %w", err)
 		}
-		cfg.Certificates = []tls.Certificate{cert}
+		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// MaxPEM is the largest PEM text or file accepted (a CA bundle is ~200 KB).
+const MaxPEM = 1 << 20
+
+// HasFiles reports whether o names files to read.
+func (o Options) HasFiles() bool { return o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" }
+
+// pemOf is the PEM text of what (ca, cert, key), given as a file or as
+// text but not both; nil when neither.
+func pemOf(what, file, text string) ([]byte, error) {
+	switch {
+	case file != "" && text != "":
+		return nil, fmt.Errorf("%s_file and %s_pem: give one", what, what)
+	case text != "":
+		if len(text) > MaxPEM {
+			return nil, fmt.Errorf("%s_pem: more than %d bytes", what, MaxPEM)
+		}
+		return []byte(text), nil
+	case file != "":
+		b, err := ReadPEMFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s_file: %w", what, err)
+		}
+		return b, nil
+	}
+	return nil, nil
+}
+
+// ReadPEMFile reads a regular file of at most MaxPEM bytes; it never
+// blocks on a FIFO or device (opened non-blocking, refused unless
+// regular) nor reads past the cap.
+func ReadPEMFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > MaxPEM {
+		return nil, fmt.Errorf("%s: more than %d bytes", path, MaxPEM)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxPEM+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxPEM {
+		return nil, fmt.Errorf("%s: more than %d bytes", path, MaxPEM)
+	}
+	return b, nil
 }
 
 // ForHost returns a copy of cfg (or a new config) that verifies host
