@@ -16,6 +16,9 @@
 // CONDSTORE, QRESYNC, SPECIAL-USE, LITERAL+ and IDLE are offered. The spool
 // is not a Maildir: seed over IMAP (APPEND). Cyrus logs only to syslog; it
 // runs in a mount namespace whose /dev/log is the sink at Server.Dir/syslog.log.
+// LOGIN works on the plain port (allowplaintext), yet the CAPABILITY sent
+// after it there lists LOGINDISABLED. A wrong password is answered after
+// about 3 s. The user "cyrus" is the admin (GETQUOTA is refused to others).
 package cyrus
 
 import (
