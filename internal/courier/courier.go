@@ -21,7 +21,8 @@
 // SELECT sends no [UIDNEXT]. Commands written in the same packet as a
 // successful LOGIN get no answer (imaplogin hands the connection to imapd
 // and drops what it had read). Mail can be seeded straight into the Maildir
-// ([Server.Maildir]) or over IMAP. A wrong password is answered after about
+// ([Server.Maildir]; files with bare LF line ends, as Courier adds the CR:
+// a CRLF file is served with CR CR LF) or over IMAP. A wrong password is answered after about
 // 5 s. Logs are Server.Dir/*.log.
 package courier
 
