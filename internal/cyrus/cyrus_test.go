@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +41,9 @@ func TestStartStop(t *testing.T) {
 	if !strings.HasPrefix(line, "* OK") || !strings.Contains(line, "Cyrus IMAP") {
 		t.Fatalf("greeting %q", line)
 	}
-	c.Write([]byte("b LOGIN alice wrong\r\na LOGIN alice " + Password + "\r\n"))
-	for _, tag := range []string{"b NO", "a OK"} {
+	// (protocol/imap's smoke tests check that a wrong password fails.)
+	c.Write([]byte("a LOGIN alice " + Password + "\r\n"))
+	for _, tag := range []string{"a OK"} {
 		line, err = r.ReadString('\n')
 		for err == nil && strings.HasPrefix(line, "*") {
 			line, err = r.ReadString('\n')
@@ -62,5 +64,19 @@ func TestStartStop(t *testing.T) {
 	}
 	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
 		t.Fatalf("folder left: %v", err)
+	}
+}
+
+// TestMissing checks that Start fails, saying what to run, when the
+// daemons are not unpacked.
+func TestMissing(t *testing.T) {
+	t.Setenv("MAILSCRIPT_SERVERS", filepath.Join(t.TempDir(), "none"))
+	s, err := Start()
+	if err == nil {
+		s.Stop()
+		t.Fatal("started without its daemons")
+	}
+	if !strings.Contains(err.Error(), "scripts/servers.sh") {
+		t.Fatalf("error %q does not say what to run", err)
 	}
 }
