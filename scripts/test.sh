@@ -16,6 +16,8 @@ if [ "$(id -u)" = 0 ] && ! id vmail >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin vmail
 fi
 
+bash scripts/servers.sh # Cyrus and Courier, beside Dovecot
+
 echo "== go vet"
 go vet ./...
 echo "== gofmt"
