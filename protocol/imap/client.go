@@ -66,9 +66,11 @@ type Client struct {
 	tlsActive bool
 	process   *exec.Cmd
 
+	mu           sync.Mutex // guards state and caps: a pipelined writer reads caps
 	state        string
 	savedState   string
 	caps         []string
+	xstates      map[string]string // commands Xatom allowed, this client only
 	protoVersion string
 	welcome      string
 	readonly     bool
@@ -283,9 +285,9 @@ func (c *Client) start(ctx context.Context) error {
 	c.welcome = resp.Line()
 	switch {
 	case resp.Untagged() && resp.Type == "OK":
-		c.state = StateNonAuth
+		c.setStateAny(StateNonAuth)
 	case resp.Untagged() && resp.Type == "PREAUTH":
-		c.state = StateAuth
+		c.setStateAny(StateAuth)
 	default:
 		return &Error{Kind: KindError, Text: "invalid greeting: " + resp.Line()}
 	}
@@ -304,7 +306,7 @@ func (c *Client) start(ctx context.Context) error {
 		return &Error{Kind: KindError, Text: "server not IMAP4 compliant"}
 	}
 	c.trace(1, "imaplib version mailscript, new IMAP4 connection, tag="+c.tagPrefix)
-	c.trace(3, "CAPABILITIES: "+strings.Join(c.caps, " "))
+	c.trace(3, "CAPABILITIES: "+strings.Join(c.Capabilities(), " "))
 	return nil
 }
 
@@ -331,15 +333,24 @@ func (c *Client) refreshCaps(ctx context.Context, greeting bool) error {
 }
 
 func (c *Client) setCaps(s string) {
-	c.caps = strings.Fields(strings.ToUpper(s))
+	caps := strings.Fields(strings.ToUpper(s))
+	c.mu.Lock()
+	c.caps = caps
+	c.mu.Unlock()
 }
 
 // Capabilities returns the server's capabilities, upper-case.
-func (c *Client) Capabilities() []string { return append([]string(nil), c.caps...) }
+func (c *Client) Capabilities() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.caps...)
+}
 
 // HasCap reports whether the server offers capability name (case-insensitive).
 func (c *Client) HasCap(name string) bool {
 	name = strings.ToUpper(name)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, x := range c.caps {
 		if x == name {
 			return true
@@ -349,7 +360,18 @@ func (c *Client) HasCap(name string) bool {
 }
 
 // State is imaplib's state: NONAUTH, AUTH, SELECTED or LOGOUT (IDLING during IDLE).
-func (c *Client) State() string { return c.state }
+func (c *Client) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// setStateAny sets the state unconditionally.
+func (c *Client) setStateAny(s string) {
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
+}
 
 // Welcome is the server's greeting line.
 func (c *Client) Welcome() string { return c.welcome }
@@ -660,7 +682,7 @@ func (c *Client) fail(ctx context.Context, name string, err error) error {
 			ie.Command = firstWord(name)
 		}
 		c.broken = ie
-		c.state = StateLogout
+		c.setStateAny(StateLogout)
 		c.closeConn()
 	}
 	return e
@@ -710,7 +732,13 @@ func (c *Client) run(cmds []*Command) error {
 	}()
 	// every one: a server running them at once may finish them out of order
 	rerr := c.readUntil(func() bool { return c.allDone(cmds) })
-	if err := <-werr; err != nil {
+	if rerr != nil {
+		// the writer may be blocked on a server that stopped reading
+		_ = c.c.SetWriteDeadline(time.Unix(1, 0))
+	}
+	// the writer's own failure says more than the reader's timeout it
+	// caused, but not the deadline set here to wake it
+	if err := <-werr; err != nil && (rerr == nil || causeOf(err) != CauseTimeout) {
 		return err
 	}
 	return rerr
@@ -973,7 +1001,7 @@ func (c *Client) checkBye(name string) error {
 		last := s[len(s)-1]
 		err := &Error{Kind: KindAbort, Command: name, Text: last.r.Text}
 		c.broken = err
-		c.state = StateLogout
+		c.setStateAny(StateLogout)
 		return err
 	}
 	return nil
@@ -981,7 +1009,7 @@ func (c *Client) checkBye(name string) error {
 
 // Close closes the connection without LOGOUT (imaplib's shutdown()).
 func (c *Client) Close() error {
-	c.state = StateLogout
+	c.setStateAny(StateLogout)
 	if c.broken == nil {
 		c.broken = &Error{Kind: KindAbort, Text: "connection closed", Cause: CauseEOF}
 	}

@@ -25,7 +25,8 @@ type Result struct {
 // Responses returns the untagged responses behind Data.
 func (r *Result) Responses() []*Response { return r.responses }
 
-// commandStates is imaplib's Commands table: where each command is allowed.
+// commandStates is imaplib's Commands table: where each command is
+// allowed. It is never written; Xatom's additions live on the client.
 var commandStates = map[string]string{
 	"APPEND": "AS", "AUTHENTICATE": "N", "CAPABILITY": "NASL", "CHECK": "S",
 	"CLOSE": "S", "COPY": "S", "CREATE": "AS", "DELETE": "AS", "DELETEACL": "AS",
@@ -43,18 +44,22 @@ var stateLetter = map[string]byte{StateNonAuth: 'N', StateAuth: 'A', StateSelect
 var letterState = map[byte]string{'N': StateNonAuth, 'A': StateAuth, 'S': StateSelected, 'L': StateLogout}
 
 func (c *Client) checkState(name string) error {
+	state := c.State()
 	allowed, ok := commandStates[name]
 	if !ok {
-		allowed = string(stateLetter[c.state])
+		allowed, ok = c.xstates[name]
 	}
-	if l, ok := stateLetter[c.state]; ok && strings.IndexByte(allowed, l) >= 0 {
+	if !ok {
+		allowed = string(stateLetter[state])
+	}
+	if l, ok := stateLetter[state]; ok && strings.IndexByte(allowed, l) >= 0 {
 		return nil
 	}
 	var names []string
 	for i := 0; i < len(allowed); i++ {
 		names = append(names, letterState[allowed[i]])
 	}
-	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + c.state + ", only allowed in states " + strings.Join(names, ", ")}
+	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + state + ", only allowed in states " + strings.Join(names, ", ")}
 }
 
 // command is imaplib's _command + _command_complete: state check, store
@@ -197,9 +202,11 @@ func (c *Client) Unselect(ctx context.Context) (*Result, error) {
 }
 
 func (c *Client) setState(s string) {
+	c.mu.Lock()
 	if c.state != StateLogout {
 		c.state = s
 	}
+	c.mu.Unlock()
 }
 
 // Copy copies messages to mailbox; the COPYUID code is decoded when given.
@@ -539,7 +546,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 	if cmd.Status.Type != "OK" {
 		return nil, &Error{Kind: KindError, Command: "LOGIN", Code: cmd.Status.Code, Text: cmd.Status.Text}
 	}
-	c.state = StateAuth
+	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {
 		return nil, err
 	}
@@ -549,7 +556,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 // Logout ends the session; it never fails (imaplib returns NO with the
 // error instead) and returns ("BYE", [text]) when the server says BYE.
 func (c *Client) Logout(ctx context.Context) *Result {
-	c.state = StateLogout
+	c.setStateAny(StateLogout)
 	defer c.closeConn()
 	if c.broken != nil {
 		return &Result{Type: "NO", Data: []Item{{Text: c.broken.Error()}}}
@@ -728,7 +735,7 @@ func (c *Client) SelectThen(ctx context.Context, mailbox string, readonly bool, 
 		c.setState(StateAuth)
 		return tagged(cmd), nil, nil
 	}
-	c.state = StateSelected
+	c.setStateAny(StateSelected)
 	st := c.mailboxStatus(cmd)
 	if _, ro := c.store["READ-ONLY"]; ro && !readonly {
 		return nil, st, &Error{Kind: KindReadOnly, Command: name, Code: "READ-ONLY", Text: strconv.Quote(mailbox) + " is not writable"}
@@ -767,7 +774,7 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 	if err != nil {
 		e := &Error{Kind: KindAbort, Command: "STARTTLS", Text: "TLS handshake: " + err.Error(), Cause: CauseTLS, Err: err}
 		c.broken = e
-		c.state = StateLogout
+		c.setStateAny(StateLogout)
 		nc.Close()
 		return nil, e
 	}
@@ -863,7 +870,12 @@ func wrap3[T any](r *Result, v T, err error) (*Result, any, error) { return r, v
 func (c *Client) Xatom(ctx context.Context, name string, args ...string) (*Result, error) {
 	name = strings.ToUpper(name)
 	if _, ok := commandStates[name]; !ok {
-		commandStates[name] = string(stateLetter[c.state])
+		if _, ok := c.xstates[name]; !ok {
+			if c.xstates == nil {
+				c.xstates = map[string]string{}
+			}
+			c.xstates[name] = string(stateLetter[c.State()])
+		}
 	}
 	var a []Arg
 	for _, s := range args {

@@ -74,8 +74,8 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 	if duration > 0 {
 		i.deadline = time.Now().Add(duration)
 	}
-	c.savedState = c.state
-	c.state = "IDLING"
+	c.savedState = c.State()
+	c.setStateAny("IDLING")
 	c.trace(4, "idle start")
 	return i, nil
 }
@@ -159,8 +159,8 @@ func (i *Idler) finish() {
 	i.done = true
 	i.capturing = false
 	c.idler = nil
-	if c.state == "IDLING" {
-		c.state = c.savedState
+	if c.State() == "IDLING" {
+		c.setStateAny(c.savedState)
 	}
 	c.requeue(i.queue)
 	i.queue = nil
