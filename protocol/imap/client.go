@@ -46,6 +46,19 @@ type Options struct {
 	MaxLine    int
 	MaxLiteral int64
 	MaxDepth   int
+	// Budgets a server cannot make the client exceed (an abort error
+	// wrapping a [*LimitError]); zero means the Default* constant.
+	// MaxResponse bounds one response's bytes, lines and literals together.
+	MaxResponse int64
+	// MaxUntagged bounds the untagged responses one command keeps, and
+	// those imaplib's store holds; MaxKept bounds their bytes.
+	MaxUntagged int
+	MaxKept     int64
+	// MaxItems bounds the values decoding one response builds.
+	MaxItems int
+	// MaxExpand bounds the numbers a sequence set from the server (an
+	// ESEARCH ALL, a COPYUID) is expanded to.
+	MaxExpand int
 	// Debug is imaplib's debug level; DebugWriter receives the trace
 	// (LOGIN and AUTHENTICATE secrets as ***).
 	Debug       int
@@ -78,6 +91,9 @@ type Client struct {
 	tagPrefix    string
 	tagNum       int
 	store        map[string][]stored
+	storeN       int   // entries in store
+	storeBytes   int64 // their cost, see keptSize
+	budgetErr    error // a budget the server went past, raised by dispatch
 	pending      []*Command
 	broken       error
 	idler        *Idler
@@ -224,6 +240,21 @@ func withDefaults(opts *Options) Options {
 	}
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MaxResponse <= 0 {
+		o.MaxResponse = DefaultMaxResponse
+	}
+	if o.MaxUntagged <= 0 {
+		o.MaxUntagged = DefaultMaxUntagged
+	}
+	if o.MaxKept <= 0 {
+		o.MaxKept = DefaultMaxKept
+	}
+	if o.MaxItems <= 0 {
+		o.MaxItems = DefaultMaxItems
+	}
+	if o.MaxExpand <= 0 {
+		o.MaxExpand = DefaultMaxExpand
 	}
 	if o.DebugWriter == nil {
 		o.DebugWriter = os.Stderr
@@ -442,18 +473,23 @@ func (c *Client) readResponse() (*Response, error) {
 		}
 		// blank line between responses: skipped, as newer imaplib does
 	}
-	r := &Response{}
+	r := &Response{maxDepth: c.opts.MaxDepth, maxItems: c.opts.MaxItems}
 	depth := 0
 	for {
 		text := append([]byte(nil), line[:len(line)-2]...)
+		r.size += int64(len(text)) + partCost
 		n, _, ok, bad := literalSize(text)
 		if bad || (ok && n > c.opts.MaxLiteral) {
 			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
+		}
+		if r.size+max(n, 0) > c.opts.MaxResponse {
+			return nil, limitErr("", "MaxResponse", c.opts.MaxResponse)
 		}
 		if !ok {
 			r.parts = append(r.parts, part{text: text})
 			break
 		}
+		r.size += n
 		depth = parenDepth(text, depth) // only a line a literal follows needs it
 		if c.opts.Debug >= 4 {
 			c.trace(4, fmt.Sprintf("read literal size %d", n))
@@ -504,6 +540,8 @@ type Command struct {
 	Tag      string
 	Status   *Response   // the tagged completion
 	Untagged []*Response // untagged responses while it was the oldest running
+
+	keptBytes int64 // cost of Untagged, see keptSize
 
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come
@@ -820,6 +858,10 @@ func (c *Client) readUntil(cond func() bool) error {
 		if err := c.dispatch(r); err != nil {
 			return err
 		}
+		if err := c.budgetErr; err != nil {
+			c.budgetErr = nil
+			return err
+		}
 	}
 	return nil
 }
@@ -874,7 +916,7 @@ func (c *Client) dispatch(r *Response) error {
 		cmd.Status, cmd.done = r, true
 		c.pending = append(c.pending[:i], c.pending[i+1:]...)
 		if cmd.keep && r.HasCode {
-			c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+			c.storePut(r.Code, stored{r: r, code: true})
 		}
 		if r.Code == "CAPABILITY" {
 			c.setCaps(r.CodeArg)
@@ -926,7 +968,7 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 		if head.OnUntagged != nil {
 			head.OnUntagged(r)
 		} else {
-			head.Untagged = append(head.Untagged, r)
+			c.keepFor(head, r)
 		}
 	}
 	if r.Type == "CAPABILITY" {
@@ -948,9 +990,9 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 	if c.opts.Debug >= 5 {
 		c.trace(5, "untagged_responses["+r.Type+"] += "+r.Line())
 	}
-	c.store[r.Type] = append(c.store[r.Type], stored{r: r})
+	c.storePut(r.Type, stored{r: r})
 	if r.HasCode {
-		c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+		c.storePut(r.Code, stored{r: r, code: true})
 	}
 }
 
@@ -963,9 +1005,7 @@ func itemsOf(s stored) []Item {
 
 // pop removes and returns imaplib's untagged responses under name.
 func (c *Client) pop(name string) []stored {
-	s := c.store[name]
-	delete(c.store, name)
-	return s
+	return c.storeDel(name)
 }
 
 // Response pops imaplib's untagged data stored under code (imaplib's

@@ -83,7 +83,7 @@ func (c *Client) commandThen(ctx context.Context, name, stateName string, then [
 		return nil, err
 	}
 	for _, t := range []string{"OK", "NO", "BAD"} {
-		delete(c.store, t)
+		c.storeDel(t)
 	}
 	if _, ro := c.store["READ-ONLY"]; ro && !c.readonly {
 		return nil, &Error{Kind: KindReadOnly, Command: stateName, Text: "mailbox status changed to READ-ONLY"}
@@ -234,7 +234,7 @@ func (c *Client) copyMove(ctx context.Context, verb, set, mailbox string, uid bo
 	} else {
 		res = tagged(cmd)
 	}
-	return res, copyUID(cmd), nil
+	return res, copyUID(cmd, c.opts.MaxExpand), nil
 }
 
 // Create makes a mailbox.
@@ -635,7 +635,7 @@ func (c *Client) Search(ctx context.Context, charset string, criteria []string, 
 		}
 	}
 	res := c.untaggedResult(cmd, key)
-	nums, err := decodeSearch(res.responses)
+	nums, err := decodeSearch(res.responses, c.opts.MaxExpand)
 	return res, nums, err
 }
 
@@ -674,7 +674,7 @@ func (c *Client) Sort(ctx context.Context, criteria, charset string, search []st
 	if err != nil {
 		return nil, nil, err
 	}
-	nums, err := decodeSearch(res.responses)
+	nums, err := decodeSearch(res.responses, c.opts.MaxExpand)
 	return res, nums, err
 }
 
@@ -720,7 +720,7 @@ func (c *Client) SelectThen(ctx context.Context, mailbox string, readonly bool, 
 		mailbox = "INBOX"
 	}
 	if c.broken == nil && c.idler == nil {
-		c.store = map[string][]stored{}
+		c.storeReset()
 	}
 	name := "SELECT"
 	if readonly {
@@ -780,7 +780,7 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 	}
 	c.setConn(tc)
 	c.tlsActive = true
-	delete(c.store, "CAPABILITY")
+	c.storeDel("CAPABILITY")
 	if err := c.refreshCaps(ctx, false); err != nil {
 		return nil, err
 	}

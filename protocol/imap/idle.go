@@ -169,9 +169,9 @@ func (i *Idler) finish() {
 // requeue moves responses nobody read into imaplib's store.
 func (c *Client) requeue(rs []*Response) {
 	for _, r := range rs {
-		c.store[r.Type] = append(c.store[r.Type], stored{r: r})
+		c.storePut(r.Type, stored{r: r})
 		if r.HasCode {
-			c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+			c.storePut(r.Code, stored{r: r, code: true})
 		}
 	}
 }

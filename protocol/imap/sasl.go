@@ -35,7 +35,7 @@ func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Resul
 	}
 	cmd := &Command{Name: "AUTHENTICATE", Args: args, keep: true}
 	for _, t := range []string{"OK", "NO", "BAD"} {
-		delete(c.store, t)
+		c.storeDel(t)
 	}
 	if err := c.encode(cmd); err != nil {
 		return nil, err
