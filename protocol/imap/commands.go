@@ -780,7 +780,9 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 	}
 	c.setConn(tc)
 	c.tlsActive = true
-	c.storeDel("CAPABILITY")
+	// RFC 3501 6.2.1: nothing learnt before TLS is trusted after it
+	c.storeReset()
+	c.setCaps("")
 	if err := c.refreshCaps(ctx, false); err != nil {
 		return nil, err
 	}
