@@ -564,6 +564,11 @@ func (c *Client) encode(cmd *Command) error {
 	if cmd.Name == "LOGOUT" {
 		cmd.stopOnBye = true // its BYE is expected, not a failure
 	}
+	for w := range strings.SplitSeq(cmd.Name, " ") { // "NOOP", "UID FETCH"
+		if !validAtom(w) {
+			return &Error{Kind: KindError, Command: "", Text: "bad command name " + strconv.Quote(cmd.Name)}
+		}
+	}
 	e := &encoder{utf8: c.utf8}
 	c.tagNum++
 	cmd.Tag = c.tagPrefix + strconv.Itoa(c.tagNum)

@@ -151,7 +151,7 @@ func optUID(uid bool, name string) (string, string) {
 func (c *Client) Append(ctx context.Context, mailbox, flags, dateTime string, message []byte) (*Result, *AppendUID, error) {
 	args := []Arg{Mailbox(mailbox)}
 	if flags != "" {
-		args = append(args, Paren(flags))
+		args = append(args, Flags(flags))
 	}
 	if dateTime != "" {
 		args = append(args, Raw(dateTime))
@@ -406,7 +406,7 @@ func (c *Client) Store(ctx context.Context, set, command, flags string, uid bool
 	if uid {
 		st = "UID"
 	}
-	res, err := c.untagged(ctx, name, st, "FETCH", Set(set), Atom(command), Paren(flags))
+	res, err := c.untagged(ctx, name, st, "FETCH", Set(set), Atom(command), Flags(flags))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -871,6 +871,9 @@ func wrap3[T any](r *Result, v T, err error) (*Result, any, error) { return r, v
 // current state; its args are sent as written.
 func (c *Client) Xatom(ctx context.Context, name string, args ...string) (*Result, error) {
 	name = strings.ToUpper(name)
+	if !validAtom(name) {
+		return nil, &Error{Kind: KindError, Command: "XATOM", Text: "bad command name " + strconv.Quote(name) + ": a command name is one atom"}
+	}
 	if _, ok := commandStates[name]; !ok {
 		if _, ok := c.xstates[name]; !ok {
 			if c.xstates == nil {
@@ -883,17 +886,7 @@ func (c *Client) Xatom(ctx context.Context, name string, args ...string) (*Resul
 	for _, s := range args {
 		a = append(a, Raw(s))
 	}
-	if err := (&encoder{}).checkName(name); err != nil {
-		return nil, err
-	}
 	return c.simple(ctx, name, a...)
-}
-
-func (e *encoder) checkName(name string) error {
-	if name == "" || strings.ContainsAny(name, " \x00\r\n()\"{") || has8bit(name) {
-		return &Error{Kind: KindError, Text: "bad command name " + strconv.Quote(name)}
-	}
-	return nil
 }
 
 // Send writes data to the server as it is (imaplib's send()).
