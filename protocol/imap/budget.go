@@ -3,10 +3,13 @@ package imap
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
-// Default budgets: what a server can make the client hold; see [Options].
+// Default budgets: what a server can make the client hold or wait; see [Options].
 const (
+	DefaultGreetingTimeout = 15 * time.Second
+
 	DefaultMaxResponse = DefaultMaxLiteral + 16<<20 // bytes of one response, literals included
 	DefaultMaxUntagged = 1_000_000                  // untagged responses kept by a command or the store
 	DefaultMaxKept     = 1 << 30                    // bytes of the untagged responses kept

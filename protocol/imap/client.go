@@ -37,6 +37,10 @@ const (
 type Options struct {
 	// Timeout bounds dialing and every read and write; 0 waits forever.
 	Timeout time.Duration
+	// GreetingTimeout bounds the wait for the server's greeting, whatever
+	// Timeout is (a plain-text client on a TLS port hears nothing);
+	// 0 means [DefaultGreetingTimeout].
+	GreetingTimeout time.Duration
 	// TLSConfig for DialTLS and StartTLS. Nil means system roots and the
 	// dialed host name, verified.
 	TLSConfig *tls.Config
@@ -241,6 +245,9 @@ func withDefaults(opts *Options) Options {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
 	}
+	if o.GreetingTimeout <= 0 {
+		o.GreetingTimeout = DefaultGreetingTimeout
+	}
 	if o.MaxResponse <= 0 {
 		o.MaxResponse = DefaultMaxResponse
 	}
@@ -300,7 +307,13 @@ func (c *Client) writeConn(b []byte) (int, error) {
 func (c *Client) start(ctx context.Context) error {
 	stop := c.watch(ctx)
 	defer stop()
+	now := time.Now()
+	c.r.deadline = now.Add(c.opts.GreetingTimeout)
+	if t := now.Add(c.opts.Timeout); c.opts.Timeout > 0 && t.Before(c.r.deadline) {
+		c.r.deadline = t
+	}
 	resp, err := c.readResponse()
+	c.r.deadline = time.Time{}
 	if err != nil {
 		// As imaplib: a cut or malformed greeting is an abort, an
 		// over-long line an error; a greeting that never comes is a
@@ -309,6 +322,9 @@ func (c *Client) start(ctx context.Context) error {
 		if ie, ok := e.(*Error); ok && ie.Cause == CauseTimeout {
 			ie.Kind = KindError
 			ie.Text = "greeting: " + ie.Text
+			if !c.tlsActive && (ctx == nil || ctx.Err() == nil) {
+				ie.Text = "no greeting: is this a TLS port? use IMAP4_SSL or tls=... (" + ie.Text + ")"
+			}
 		}
 		return e
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"testing"
+	"time"
 
 	"github.com/mailscript/mailscript/internal/selfsigned"
 )
@@ -53,5 +54,28 @@ func TestStartTLSForgetsPreTLSState(t *testing.T) {
 			t.Errorf("listed %q", e.Name)
 		}
 		t.Fatal("pre-TLS LIST leaked")
+	}
+}
+
+// A server that accepts and says nothing (a TLS port spoken to in plain
+// text) fails within GreetingTimeout, even with no command timeout, with
+// a hint.
+func TestNoGreetingHint(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	addr := fake(t, func(s *session) { <-release })
+	done := make(chan error, 1)
+	go func() {
+		_, err := Dial(bg, addr, &Options{GreetingTimeout: 200 * time.Millisecond})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		e := wantKind(t, err, KindError, "no greeting: is this a TLS port? use IMAP4_SSL or tls=")
+		if e.Cause != CauseTimeout {
+			t.Fatal(e.Cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Dial waited for a greeting past GreetingTimeout")
 	}
 }
