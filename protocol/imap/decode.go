@@ -40,16 +40,22 @@ type FetchMessage struct {
 }
 
 // Envelope is RFC 3501's ENVELOPE; Subject and names are RFC 2047-decoded.
+// A field the server sent as NIL is "" with its *Nil flag set (an empty
+// quoted string is "" without it).
 type Envelope struct {
 	Date, Subject                      string
 	From, Sender, ReplyTo, To, Cc, Bcc []Address
 	InReplyTo, MessageID               string
+
+	DateNil, SubjectNil, InReplyToNil, MessageIDNil bool
 }
 
-// Address is one ENVELOPE address.
+// Address is one ENVELOPE address; *Nil says a field was NIL.
 type Address struct {
 	Name, Mailbox, Host string
 	Address             string // mailbox@host, or mailbox alone for group markers
+
+	NameNil, MailboxNil, HostNil bool
 }
 
 // BodyStructure is one node of BODYSTRUCTURE.
@@ -79,8 +85,9 @@ type Disposition struct {
 
 // ListEntry is one LIST or LSUB response.
 type ListEntry struct {
-	Flags     []string
-	Delimiter string
+	Flags        []string
+	Delimiter    string
+	DelimiterNil bool // NIL: a flat namespace
 	Name      string // UTF-8
 	RawName   string // as sent
 	Extended  []Value
@@ -146,6 +153,7 @@ type Namespaces struct{ Personal, Other, Shared []Namespace }
 // Namespace is one namespace description.
 type Namespace struct {
 	Prefix, Delimiter string
+	DelimiterNil      bool // NIL: a flat namespace
 	Extensions        map[string][]string
 }
 
@@ -436,6 +444,8 @@ func decodeEnvelope(v Value) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.DateNil, e.SubjectNil = f[0].Kind == VNil, f[1].Kind == VNil
+	e.InReplyToNil, e.MessageIDNil = f[8].Kind == VNil, f[9].Kind == VNil
 	lists := []*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc}
 	for i, dst := range lists {
 		if *dst, err = decodeAddresses(f[2+i]); err != nil {
@@ -464,7 +474,8 @@ func decodeAddresses(v Value) ([]Address, error) {
 				return nil, err
 			}
 		}
-		addr := Address{Name: DecodeHeader(s[0]), Mailbox: s[2], Host: s[3], Address: s[2]}
+		addr := Address{Name: DecodeHeader(s[0]), Mailbox: s[2], Host: s[3], Address: s[2],
+			NameNil: a.List[0].Kind == VNil, MailboxNil: a.List[2].Kind == VNil, HostNil: a.List[3].Kind == VNil}
 		if s[3] != "" {
 			addr.Address = s[2] + "@" + s[3]
 		}
@@ -608,7 +619,7 @@ func decodeList(r *Response) (*ListEntry, error) {
 	if len(vs) < 3 || vs[0].Kind != VList {
 		return nil, bad(r, "bad LIST response")
 	}
-	e := &ListEntry{Flags: atoms(vs[0].List), Delimiter: vs[1].S, RawName: vs[2].S}
+	e := &ListEntry{Flags: atoms(vs[0].List), Delimiter: vs[1].S, DelimiterNil: vs[1].Kind == VNil, RawName: vs[2].S}
 	e.Name = e.RawName
 	if d, err := DecodeUTF7(e.RawName); err == nil {
 		e.Name = d
@@ -823,7 +834,7 @@ func decodeNamespace(r *Response) (*Namespaces, error) {
 			if d.Kind != VList || len(d.List) < 2 {
 				return nil, bad(r, "bad NAMESPACE description")
 			}
-			ns := Namespace{Prefix: d.List[0].S, Delimiter: d.List[1].S}
+			ns := Namespace{Prefix: d.List[0].S, Delimiter: d.List[1].S, DelimiterNil: d.List[1].Kind == VNil}
 			ext := d.List[2:]
 			for j := 0; j+1 < len(ext); j += 2 {
 				if ns.Extensions == nil {
