@@ -7,7 +7,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// NIL reaches Lua as nil; an empty string stays "" (imaplib's None and '').
+// NIL reaches Lua as nil; an empty string stays "" (imaplib's None and ”).
 func TestNStringNilInLua(t *testing.T) {
 	L := lua.NewState()
 	defer L.Close()

@@ -87,10 +87,10 @@ type Disposition struct {
 type ListEntry struct {
 	Flags        []string
 	Delimiter    string
-	DelimiterNil bool // NIL: a flat namespace
-	Name      string // UTF-8
-	RawName   string // as sent
-	Extended  []Value
+	DelimiterNil bool   // NIL: a flat namespace
+	Name         string // UTF-8
+	RawName      string // as sent
+	Extended     []Value
 }
 
 // StatusData is a STATUS response. Absent items are -1.
