@@ -61,21 +61,29 @@ func addrList(L *lua.LState, as []imap.Address) *lua.LTable {
 	t := L.CreateTable(len(as), 0)
 	for _, a := range as {
 		x := L.CreateTable(0, 4)
-		x.RawSetString("name", lua.LString(a.Name))
-		x.RawSetString("mailbox", lua.LString(a.Mailbox))
-		x.RawSetString("host", lua.LString(a.Host))
+		x.RawSetString("name", nstr(a.Name, a.NameNil))
+		x.RawSetString("mailbox", nstr(a.Mailbox, a.MailboxNil))
+		x.RawSetString("host", nstr(a.Host, a.HostNil))
 		x.RawSetString("address", lua.LString(a.Address))
 		t.Append(x)
 	}
 	return t
 }
 
+// nstr is an IMAP nstring for Lua: NIL is nil, "" stays "".
+func nstr(s string, isNil bool) lua.LValue {
+	if isNil {
+		return lua.LNil
+	}
+	return lua.LString(s)
+}
+
 func envelopeTable(L *lua.LState, e *imap.Envelope) *lua.LTable {
 	t := L.CreateTable(0, 10)
-	t.RawSetString("date", lua.LString(e.Date))
-	t.RawSetString("subject", lua.LString(e.Subject))
-	t.RawSetString("in_reply_to", lua.LString(e.InReplyTo))
-	t.RawSetString("message_id", lua.LString(e.MessageID))
+	t.RawSetString("date", nstr(e.Date, e.DateNil))
+	t.RawSetString("subject", nstr(e.Subject, e.SubjectNil))
+	t.RawSetString("in_reply_to", nstr(e.InReplyTo, e.InReplyToNil))
+	t.RawSetString("message_id", nstr(e.MessageID, e.MessageIDNil))
 	for k, v := range map[string][]imap.Address{"from": e.From, "sender": e.Sender, "reply_to": e.ReplyTo, "to": e.To, "cc": e.Cc, "bcc": e.Bcc} {
 		t.RawSetString(k, addrList(L, v))
 	}

@@ -649,7 +649,7 @@ func listTable(L *lua.LState, es []*imap.ListEntry) *lua.LTable {
 	for _, e := range es {
 		x := L.NewTable()
 		x.RawSetString("flags", strList(e.Flags))
-		x.RawSetString("delimiter", lua.LString(e.Delimiter))
+		x.RawSetString("delimiter", nstr(e.Delimiter, e.DelimiterNil))
 		x.RawSetString("name", lua.LString(e.Name))
 		x.RawSetString("raw_name", lua.LString(e.RawName))
 		t.Append(x)
@@ -712,7 +712,7 @@ func imapNamespace(L *lua.LState, m *imapConn) int {
 			for _, n := range list {
 				e := L.NewTable()
 				e.RawSetString("prefix", lua.LString(n.Prefix))
-				e.RawSetString("delimiter", lua.LString(n.Delimiter))
+				e.RawSetString("delimiter", nstr(n.Delimiter, n.DelimiterNil))
 				lt.Append(e)
 			}
 			t.RawSetString(k, lt)

@@ -37,6 +37,10 @@ const (
 type Options struct {
 	// Timeout bounds dialing and every read and write; 0 waits forever.
 	Timeout time.Duration
+	// GreetingTimeout bounds the wait for the server's greeting, whatever
+	// Timeout is (a plain-text client on a TLS port hears nothing);
+	// 0 means [DefaultGreetingTimeout].
+	GreetingTimeout time.Duration
 	// TLSConfig for DialTLS and StartTLS. Nil means system roots and the
 	// dialed host name, verified.
 	TLSConfig *tls.Config
@@ -46,6 +50,19 @@ type Options struct {
 	MaxLine    int
 	MaxLiteral int64
 	MaxDepth   int
+	// Budgets a server cannot make the client exceed (an abort error
+	// wrapping a [*LimitError]); zero means the Default* constant.
+	// MaxResponse bounds one response's bytes, lines and literals together.
+	MaxResponse int64
+	// MaxUntagged bounds the untagged responses one command keeps, and
+	// those imaplib's store holds; MaxKept bounds their bytes.
+	MaxUntagged int
+	MaxKept     int64
+	// MaxItems bounds the values decoding one response builds.
+	MaxItems int
+	// MaxExpand bounds the numbers a sequence set from the server (an
+	// ESEARCH ALL, a COPYUID) is expanded to.
+	MaxExpand int
 	// Debug is imaplib's debug level; DebugWriter receives the trace
 	// (LOGIN and AUTHENTICATE secrets as ***).
 	Debug       int
@@ -66,9 +83,11 @@ type Client struct {
 	tlsActive bool
 	process   *exec.Cmd
 
+	mu           sync.Mutex // guards state and caps: a pipelined writer reads caps
 	state        string
 	savedState   string
 	caps         []string
+	xstates      map[string]string // commands Xatom allowed, this client only
 	protoVersion string
 	welcome      string
 	readonly     bool
@@ -76,6 +95,9 @@ type Client struct {
 	tagPrefix    string
 	tagNum       int
 	store        map[string][]stored
+	storeN       int   // entries in store
+	storeBytes   int64 // their cost, see keptSize
+	budgetErr    error // a budget the server went past, raised by dispatch
 	pending      []*Command
 	broken       error
 	idler        *Idler
@@ -223,6 +245,24 @@ func withDefaults(opts *Options) Options {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
 	}
+	if o.GreetingTimeout <= 0 {
+		o.GreetingTimeout = DefaultGreetingTimeout
+	}
+	if o.MaxResponse <= 0 {
+		o.MaxResponse = DefaultMaxResponse
+	}
+	if o.MaxUntagged <= 0 {
+		o.MaxUntagged = DefaultMaxUntagged
+	}
+	if o.MaxKept <= 0 {
+		o.MaxKept = DefaultMaxKept
+	}
+	if o.MaxItems <= 0 {
+		o.MaxItems = DefaultMaxItems
+	}
+	if o.MaxExpand <= 0 {
+		o.MaxExpand = DefaultMaxExpand
+	}
 	if o.DebugWriter == nil {
 		o.DebugWriter = os.Stderr
 	}
@@ -267,7 +307,13 @@ func (c *Client) writeConn(b []byte) (int, error) {
 func (c *Client) start(ctx context.Context) error {
 	stop := c.watch(ctx)
 	defer stop()
+	now := time.Now()
+	c.r.deadline = now.Add(c.opts.GreetingTimeout)
+	if t := now.Add(c.opts.Timeout); c.opts.Timeout > 0 && t.Before(c.r.deadline) {
+		c.r.deadline = t
+	}
 	resp, err := c.readResponse()
+	c.r.deadline = time.Time{}
 	if err != nil {
 		// As imaplib: a cut or malformed greeting is an abort, an
 		// over-long line an error; a greeting that never comes is a
@@ -276,6 +322,9 @@ func (c *Client) start(ctx context.Context) error {
 		if ie, ok := e.(*Error); ok && ie.Cause == CauseTimeout {
 			ie.Kind = KindError
 			ie.Text = "greeting: " + ie.Text
+			if !c.tlsActive && (ctx == nil || ctx.Err() == nil) {
+				ie.Text = "no greeting: is this a TLS port? use IMAP4_SSL or tls=... (" + ie.Text + ")"
+			}
 		}
 		return e
 	}
@@ -283,9 +332,9 @@ func (c *Client) start(ctx context.Context) error {
 	c.welcome = resp.Line()
 	switch {
 	case resp.Untagged() && resp.Type == "OK":
-		c.state = StateNonAuth
+		c.setStateAny(StateNonAuth)
 	case resp.Untagged() && resp.Type == "PREAUTH":
-		c.state = StateAuth
+		c.setStateAny(StateAuth)
 	default:
 		return &Error{Kind: KindError, Text: "invalid greeting: " + resp.Line()}
 	}
@@ -304,7 +353,7 @@ func (c *Client) start(ctx context.Context) error {
 		return &Error{Kind: KindError, Text: "server not IMAP4 compliant"}
 	}
 	c.trace(1, "imaplib version mailscript, new IMAP4 connection, tag="+c.tagPrefix)
-	c.trace(3, "CAPABILITIES: "+strings.Join(c.caps, " "))
+	c.trace(3, "CAPABILITIES: "+strings.Join(c.Capabilities(), " "))
 	return nil
 }
 
@@ -331,15 +380,24 @@ func (c *Client) refreshCaps(ctx context.Context, greeting bool) error {
 }
 
 func (c *Client) setCaps(s string) {
-	c.caps = strings.Fields(strings.ToUpper(s))
+	caps := strings.Fields(strings.ToUpper(s))
+	c.mu.Lock()
+	c.caps = caps
+	c.mu.Unlock()
 }
 
 // Capabilities returns the server's capabilities, upper-case.
-func (c *Client) Capabilities() []string { return append([]string(nil), c.caps...) }
+func (c *Client) Capabilities() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.caps...)
+}
 
 // HasCap reports whether the server offers capability name (case-insensitive).
 func (c *Client) HasCap(name string) bool {
 	name = strings.ToUpper(name)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, x := range c.caps {
 		if x == name {
 			return true
@@ -349,7 +407,18 @@ func (c *Client) HasCap(name string) bool {
 }
 
 // State is imaplib's state: NONAUTH, AUTH, SELECTED or LOGOUT (IDLING during IDLE).
-func (c *Client) State() string { return c.state }
+func (c *Client) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// setStateAny sets the state unconditionally.
+func (c *Client) setStateAny(s string) {
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
+}
 
 // Welcome is the server's greeting line.
 func (c *Client) Welcome() string { return c.welcome }
@@ -420,18 +489,23 @@ func (c *Client) readResponse() (*Response, error) {
 		}
 		// blank line between responses: skipped, as newer imaplib does
 	}
-	r := &Response{}
+	r := &Response{maxDepth: c.opts.MaxDepth, maxItems: c.opts.MaxItems}
 	depth := 0
 	for {
 		text := append([]byte(nil), line[:len(line)-2]...)
+		r.size += int64(len(text)) + partCost
 		n, _, ok, bad := literalSize(text)
 		if bad || (ok && n > c.opts.MaxLiteral) {
 			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
+		}
+		if r.size+max(n, 0) > c.opts.MaxResponse {
+			return nil, limitErr("", "MaxResponse", c.opts.MaxResponse)
 		}
 		if !ok {
 			r.parts = append(r.parts, part{text: text})
 			break
 		}
+		r.size += n
 		depth = parenDepth(text, depth) // only a line a literal follows needs it
 		if c.opts.Debug >= 4 {
 			c.trace(4, fmt.Sprintf("read literal size %d", n))
@@ -483,6 +557,8 @@ type Command struct {
 	Status   *Response   // the tagged completion
 	Untagged []*Response // untagged responses while it was the oldest running
 
+	keptBytes int64 // cost of Untagged, see keptSize
+
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come
 	pieces    []piece
@@ -503,6 +579,11 @@ func (cmd *Command) Err() error {
 func (c *Client) encode(cmd *Command) error {
 	if cmd.Name == "LOGOUT" {
 		cmd.stopOnBye = true // its BYE is expected, not a failure
+	}
+	for w := range strings.SplitSeq(cmd.Name, " ") { // "NOOP", "UID FETCH"
+		if !validAtom(w) {
+			return &Error{Kind: KindError, Command: "", Text: "bad command name " + strconv.Quote(cmd.Name)}
+		}
 	}
 	e := &encoder{utf8: c.utf8}
 	c.tagNum++
@@ -660,7 +741,7 @@ func (c *Client) fail(ctx context.Context, name string, err error) error {
 			ie.Command = firstWord(name)
 		}
 		c.broken = ie
-		c.state = StateLogout
+		c.setStateAny(StateLogout)
 		c.closeConn()
 	}
 	return e
@@ -710,7 +791,13 @@ func (c *Client) run(cmds []*Command) error {
 	}()
 	// every one: a server running them at once may finish them out of order
 	rerr := c.readUntil(func() bool { return c.allDone(cmds) })
-	if err := <-werr; err != nil {
+	if rerr != nil {
+		// the writer may be blocked on a server that stopped reading
+		_ = c.c.SetWriteDeadline(time.Unix(1, 0))
+	}
+	// the writer's own failure says more than the reader's timeout it
+	// caused, but not the deadline set here to wake it
+	if err := <-werr; err != nil && (rerr == nil || causeOf(err) != CauseTimeout) {
 		return err
 	}
 	return rerr
@@ -792,6 +879,10 @@ func (c *Client) readUntil(cond func() bool) error {
 		if err := c.dispatch(r); err != nil {
 			return err
 		}
+		if err := c.budgetErr; err != nil {
+			c.budgetErr = nil
+			return err
+		}
 	}
 	return nil
 }
@@ -846,7 +937,7 @@ func (c *Client) dispatch(r *Response) error {
 		cmd.Status, cmd.done = r, true
 		c.pending = append(c.pending[:i], c.pending[i+1:]...)
 		if cmd.keep && r.HasCode {
-			c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+			c.storePut(r.Code, stored{r: r, code: true})
 		}
 		if r.Code == "CAPABILITY" {
 			c.setCaps(r.CodeArg)
@@ -898,7 +989,7 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 		if head.OnUntagged != nil {
 			head.OnUntagged(r)
 		} else {
-			head.Untagged = append(head.Untagged, r)
+			c.keepFor(head, r)
 		}
 	}
 	if r.Type == "CAPABILITY" {
@@ -920,9 +1011,9 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 	if c.opts.Debug >= 5 {
 		c.trace(5, "untagged_responses["+r.Type+"] += "+r.Line())
 	}
-	c.store[r.Type] = append(c.store[r.Type], stored{r: r})
+	c.storePut(r.Type, stored{r: r})
 	if r.HasCode {
-		c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+		c.storePut(r.Code, stored{r: r, code: true})
 	}
 }
 
@@ -935,9 +1026,7 @@ func itemsOf(s stored) []Item {
 
 // pop removes and returns imaplib's untagged responses under name.
 func (c *Client) pop(name string) []stored {
-	s := c.store[name]
-	delete(c.store, name)
-	return s
+	return c.storeDel(name)
 }
 
 // Response pops imaplib's untagged data stored under code (imaplib's
@@ -973,7 +1062,7 @@ func (c *Client) checkBye(name string) error {
 		last := s[len(s)-1]
 		err := &Error{Kind: KindAbort, Command: name, Text: last.r.Text}
 		c.broken = err
-		c.state = StateLogout
+		c.setStateAny(StateLogout)
 		return err
 	}
 	return nil
@@ -981,7 +1070,7 @@ func (c *Client) checkBye(name string) error {
 
 // Close closes the connection without LOGOUT (imaplib's shutdown()).
 func (c *Client) Close() error {
-	c.state = StateLogout
+	c.setStateAny(StateLogout)
 	if c.broken == nil {
 		c.broken = &Error{Kind: KindAbort, Text: "connection closed", Cause: CauseEOF}
 	}

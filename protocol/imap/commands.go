@@ -25,7 +25,8 @@ type Result struct {
 // Responses returns the untagged responses behind Data.
 func (r *Result) Responses() []*Response { return r.responses }
 
-// commandStates is imaplib's Commands table: where each command is allowed.
+// commandStates is imaplib's Commands table: where each command is
+// allowed. It is never written; Xatom's additions live on the client.
 var commandStates = map[string]string{
 	"APPEND": "AS", "AUTHENTICATE": "N", "CAPABILITY": "NASL", "CHECK": "S",
 	"CLOSE": "S", "COPY": "S", "CREATE": "AS", "DELETE": "AS", "DELETEACL": "AS",
@@ -43,18 +44,22 @@ var stateLetter = map[string]byte{StateNonAuth: 'N', StateAuth: 'A', StateSelect
 var letterState = map[byte]string{'N': StateNonAuth, 'A': StateAuth, 'S': StateSelected, 'L': StateLogout}
 
 func (c *Client) checkState(name string) error {
+	state := c.State()
 	allowed, ok := commandStates[name]
 	if !ok {
-		allowed = string(stateLetter[c.state])
+		allowed, ok = c.xstates[name]
 	}
-	if l, ok := stateLetter[c.state]; ok && strings.IndexByte(allowed, l) >= 0 {
+	if !ok {
+		allowed = string(stateLetter[state])
+	}
+	if l, ok := stateLetter[state]; ok && strings.IndexByte(allowed, l) >= 0 {
 		return nil
 	}
 	var names []string
 	for i := 0; i < len(allowed); i++ {
 		names = append(names, letterState[allowed[i]])
 	}
-	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + c.state + ", only allowed in states " + strings.Join(names, ", ")}
+	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + state + ", only allowed in states " + strings.Join(names, ", ")}
 }
 
 // command is imaplib's _command + _command_complete: state check, store
@@ -78,7 +83,7 @@ func (c *Client) commandThen(ctx context.Context, name, stateName string, then [
 		return nil, err
 	}
 	for _, t := range []string{"OK", "NO", "BAD"} {
-		delete(c.store, t)
+		c.storeDel(t)
 	}
 	if _, ro := c.store["READ-ONLY"]; ro && !c.readonly {
 		return nil, &Error{Kind: KindReadOnly, Command: stateName, Text: "mailbox status changed to READ-ONLY"}
@@ -146,7 +151,7 @@ func optUID(uid bool, name string) (string, string) {
 func (c *Client) Append(ctx context.Context, mailbox, flags, dateTime string, message []byte) (*Result, *AppendUID, error) {
 	args := []Arg{Mailbox(mailbox)}
 	if flags != "" {
-		args = append(args, Paren(flags))
+		args = append(args, Flags(flags))
 	}
 	if dateTime != "" {
 		args = append(args, Raw(dateTime))
@@ -197,9 +202,11 @@ func (c *Client) Unselect(ctx context.Context) (*Result, error) {
 }
 
 func (c *Client) setState(s string) {
+	c.mu.Lock()
 	if c.state != StateLogout {
 		c.state = s
 	}
+	c.mu.Unlock()
 }
 
 // Copy copies messages to mailbox; the COPYUID code is decoded when given.
@@ -227,7 +234,7 @@ func (c *Client) copyMove(ctx context.Context, verb, set, mailbox string, uid bo
 	} else {
 		res = tagged(cmd)
 	}
-	return res, copyUID(cmd), nil
+	return res, copyUID(cmd, c.opts.MaxExpand), nil
 }
 
 // Create makes a mailbox.
@@ -399,7 +406,7 @@ func (c *Client) Store(ctx context.Context, set, command, flags string, uid bool
 	if uid {
 		st = "UID"
 	}
-	res, err := c.untagged(ctx, name, st, "FETCH", Set(set), Atom(command), Paren(flags))
+	res, err := c.untagged(ctx, name, st, "FETCH", Set(set), Atom(command), Flags(flags))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -539,7 +546,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 	if cmd.Status.Type != "OK" {
 		return nil, &Error{Kind: KindError, Command: "LOGIN", Code: cmd.Status.Code, Text: cmd.Status.Text}
 	}
-	c.state = StateAuth
+	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {
 		return nil, err
 	}
@@ -549,7 +556,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 // Logout ends the session; it never fails (imaplib returns NO with the
 // error instead) and returns ("BYE", [text]) when the server says BYE.
 func (c *Client) Logout(ctx context.Context) *Result {
-	c.state = StateLogout
+	c.setStateAny(StateLogout)
 	defer c.closeConn()
 	if c.broken != nil {
 		return &Result{Type: "NO", Data: []Item{{Text: c.broken.Error()}}}
@@ -628,7 +635,7 @@ func (c *Client) Search(ctx context.Context, charset string, criteria []string, 
 		}
 	}
 	res := c.untaggedResult(cmd, key)
-	nums, err := decodeSearch(res.responses)
+	nums, err := decodeSearch(res.responses, c.opts.MaxExpand)
 	return res, nums, err
 }
 
@@ -667,7 +674,7 @@ func (c *Client) Sort(ctx context.Context, criteria, charset string, search []st
 	if err != nil {
 		return nil, nil, err
 	}
-	nums, err := decodeSearch(res.responses)
+	nums, err := decodeSearch(res.responses, c.opts.MaxExpand)
 	return res, nums, err
 }
 
@@ -713,7 +720,7 @@ func (c *Client) SelectThen(ctx context.Context, mailbox string, readonly bool, 
 		mailbox = "INBOX"
 	}
 	if c.broken == nil && c.idler == nil {
-		c.store = map[string][]stored{}
+		c.storeReset()
 	}
 	name := "SELECT"
 	if readonly {
@@ -728,7 +735,7 @@ func (c *Client) SelectThen(ctx context.Context, mailbox string, readonly bool, 
 		c.setState(StateAuth)
 		return tagged(cmd), nil, nil
 	}
-	c.state = StateSelected
+	c.setStateAny(StateSelected)
 	st := c.mailboxStatus(cmd)
 	if _, ro := c.store["READ-ONLY"]; ro && !readonly {
 		return nil, st, &Error{Kind: KindReadOnly, Command: name, Code: "READ-ONLY", Text: strconv.Quote(mailbox) + " is not writable"}
@@ -767,13 +774,15 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 	if err != nil {
 		e := &Error{Kind: KindAbort, Command: "STARTTLS", Text: "TLS handshake: " + err.Error(), Cause: CauseTLS, Err: err}
 		c.broken = e
-		c.state = StateLogout
+		c.setStateAny(StateLogout)
 		nc.Close()
 		return nil, e
 	}
 	c.setConn(tc)
 	c.tlsActive = true
-	delete(c.store, "CAPABILITY")
+	// RFC 3501 6.2.1: nothing learnt before TLS is trusted after it
+	c.storeReset()
+	c.setCaps("")
 	if err := c.refreshCaps(ctx, false); err != nil {
 		return nil, err
 	}
@@ -862,24 +871,22 @@ func wrap3[T any](r *Result, v T, err error) (*Result, any, error) { return r, v
 // current state; its args are sent as written.
 func (c *Client) Xatom(ctx context.Context, name string, args ...string) (*Result, error) {
 	name = strings.ToUpper(name)
+	if !validAtom(name) {
+		return nil, &Error{Kind: KindError, Command: "XATOM", Text: "bad command name " + strconv.Quote(name) + ": a command name is one atom"}
+	}
 	if _, ok := commandStates[name]; !ok {
-		commandStates[name] = string(stateLetter[c.state])
+		if _, ok := c.xstates[name]; !ok {
+			if c.xstates == nil {
+				c.xstates = map[string]string{}
+			}
+			c.xstates[name] = string(stateLetter[c.State()])
+		}
 	}
 	var a []Arg
 	for _, s := range args {
 		a = append(a, Raw(s))
 	}
-	if err := (&encoder{}).checkName(name); err != nil {
-		return nil, err
-	}
 	return c.simple(ctx, name, a...)
-}
-
-func (e *encoder) checkName(name string) error {
-	if name == "" || strings.ContainsAny(name, " \x00\r\n()\"{") || has8bit(name) {
-		return &Error{Kind: KindError, Text: "bad command name " + strconv.Quote(name)}
-	}
-	return nil
 }
 
 // Send writes data to the server as it is (imaplib's send()).

@@ -40,16 +40,22 @@ type FetchMessage struct {
 }
 
 // Envelope is RFC 3501's ENVELOPE; Subject and names are RFC 2047-decoded.
+// A field the server sent as NIL is "" with its *Nil flag set (an empty
+// quoted string is "" without it).
 type Envelope struct {
 	Date, Subject                      string
 	From, Sender, ReplyTo, To, Cc, Bcc []Address
 	InReplyTo, MessageID               string
+
+	DateNil, SubjectNil, InReplyToNil, MessageIDNil bool
 }
 
-// Address is one ENVELOPE address.
+// Address is one ENVELOPE address; *Nil says a field was NIL.
 type Address struct {
 	Name, Mailbox, Host string
 	Address             string // mailbox@host, or mailbox alone for group markers
+
+	NameNil, MailboxNil, HostNil bool
 }
 
 // BodyStructure is one node of BODYSTRUCTURE.
@@ -79,11 +85,12 @@ type Disposition struct {
 
 // ListEntry is one LIST or LSUB response.
 type ListEntry struct {
-	Flags     []string
-	Delimiter string
-	Name      string // UTF-8
-	RawName   string // as sent
-	Extended  []Value
+	Flags        []string
+	Delimiter    string
+	DelimiterNil bool   // NIL: a flat namespace
+	Name         string // UTF-8
+	RawName      string // as sent
+	Extended     []Value
 }
 
 // StatusData is a STATUS response. Absent items are -1.
@@ -146,6 +153,7 @@ type Namespaces struct{ Personal, Other, Shared []Namespace }
 // Namespace is one namespace description.
 type Namespace struct {
 	Prefix, Delimiter string
+	DelimiterNil      bool // NIL: a flat namespace
 	Extensions        map[string][]string
 }
 
@@ -158,7 +166,18 @@ type CopyUID struct {
 	Source, Dest []uint32
 }
 
-func (r *Response) parser(maxDepth int) *parser { return newParser(r.parts, r.skip, maxDepth) }
+// parser reads r's values within the limits of the client that read it
+// (maxDepth, when given, overrides its depth).
+func (r *Response) parser(maxDepth int) *parser {
+	if maxDepth <= 0 {
+		maxDepth = r.maxDepth
+	}
+	p := newParser(r.parts, r.skip, maxDepth)
+	if r.maxItems > 0 {
+		p.maxItems = r.maxItems
+	}
+	return p
+}
 
 func bad(r *Response, msg string) error {
 	return &ParseError{Line: r.parts[0].text, Msg: msg}
@@ -425,6 +444,8 @@ func decodeEnvelope(v Value) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.DateNil, e.SubjectNil = f[0].Kind == VNil, f[1].Kind == VNil
+	e.InReplyToNil, e.MessageIDNil = f[8].Kind == VNil, f[9].Kind == VNil
 	lists := []*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc}
 	for i, dst := range lists {
 		if *dst, err = decodeAddresses(f[2+i]); err != nil {
@@ -453,7 +474,8 @@ func decodeAddresses(v Value) ([]Address, error) {
 				return nil, err
 			}
 		}
-		addr := Address{Name: DecodeHeader(s[0]), Mailbox: s[2], Host: s[3], Address: s[2]}
+		addr := Address{Name: DecodeHeader(s[0]), Mailbox: s[2], Host: s[3], Address: s[2],
+			NameNil: a.List[0].Kind == VNil, MailboxNil: a.List[2].Kind == VNil, HostNil: a.List[3].Kind == VNil}
 		if s[3] != "" {
 			addr.Address = s[2] + "@" + s[3]
 		}
@@ -597,7 +619,7 @@ func decodeList(r *Response) (*ListEntry, error) {
 	if len(vs) < 3 || vs[0].Kind != VList {
 		return nil, bad(r, "bad LIST response")
 	}
-	e := &ListEntry{Flags: atoms(vs[0].List), Delimiter: vs[1].S, RawName: vs[2].S}
+	e := &ListEntry{Flags: atoms(vs[0].List), Delimiter: vs[1].S, DelimiterNil: vs[1].Kind == VNil, RawName: vs[2].S}
 	e.Name = e.RawName
 	if d, err := DecodeUTF7(e.RawName); err == nil {
 		e.Name = d
@@ -646,57 +668,51 @@ func decodeStatus(r *Response) (*StatusData, error) {
 	return s, nil
 }
 
-// decodeSearch reads SEARCH, SORT and ESEARCH (ALL expanded) replies;
-// other responses among them (EXISTS, FETCH...) are skipped.
-func decodeSearch(rs []*Response) ([]uint32, error) {
+// decodeSearch reads SEARCH, SORT and ESEARCH replies (ALL expanded, at
+// most limit numbers in all); other responses among them (EXISTS,
+// FETCH...) are skipped.
+func decodeSearch(rs []*Response, limit int) ([]uint32, error) {
 	out := []uint32{}
 	for _, r := range rs {
 		switch r.Type {
-		case "SEARCH", "SORT", "ESEARCH":
+		case "SEARCH", "SORT":
+		case "ESEARCH":
+			es, err := DecodeESearch(r)
+			if err != nil {
+				return out, err
+			}
+			// MIN, MAX and ALL are message numbers; COUNT is not
+			if es.HasMin {
+				out = append(out, es.Min)
+			}
+			if es.HasMax {
+				out = append(out, es.Max)
+			}
+			if out, err = es.All.appendTo(out, limit); err != nil {
+				return out, bad(r, err.Error())
+			}
+			continue
 		default:
 			continue
 		}
-		if r.Type != "ESEARCH" { // one value at a time: a SEARCH may hold 100,000 numbers
-			p := r.parser(0)
-			for !p.atEnd() {
-				v, err := p.value()
-				if err != nil {
-					return out, err
-				}
-				if v.Kind == VList { // (MODSEQ n) of CONDSTORE
-					continue
-				}
-				n, ok := v.Number()
-				if !ok || n > 0xffffffff {
-					return out, bad(r, "bad number in "+r.Type)
-				}
-				out = append(out, uint32(n))
+		// one value at a time: a SEARCH may hold 100,000 numbers
+		p := r.parser(0)
+		for !p.atEnd() {
+			v, err := p.value()
+			if err != nil {
+				return out, err
 			}
-			continue
-		}
-		vs, err := r.parser(0).rest()
-		if err != nil {
-			return out, err
-		}
-		for i := 0; i < len(vs); i++ {
-			v := vs[i]
-			if v.Kind == VList || strings.EqualFold(v.S, "UID") {
+			if v.Kind == VList { // (MODSEQ n) of CONDSTORE
 				continue
 			}
-			if strings.EqualFold(v.S, "ALL") && i+1 < len(vs) {
-				set, err := ExpandSet(vs[i+1].S, 10_000_000)
-				if err != nil {
-					return out, bad(r, err.Error())
-				}
-				out = append(out, set...)
-				i++
-			} else if i+1 < len(vs) && (strings.EqualFold(v.S, "MIN") || strings.EqualFold(v.S, "MAX")) {
-				n, _ := vs[i+1].Number()
-				out = append(out, uint32(n))
-				i++
-			} else {
-				i++ // COUNT and others: not message numbers
+			n, ok := v.Number()
+			if !ok || n > 0xffffffff {
+				return out, bad(r, "bad number in "+r.Type)
 			}
+			if len(out) >= limit {
+				return out, bad(r, (&LimitError{Option: "MaxExpand", Max: int64(limit)}).Error())
+			}
+			out = append(out, uint32(n))
 		}
 	}
 	return out, nil
@@ -705,29 +721,11 @@ func decodeSearch(rs []*Response) ([]uint32, error) {
 // ExpandSet turns a sequence set of numbers ("1:3,7") into its numbers,
 // refusing sets of more than limit numbers or with "*".
 func ExpandSet(s string, limit int) ([]uint32, error) {
-	var out []uint32
-	for _, r := range strings.Split(s, ",") {
-		a, b, isRange := strings.Cut(r, ":")
-		lo, err1 := strconv.ParseUint(a, 10, 32)
-		hi := lo
-		var err2 error
-		if isRange {
-			hi, err2 = strconv.ParseUint(b, 10, 32)
-		}
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("bad sequence set %q", s)
-		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		if len(out)+int(hi-lo+1) > limit {
-			return nil, fmt.Errorf("sequence set %q has more than %d numbers", s, limit)
-		}
-		for n := lo; n <= hi; n++ {
-			out = append(out, uint32(n))
-		}
+	set, err := ParseSeqSet(s)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return set.appendTo(nil, limit)
 }
 
 func decodeThread(r *Response, maxDepth int) ([]Thread, error) {
@@ -836,7 +834,7 @@ func decodeNamespace(r *Response) (*Namespaces, error) {
 			if d.Kind != VList || len(d.List) < 2 {
 				return nil, bad(r, "bad NAMESPACE description")
 			}
-			ns := Namespace{Prefix: d.List[0].S, Delimiter: d.List[1].S}
+			ns := Namespace{Prefix: d.List[0].S, Delimiter: d.List[1].S, DelimiterNil: d.List[1].Kind == VNil}
 			ext := d.List[2:]
 			for j := 0; j+1 < len(ext); j += 2 {
 				if ns.Extensions == nil {
@@ -930,7 +928,7 @@ func appendUID(r *Response) *AppendUID {
 }
 
 // copyUID finds COPYUID in the tagged reply or (MOVE) an untagged OK.
-func copyUID(cmd *Command) *CopyUID {
+func copyUID(cmd *Command, limit int) *CopyUID {
 	rs := append([]*Response{cmd.Status}, cmd.Untagged...)
 	for _, r := range rs {
 		if r == nil || r.Code != "COPYUID" {
@@ -941,8 +939,8 @@ func copyUID(cmd *Command) *CopyUID {
 			return nil
 		}
 		v, err := strconv.ParseUint(f[0], 10, 32)
-		src, err1 := ExpandSet(f[1], 10_000_000)
-		dst, err2 := ExpandSet(f[2], 10_000_000)
+		src, err1 := ExpandSet(f[1], limit)
+		dst, err2 := ExpandSet(f[2], limit)
 		if err != nil || err1 != nil || err2 != nil {
 			return nil
 		}
@@ -952,9 +950,10 @@ func copyUID(cmd *Command) *CopyUID {
 }
 
 // DecodeSearch reads the numbers of SEARCH, SORT and ESEARCH responses
-// (ESEARCH's ALL expanded), in the server's order; a command's other
-// untagged responses may be passed along and are skipped.
-func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs) }
+// (ESEARCH's ALL expanded, to at most [DefaultMaxExpand] numbers), in the
+// server's order; a command's other untagged responses may be passed
+// along and are skipped. [DecodeESearch] keeps ranges as ranges.
+func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs, DefaultMaxExpand) }
 
 // DecodeList decodes a LIST or LSUB response.
 func DecodeList(r *Response) (*ListEntry, error) { return decodeList(r) }

@@ -99,7 +99,7 @@ func TestDecodeMisc(t *testing.T) {
 		`* STATUS "Entw&APw-rfe" (MESSAGES 18446744073709551615 UNSEEN 3)`+"\r\n"+
 		"* 4 FETCH (MODSEQ (18446744073709551615) UID 4)\r\n"+
 		"* ID NIL\r\n")
-	nums, err := decodeSearch(rs[:1])
+	nums, err := decodeSearch(rs[:1], DefaultMaxExpand)
 	if err != nil || len(nums) != 6 || nums[0] != 2 || nums[5] != 9 { // MIN, MAX, then ALL
 		t.Fatal(err, nums)
 	}

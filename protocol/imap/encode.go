@@ -169,14 +169,16 @@ func (e *encoder) astring(s string, wild bool) {
 	}
 }
 
-// Atom sends s as it is (a command keyword such as +FLAGS or UNSEEN).
+// Atom sends s, which must be one atom of the grammar (a command keyword
+// such as +FLAGS or UNSEEN, a keyword flag): no space, control, 8-bit
+// byte or ( ) { % * " \ ].
 func Atom(s string) Arg {
 	return func(e *encoder) {
 		if !e.checkControl(s) {
 			return
 		}
-		if s == "" || strings.ContainsAny(s, " ") || has8bit(s) {
-			e.fail("bad atom " + strconv.Quote(s))
+		if !validAtom(s) {
+			e.fail("bad atom " + strconv.Quote(s) + ": no spaces, ( ) { % * \" \\ or ]")
 			return
 		}
 		e.write(s, false)
@@ -230,12 +232,17 @@ func Set(s string) Arg {
 }
 
 // Paren sends s in parentheses unless it already is one parenthesised
-// list (flags, STATUS items, SORT criteria).
+// list (STATUS items, SORT criteria; flags: see [Flags]). What it sends
+// must be one balanced list: "\\Seen) (X" is refused.
 func Paren(s string) Arg {
 	return func(e *encoder) {
 		s := strings.TrimSpace(s)
 		if isParenthesised(s) {
 			e.raw(s)
+			return
+		}
+		if !isParenthesised("(" + s + ")") {
+			e.fail("unbalanced parentheses in " + strconv.Quote(s))
 			return
 		}
 		e.write("(", false)
@@ -245,12 +252,17 @@ func Paren(s string) Arg {
 }
 
 // Raw sends s as IMAP syntax the caller wrote (search criteria, FETCH
-// items). NUL, CR and LF are refused; outside UTF-8 mode, a quoted string
-// or word holding 8-bit bytes becomes a literal.
+// items). NUL, CR, LF, a "{" outside quoted strings and an unterminated
+// quoted string are refused; outside UTF-8 mode, a quoted string or word
+// holding 8-bit bytes becomes a literal.
 func Raw(s string) Arg { return func(e *encoder) { e.raw(s) } }
 
 func (e *encoder) raw(s string) {
 	if !e.checkControl(s) {
+		return
+	}
+	if msg := checkRaw(s); msg != "" {
+		e.fail(msg)
 		return
 	}
 	if e.utf8 || !has8bit(s) {

@@ -23,7 +23,7 @@ func decodeAny(r *Response) {
 	r.Line()
 	ParseFlags(r.CodeArg)
 	appendUID(r)
-	copyUID(&Command{Status: r})
+	copyUID(&Command{Status: r}, DefaultMaxExpand)
 	(&MailboxStatus{}).code(r)
 	switch r.Type {
 	case "FETCH":
@@ -33,7 +33,7 @@ func decodeAny(r *Response) {
 	case "STATUS":
 		decodeStatus(r)
 	case "SEARCH", "SORT", "ESEARCH":
-		decodeSearch([]*Response{r})
+		decodeSearch([]*Response{r}, DefaultMaxExpand)
 	case "THREAD":
 		decodeThread(r, 0)
 	case "QUOTA":

@@ -74,8 +74,8 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 	if duration > 0 {
 		i.deadline = time.Now().Add(duration)
 	}
-	c.savedState = c.state
-	c.state = "IDLING"
+	c.savedState = c.State()
+	c.setStateAny("IDLING")
 	c.trace(4, "idle start")
 	return i, nil
 }
@@ -158,8 +158,8 @@ func (i *Idler) finish() {
 	i.done = true
 	i.capturing = false
 	c.idler = nil
-	if c.state == "IDLING" {
-		c.state = c.savedState
+	if c.State() == "IDLING" {
+		c.setStateAny(c.savedState)
 	}
 	c.requeue(i.queue)
 	i.queue = nil
@@ -168,9 +168,9 @@ func (i *Idler) finish() {
 // requeue moves responses nobody read into imaplib's store.
 func (c *Client) requeue(rs []*Response) {
 	for _, r := range rs {
-		c.store[r.Type] = append(c.store[r.Type], stored{r: r})
+		c.storePut(r.Type, stored{r: r})
 		if r.HasCode {
-			c.store[r.Code] = append(c.store[r.Code], stored{r: r, code: true})
+			c.storePut(r.Code, stored{r: r, code: true})
 		}
 	}
 }

@@ -36,6 +36,10 @@ type Response struct {
 	parts []part
 	skip  int // bytes of parts[0].text before the data: "* TYPE " or "TAG TYPE "
 
+	size     int64 // bytes read, with partCost per part
+	maxDepth int   // the reading client's limits for decoding; 0: defaults
+	maxItems int
+
 	// a FETCH decoded as it arrived, while the server was still sending
 	fetch    *FetchMessage
 	fetchErr error
@@ -191,9 +195,15 @@ func (r *Response) classify() error {
 	}
 	switch r.Type {
 	case "OK", "NO", "BAD", "BYE", "PREAUTH":
-		r.Text = string(line[min(r.skip, len(line)):])
-		for _, p := range r.parts[1:] {
-			r.Text += string(p.text)
+		if len(r.parts) == 1 {
+			r.Text = string(line[min(r.skip, len(line)):])
+		} else { // one copy, not one per literal
+			var b strings.Builder
+			b.Write(line[min(r.skip, len(line)):])
+			for _, p := range r.parts[1:] {
+				b.Write(p.text)
+			}
+			r.Text = b.String()
 		}
 		r.parseCode()
 	}

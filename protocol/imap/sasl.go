@@ -35,7 +35,7 @@ func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Resul
 	}
 	cmd := &Command{Name: "AUTHENTICATE", Args: args, keep: true}
 	for _, t := range []string{"OK", "NO", "BAD"} {
-		delete(c.store, t)
+		c.storeDel(t)
 	}
 	if err := c.encode(cmd); err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Resul
 	if cmd.Status.Type != "OK" {
 		return nil, &Error{Kind: KindError, Command: "AUTHENTICATE", Code: cmd.Status.Code, Text: cmd.Status.Text}
 	}
-	c.state = StateAuth
+	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {
 		return nil, err
 	}

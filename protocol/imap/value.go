@@ -69,6 +69,8 @@ type parser struct {
 	pi, pos  int
 	depth    int
 	maxDepth int
+	maxItems int // values value() may build, see Options.MaxItems
+	items    int
 	line     string // parts[pi].text as a string, made once
 	linePI   int    // the part line belongs to, -1 before the first
 	stack    []Value
@@ -78,7 +80,7 @@ func newParser(parts []part, start, maxDepth int) *parser {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
-	return &parser{parts: parts, pos: start, maxDepth: maxDepth, linePI: -1}
+	return &parser{parts: parts, pos: start, maxDepth: maxDepth, maxItems: DefaultMaxItems, linePI: -1}
 }
 
 // str returns text()[i:j] as a string without copying it again.
@@ -222,6 +224,9 @@ func (p *parser) skip() error {
 }
 
 func (p *parser) value() (Value, error) {
+	if p.items++; p.items > p.maxItems {
+		return Value{}, p.errf((&LimitError{Option: "MaxItems", Max: int64(p.maxItems)}).Error())
+	}
 	p.skipSP()
 	t := p.text()
 	if p.pos >= len(t) {

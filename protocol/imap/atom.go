@@ -1,0 +1,92 @@
+package imap
+
+import (
+	"strconv"
+	"strings"
+)
+
+// isAtomChar is RFC 3501's ATOM-CHAR: any 7-bit char but the controls,
+// space and the atom-specials ( ) { % * " \ ].
+func isAtomChar(c byte) bool {
+	switch {
+	case c <= 0x20 || c >= 0x7f:
+		return false
+	case c == '(' || c == ')' || c == '{' || c == '%' || c == '*' || c == '"' || c == '\\' || c == ']':
+		return false
+	}
+	return true
+}
+
+// validAtom reports whether s is one atom.
+func validAtom(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAtomChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckFlag returns an error unless s is a flag: a keyword (an atom) or
+// a system flag ("\" and an atom, such as \Seen); "\*" is allowed too, as
+// servers list it in PERMANENTFLAGS. "]" is allowed, as imaplib allows it
+// (CPython's test_bracket_flags stores "[test]"): it cannot end a command.
+func CheckFlag(s string) error {
+	a := strings.TrimPrefix(s, `\`)
+	ok := a != ""
+	for i := 0; i < len(a) && ok; i++ {
+		ok = isAtomChar(a[i]) || a[i] == ']'
+	}
+	if ok || s == `\*` {
+		return nil
+	}
+	return &Error{Kind: KindError, Text: "bad flag " + strconv.Quote(s) + ": a flag is an atom, or \\ and an atom"}
+}
+
+// Flags sends a flag list such as `\Seen $Junk` or `(\Seen $Junk)`, each
+// flag checked by [CheckFlag], in parentheses.
+func Flags(s string) Arg {
+	return func(e *encoder) {
+		if !e.checkControl(s) {
+			return
+		}
+		s := strings.Trim(s, " ")
+		if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+			s = s[1 : len(s)-1]
+		}
+		f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' })
+		for _, x := range f {
+			if err := CheckFlag(x); err != nil {
+				if e.err == nil {
+					e.err = err
+				}
+				return
+			}
+		}
+		e.write("("+strings.Join(f, " ")+")", false)
+	}
+}
+
+// checkRaw refuses what would let raw text change the command's framing:
+// a "{" outside quoted strings (a literal announcement, "{8+}", makes the
+// server wait for bytes never sent) and an unterminated quoted string.
+func checkRaw(s string) string {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && c == '{':
+			return "a literal announcement (\"{\") is not allowed in " + strconv.Quote(s)
+		}
+	}
+	if inQuote {
+		return "unterminated quoted string in " + strconv.Quote(s)
+	}
+	return ""
+}
