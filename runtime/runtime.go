@@ -140,7 +140,11 @@ type ScriptError struct {
 	Line      int
 	Traceback string
 	Kind      string // "imap.abort" and the like for mail errors, "" otherwise
+	Err       error  // the cause, if typed: a *limit.Error for Kind "limit.*"
 }
+
+// Unwrap returns the cause, so errors.As finds a *limit.Error.
+func (e *ScriptError) Unwrap() error { return e.Err }
 
 func (e *ScriptError) Error() string {
 	if e.File != "" {
@@ -160,6 +164,9 @@ func (rt *Runtime) RunFile(ctx context.Context, path string, args ...string) (*R
 
 // RunString runs src as a chunk called name.
 func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...string) (*Result, error) {
+	if rt.opts.Isolate {
+		return rt.runIsolated(ctx, name, src, args)
+	}
 	proto, err := rt.Compile(name, src)
 	if err != nil {
 		return nil, err
@@ -228,7 +235,7 @@ func (rt *Runtime) store() stdlib.Store {
 func (rt *Runtime) env() *bindings.Env {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
+	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.dialer(), Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
 		Audit: rt.opts.Audit, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug}
 	var conns atomic.Int64
 	env.Connect = func() error {
