@@ -196,7 +196,7 @@ func (p *child) start(exe string, mem int64, wall time.Duration, conns int, stdo
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        []string{"mailscript-isolated"},
-		Env:         []string{fmt.Sprintf("%s=%d:%d:%d", childEnv, mem, cpu, nofile)},
+		Env:         childEnviron(fmt.Sprintf("%s=%d:%d:%d", childEnv, mem, cpu, nofile)),
 		Dir:         "/",
 		ExtraFiles:  []*os.File{ctlC, dialC},
 		Stdout:      stdout,
@@ -229,6 +229,19 @@ func (p *child) start(exe string, mem int64, wall time.Duration, conns int, stdo
 		close(p.exited)
 	}()
 	return nil
+}
+
+// childEnviron is the child's whole environment: its limits, and the
+// host's TLS trust (SSL_CERT_FILE, SSL_CERT_DIR) so that the child
+// verifies servers as the parent would.
+func childEnviron(spec string) []string {
+	env := []string{spec}
+	for _, k := range []string{"SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 func socketPair(typ int) (parent, child *os.File, err error) {

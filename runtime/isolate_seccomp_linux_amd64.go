@@ -34,7 +34,7 @@ func installSeccomp() error {
 		stmt(ld, 4), // seccomp_data.arch
 		jump(jeq, unix.AUDIT_ARCH_X86_64, 1, 0),
 		stmt(ret, eperm),
-		stmt(ld, 0),                   // seccomp_data.nr
+		stmt(ld, 0),                 // seccomp_data.nr
 		jump(jge, 0x40000000, 0, 1), // the x32 ABI
 		stmt(ret, eperm),
 		jump(jeq, unix.SYS_CLONE, 0, 4),

@@ -4,6 +4,21 @@
 //
 // One LState per run; compiled chunks are cached and shared between runs;
 // a [Pool] bounds how many scripts run at once.
+//
+// With [Options.Isolate] (Linux), each run is a child process of the
+// program's own binary (os.Executable), started with the environment
+// variable MAILSCRIPT_ISOLATED_CHILD: this package's init then runs the
+// child instead of the program, so isolation works in any binary that
+// imports the package, test binaries included. The child has an empty
+// environment and /dev/null as stdin, limits itself (address space, CPU
+// time, open files, a seccomp filter against new processes and sockets,
+// and a cgroup where the kernel lets the parent make one) before it reads
+// the script, and reaches the network only through the parent, which
+// checks [Options.AllowHosts], dials and passes the socket on. Output,
+// audit events (their numbers arrive as int or float64), state store
+// calls, the plan and the error cross a pipe. Host modules
+// ([Runtime.Register]), exposed values ([Runtime.Expose]) and
+// [Options.TLS] cannot cross: such a run fails with [ErrIsolation].
 package runtime
 
 import (
