@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -268,9 +269,9 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 		c, err = imap.DialStream(ctx, command, opts)
 		host, port = command, 0
 	case "ssl":
-		c, err = imap.DialTLS(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
+		c, err = imap.DialTLS(ctx, net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port)), opts)
 	default:
-		c, err = imap.Dial(ctx, fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port), opts)
+		c, err = imap.Dial(ctx, net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port)), opts)
 	}
 	if err != nil {
 		Raise(L, err)

@@ -2,6 +2,8 @@ package bindings
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -158,7 +160,7 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 		}
 	}
 	opts := &pop3.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.stderr()}
-	addr := fmt.Sprintf("[%s]:%d", strings.Trim(host, "[]"), port)
+	addr := net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 	var c *pop3.Client
 	if useTLS {
 		c, err = pop3.DialTLS(ctxOf(L), addr, opts)

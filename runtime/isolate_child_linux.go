@@ -107,7 +107,7 @@ func applyChildLimits(mem, cpu, nofile int64) (notes []string) {
 		debug.SetMaxStack(int(min(mem/2, 128<<20)))
 		// the Go runtime has reserved address space already; what the
 		// heap may grow by comes on top, with room for GC and stacks
-		if vs := vmSize(); vs > 0 {
+		if vs := vmSize(); vs > 0 && !raceBuild {
 			as := uint64(vs) + uint64(mem)*2 + 256<<20
 			if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: as, Max: as}); err != nil {
 				notes = append(notes, "RLIMIT_AS: "+err.Error())

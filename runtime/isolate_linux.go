@@ -114,7 +114,7 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 		}
 		select {
 		case <-ctx.Done():
-			p.kill("canceled")
+			p.kill("stopped: " + ctx.Err().Error())
 		case <-timeout:
 			p.kill("time")
 		case <-p.exited:
@@ -141,7 +141,11 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 		<-p.exited
 	}
 	b.closeProxies()
-	return p.outcome(result, name, mem, wall, maxOut, maxConns, cg)
+	res, err := p.outcome(result, name, mem, wall, maxOut, maxConns, cg)
+	if result == nil {
+		opts.Logger.Debug("isolated child died", "err", p.waitErr, "stderr", p.stderr.String())
+	}
+	return res, err
 }
 
 // child is a started child process and the parent's ends of its sockets.
@@ -214,8 +218,21 @@ func (p *child) start(exe string, mem int64, wall time.Duration, conns int, stdo
 		return fmt.Errorf("isolate: start %s: %w", exe, err)
 	}
 	p.cmd = cmd
-	p.ctl, _ = fileConn(ctlP)
-	p.dial, _ = fileConn(dialP)
+	var err1, err2 error
+	p.ctl, err1 = fileConn(ctlP)
+	p.dial, err2 = fileConn(dialP)
+	if err := errors.Join(err1, err2); err != nil { // only when out of fds
+		cmd.Process.Kill()
+		cmd.Wait()
+		errR.Close()
+		if p.ctl != nil {
+			p.ctl.Close()
+		}
+		if p.dial != nil {
+			p.dial.Close()
+		}
+		return fmt.Errorf("isolate: %w", err)
+	}
 	go func() {
 		io.Copy(&headWriter{&p.stderr, 8 << 10}, errR)
 		errR.Close()
@@ -292,10 +309,11 @@ func (p *child) outcome(result *wireMsg, name string, mem int64, wall time.Durat
 		return nil, limitError("time", wall.String())
 	case "output":
 		return nil, limitError("output", limit.Bytes(maxOut))
-	case "canceled":
-		return nil, &ScriptError{Message: "script stopped: " + context.Canceled.Error()}
 	case "protocol":
 		return nil, &ScriptError{Message: "script process died: it broke the isolation protocol"}
+	}
+	if msg, ok := strings.CutPrefix(why, "stopped: "); ok {
+		return nil, &ScriptError{Message: "script stopped: " + msg}
 	}
 	if result != nil {
 		res := &Result{Plan: result.Plan}

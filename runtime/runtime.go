@@ -55,7 +55,8 @@ type Options struct {
 	Sandbox bool
 	// DryRun sends nothing that changes a mailbox; see [Result.Plan].
 	DryRun bool
-	// Dial opens every connection scripts make (allow-lists, proxies).
+	// Dial opens every connection scripts make (allow-lists, proxies);
+	// addr is net.JoinHostPort(host, port) for IMAP and POP3 alike.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives the runtime's own events; nil discards them.
 	Logger *slog.Logger
