@@ -211,6 +211,36 @@ print(p.seccomp(), p.fork(), p.socket(), os.execute("/bin/true"))`)
 	}
 }
 
+// Output the child's own limit does not see (its fd 1) is counted here.
+func TestIsolatedOutputLimit(t *testing.T) {
+	_, err, out := isolated(t, Options{MaxOutput: 1000}, `io.write(string.rep("x", 600)) io.stdout:flush() io.write(string.rep("y", 600))`)
+	if limitOf(err) != "output" || err.Error() != "output limit of 1000 bytes exceeded" || len(out) > 1000 || strings.Contains(out, "y") {
+		t.Fatalf("%v %q", err, out)
+	}
+}
+
+// Where this process may make cgroups, the child runs in one of its own,
+// removed after the run.
+func TestIsolatedCgroup(t *testing.T) {
+	cg := newCgroup(64 << 20)
+	if cg != nil {
+		cg.remove()
+	}
+	_, err, out := isolated(t, Options{MaxMemory: 64 << 20}, `io.write(io.open("/proc/self/cgroup"):read("*a"))`)
+	if err != nil || (cg != nil) != strings.Contains(out, "/mailscript-") {
+		t.Fatalf("%v %q (cgroups here: %v)", err, out, cg != nil)
+	}
+	own := ownCgroups()
+	for _, line := range strings.Split(out, "\n") {
+		if i := strings.Index(line, "/mailscript-"); i >= 0 {
+			ctrl := strings.Split(line, ":")[1]
+			if _, err := os.Stat("/sys/fs/cgroup/" + ctrl + own[ctrl] + line[i:]); !os.IsNotExist(err) {
+				t.Fatalf("%s left behind: %v", line, err)
+			}
+		}
+	}
+}
+
 func TestIsolatedDials(t *testing.T) {
 	r := newRecorder(t)
 	host, port := r.HostPort()
