@@ -107,7 +107,9 @@ func TestIsolatedRunPrintsAndPlans(t *testing.T) {
 	host, port := r.HostPort()
 	var events []string
 	res, err, out := isolated(t, Options{Sandbox: true, DryRun: true, AllowHosts: []string{r.Addr},
-		Audit: func(ev string, args ...any) { events = append(events, fmt.Sprintf("%s %v %T", ev, args, args[len(args)-1])) }}, fmt.Sprintf(`
+		Audit: func(ev string, args ...any) {
+			events = append(events, fmt.Sprintf("%s %v %T", ev, args, args[len(args)-1]))
+		}}, fmt.Sprintf(`
 local M = require("imap").IMAP4(%q, %s)
 M:login("u", "p")
 M:select("INBOX")
