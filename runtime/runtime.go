@@ -23,6 +23,21 @@
 // first).
 //
 // A [Pool] bounds how many scripts run at once.
+//
+// With [Options.Isolate] (Linux), each run is a child process of the
+// program's own binary (os.Executable), started with the environment
+// variable MAILSCRIPT_ISOLATED_CHILD: this package's init then runs the
+// child instead of the program, so isolation works in any binary that
+// imports the package, test binaries included. The child has an empty
+// environment and /dev/null as stdin, limits itself (address space, CPU
+// time, open files, a seccomp filter against new processes and sockets,
+// and a cgroup where the kernel lets the parent make one) before it reads
+// the script, and reaches the network only through the parent, which
+// checks [Options.AllowHosts], dials and passes the socket on. Output,
+// audit events (their numbers arrive as int or float64), state store
+// calls, the plan and the error cross a pipe. Host modules
+// ([Runtime.Register]), exposed values ([Runtime.Expose]) and
+// [Options.TLS] cannot cross: such a run fails with [ErrIsolation].
 package runtime
 
 import (
@@ -165,7 +180,11 @@ type ScriptError struct {
 	Line      int
 	Traceback string
 	Kind      string // "imap.abort" and the like for mail errors, "" otherwise
+	Err       error  // the cause, if typed: a *limit.Error for Kind "limit.*"
 }
+
+// Unwrap returns the cause, so errors.As finds a *limit.Error.
+func (e *ScriptError) Unwrap() error { return e.Err }
 
 func (e *ScriptError) Error() string {
 	if e.File != "" {
@@ -185,6 +204,9 @@ func (rt *Runtime) RunFile(ctx context.Context, path string, args ...string) (*R
 
 // RunString runs src as a chunk called name.
 func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...string) (*Result, error) {
+	if rt.opts.Isolate {
+		return rt.runIsolated(ctx, name, src, args)
+	}
 	proto, err := rt.Compile(name, src)
 	if err != nil {
 		return nil, err
@@ -270,7 +292,7 @@ func (rt *Runtime) store() stdlib.Store {
 func (rt *Runtime) env() *bindings.Env {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.opts.Dial, Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
+	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.dialer(), Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
 		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID()}
 	env.Audit = auditHook(rt.opts.Audit, rt.opts.AuditRun, env.Run)
 	env.LimitOutput(rt.opts.MaxOutput)

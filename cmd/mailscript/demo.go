@@ -59,6 +59,9 @@ func (c *cli) demoCmd(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if rf.sandbox { // the demo's own servers
+		rf.allowHosts = append(rf.allowHosts, imapSrv.Addr, popSrv.Addr)
+	}
 	rt := c.runtime(&rf)
 	rt.SetState(&stdlib.MemStore{}) // the demo leaves nothing behind
 	res, err := rt.RunString(ctx, "demo/triage.lua", triageScript, host, imapPort, popPort)

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/peterh/liner"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/runtime"
 )
 
@@ -105,8 +107,13 @@ func colourFor(w io.Writer) bool {
 // runFlags are the flags run and repl share.
 type runFlags struct {
 	dryRun, sandbox, json bool
+	inProcess             bool
 	debug                 int
 	timeout               time.Duration
+	memory, maxOutput     sizeFlag
+	maxConnections        int
+	env, allowHosts       listFlag
+	isolate               bool // run: --sandbox without --in-process
 }
 
 func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
@@ -122,7 +129,13 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 		fs.BoolVar(&rf.json, "json", false, "print the dry-run plan as JSON")
 		fs.IntVar(&rf.debug, "debug", 0, "protocol debug level (imaplib's; 4 and up traces every line, secrets as ***)")
 		v := fs.Bool("v", false, "shorthand for --debug 4")
-		fs.DurationVar(&rf.timeout, "timeout", 0, "stop the script after this long (e.g. 10m); 0 means no limit")
+		fs.DurationVar(&rf.timeout, "timeout", 0, "stop the script after this long (e.g. 10m); 0: none, or 60s with --sandbox; -1s: none even then")
+		fs.Var(&rf.memory, "memory", "memory limit (e.g. 256M, 1G); default none, or 256M with --sandbox; -1: none")
+		fs.Var(&rf.maxOutput, "max-output", "output limit (e.g. 64K, 1M); default none, or 1M with --sandbox; -1: none")
+		fs.IntVar(&rf.maxConnections, "max-connections", 0, "connections a run may open; 0: none, or 8 with --sandbox; -1: none")
+		fs.Var(&rf.env, "env", "with --sandbox, an environment variable NAME the script may read with os.getenv (repeatable); no other")
+		fs.Var(&rf.allowHosts, "allow-host", "with --sandbox, a host the script may connect to: HOST or HOST:PORT (repeatable); no other")
+		fs.BoolVar(&rf.inProcess, "in-process", false, "with --sandbox, run the script in this process instead of a child process of its own")
 		_ = v
 	}
 	return fs
@@ -131,8 +144,23 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 func (c *cli) runtime(rf *runFlags) *runtime.Runtime {
 	return runtime.New(runtime.Options{
 		DryRun: rf.dryRun, Sandbox: rf.sandbox, WallTime: rf.timeout, Debug: rf.debug,
-		Stdout: c.stdout, Stderr: c.stderr, Getenv: os.Getenv,
+		Stdout: c.stdout, Stderr: c.stderr, Getenv: rf.getenv(),
+		MaxMemory: int64(rf.memory), MaxOutput: int64(rf.maxOutput), MaxConnections: rf.maxConnections,
+		AllowHosts: rf.allowHosts, Isolate: rf.isolate,
 	})
+}
+
+// getenv answers a sandboxed script's os.getenv: only the --env names.
+func (rf *runFlags) getenv() func(string) string {
+	if len(rf.env) == 0 {
+		return nil
+	}
+	return func(name string) string {
+		if slices.Contains(rf.env, name) {
+			return os.Getenv(name)
+		}
+		return ""
+	}
 }
 
 func parseRunFlags(fs *flag.FlagSet, rf *runFlags, args []string) ([]string, int) {
@@ -159,6 +187,7 @@ func (c *cli) runCmd(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	rf.isolate = rf.sandbox && !rf.inProcess
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := c.runtime(&rf).RunFile(ctx, rest[0], rest[1:]...)
@@ -176,7 +205,8 @@ func (c *cli) report(err error) {
 	var se *runtime.ScriptError
 	msg := err.Error()
 	trace := ""
-	if errors.As(err, &se) {
+	var le *limit.Error
+	if errors.As(err, &se) && !errors.As(err, &le) { // a limit hit is one line
 		trace = se.Traceback
 	}
 	if c.colour {

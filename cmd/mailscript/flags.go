@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// listFlag is a flag given once per value.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	if v == "" {
+		return fmt.Errorf("empty value")
+	}
+	*l = append(*l, v)
+	return nil
+}
+
+// sizeFlag is a byte count written as 256M, 1G, 64K, 1048576 (binary
+// units; a trailing "B" or "iB" is allowed); -1 means none.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string { return strconv.FormatInt(int64(*s), 10) }
+
+func (s *sizeFlag) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(n)
+	return nil
+}
+
+func parseSize(v string) (int64, error) {
+	num := strings.TrimSpace(v)
+	if num == "-1" {
+		return -1, nil
+	}
+	num = strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(num), "B"), "I")
+	shift := 0
+	if num != "" {
+		switch num[len(num)-1] {
+		case 'K':
+			shift = 10
+		case 'M':
+			shift = 20
+		case 'G':
+			shift = 30
+		}
+		if shift > 0 {
+			num = num[:len(num)-1]
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is not a size like 256M, 1G, 64K or a number of bytes", v)
+	}
+	return n << shift, nil
+}
