@@ -100,6 +100,7 @@ type watch struct {
 	base       int64 // live heap when the run started
 	lastLive   int64 // an upper bound of the live heap at the last GC we forced
 	lastAllocs int64 // cumulative allocations then
+	seen       int64 // cumulative allocations at the last Observe
 }
 
 var heapMetrics = []string{"/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes", "/gc/heap/allocs:bytes"}
@@ -121,22 +122,31 @@ func readHeap() (live, objects, allocs int64) {
 
 func newWatch(max int64, cancel context.CancelCauseFunc) *watch {
 	w := &watch{max: max, cancel: cancel}
-	live, objects, allocs := readHeap()
-	w.base, w.lastLive, w.lastAllocs = live, objects, allocs
-	w.budget = limit.NewBudget(max, cancel, func() int64 { return w.measure(true) })
+	_, objects, allocs := readHeap()
+	if objects > max/8 {
+		// the heap may hold garbage or a stale last GC: only a GC tells
+		// what is live before the run
+		runtime.GC()
+		_, objects, allocs = readHeap()
+	}
+	// at most max/8 of the run's growth can hide in the base
+	w.base, w.lastLive, w.lastAllocs, w.seen = objects, objects, allocs, allocs
+	w.budget = limit.NewBudget(max, cancel, func() (int64, int64) { return w.sample(true) })
 	return w
 }
 
-// measure returns the heap's growth since the run started. It forces a
+// sample returns the heap's growth since the run started, and what was
+// allocated since the last sample. It forces a
 // GC before saying the budget is passed (or when asked): only the live
 // heap counts, not garbage a GC has yet to collect.
-func (w *watch) measure(force bool) int64 {
+func (w *watch) sample(force bool) (grown, allocated int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	_, objects, allocs := readHeap()
+	allocated, w.seen = allocs-w.seen, allocs
 	// nothing allocated since the last forced GC can make the live heap
 	// bigger than it was then plus those allocations
-	grown := min(objects, w.lastLive+allocs-w.lastAllocs) - w.base
+	grown = min(objects, w.lastLive+allocs-w.lastAllocs) - w.base
 	if grown > w.max || force {
 		runtime.GC()
 		var live int64
@@ -144,7 +154,7 @@ func (w *watch) measure(force bool) int64 {
 		w.lastLive, w.lastAllocs = live, allocs
 		grown = live - w.base
 	}
-	return grown
+	return grown, allocated
 }
 
 // run samples the heap until ctx ends or stop is called, and stops the
@@ -164,12 +174,12 @@ func (w *watch) run(ctx context.Context) (stop func()) {
 				return
 			case <-t.C:
 			}
-			grown := w.measure(false)
+			grown, allocated := w.sample(false)
 			if grown > w.max {
 				w.cancel(w.budget.Err())
 				return
 			}
-			w.budget.Observe(grown)
+			w.budget.Observe(grown, allocated)
 		}
 	}()
 	return func() {

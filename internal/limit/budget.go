@@ -12,15 +12,15 @@ import (
 type Budget struct {
 	max     int64
 	stop    func(error)
-	recheck func() int64
+	recheck func() (grown, allocated int64)
 	grown   atomic.Int64 // heap growth the watchdog last saw
-	pending atomic.Int64 // charged since then
+	pending atomic.Int64 // charged and not yet allocated
 }
 
 // NewBudget returns a budget of max bytes. stop ends the run with the
-// limit's error; recheck, if set, measures the growth afresh (after a
-// GC) before an allocation is refused.
-func NewBudget(max int64, stop func(error), recheck func() int64) *Budget {
+// limit's error; recheck, if set, measures afresh (after a GC) before
+// an allocation is refused, as [Budget.Observe] wants.
+func NewBudget(max int64, stop func(error), recheck func() (grown, allocated int64)) *Budget {
 	return &Budget{max: max, stop: stop, recheck: recheck}
 }
 
@@ -57,11 +57,17 @@ func (b *Budget) Charge(n int64) error {
 	return nil
 }
 
-// Observe records the heap's growth since the run started; it includes
-// what was charged before.
-func (b *Budget) Observe(grown int64) {
+// Observe records the heap's growth since the run started, and how
+// much was allocated since the last Observe: charges that many bytes
+// were made are in the heap now, the others still to come.
+func (b *Budget) Observe(grown, allocated int64) {
 	b.grown.Store(max(grown, 0))
-	b.pending.Store(0)
+	for {
+		p := b.pending.Load()
+		if b.pending.CompareAndSwap(p, max(p-allocated, 0)) {
+			return
+		}
+	}
 }
 
 type budgetKey struct{}
