@@ -141,7 +141,7 @@ func strGsub(L *lua.LState) int {
 	}
 	m := newMatcher(L, src, p)
 	var b strings.Builder
-	s, n := 0, 0
+	s, n, charged := 0, 0, 0
 	for n < maxN {
 		e, err := m.MatchAt(s, pi)
 		if err != nil {
@@ -150,6 +150,10 @@ func strGsub(L *lua.LState) int {
 		if e >= 0 {
 			n++
 			replace(L, m, &b, s, e, repl)
+			if b.Len()-charged > 1<<16 { // the result, charged as it grows
+				charge(L, int64(b.Len()-charged))
+				charged = b.Len()
+			}
 		}
 		if e >= 0 && e > s {
 			s = e

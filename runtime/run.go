@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"github.com/mailscript/mailscript/internal/limit"
 )
 
@@ -43,22 +41,7 @@ func limitError(name string, err, le error) *ScriptError {
 	se.Message = le.Error()
 	var l *limit.Error
 	if errors.As(le, &l) {
-		se.Kind = "limit." + l.Limit
+		se.Kind, se.Err = "limit."+l.Limit, l
 	}
 	return se
-}
-
-// compileCacheMax bounds the compiled chunks a Runtime keeps.
-const compileCacheMax = 1024
-
-// cacheAdd keeps p for key, dropping another chunk when full (rt.mu held):
-// a host compiling scripts without end keeps a bounded number.
-func (rt *Runtime) cacheAdd(key [32]byte, p *lua.FunctionProto) {
-	if len(rt.cache) >= compileCacheMax {
-		for k := range rt.cache {
-			delete(rt.cache, k)
-			break
-		}
-	}
-	rt.cache[key] = p
 }

@@ -42,7 +42,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -102,6 +101,9 @@ type Options struct {
 	MaxMemory      int64
 	RegistryMax    int
 	CallStackMax   int
+	// MaxScriptSize caps a script's source: zero means 8 MiB, or 1 MiB
+	// under Sandbox; negative means none.
+	MaxScriptSize int64
 	// Isolate runs each script in a child process of the same binary,
 	// under rlimits, reaching the network only through this process.
 	Isolate bool
@@ -129,7 +131,7 @@ type Runtime struct {
 	mu      sync.Mutex
 	modules map[string]lua.LGFunction
 	values  map[string]any
-	cache   map[[32]byte]*lua.FunctionProto
+	cache   *protoCache
 }
 
 // New returns a runtime.
@@ -149,7 +151,8 @@ func New(opts Options) *Runtime {
 	if opts.CallStackMax <= 0 {
 		opts.CallStackMax = 1 << 12
 	}
-	return &Runtime{opts: opts, modules: map[string]lua.LGFunction{}, values: map[string]any{}, cache: map[[32]byte]*lua.FunctionProto{}}
+	opts.limitDefaults()
+	return &Runtime{opts: opts, modules: map[string]lua.LGFunction{}, values: map[string]any{}, cache: newProtoCache()}
 }
 
 // Register adds a host module scripts load with require(name).
@@ -179,7 +182,7 @@ type ScriptError struct {
 	File      string
 	Line      int
 	Traceback string
-	Kind      string // "imap.abort" and the like for mail errors, "" otherwise
+	Kind      string // "imap.abort" and the like for mail errors, "limit.memory" and the like for limits, "internal" for a Go panic
 	Err       error  // the cause, if typed: a *limit.Error for Kind "limit.*"
 }
 
@@ -187,6 +190,9 @@ type ScriptError struct {
 func (e *ScriptError) Unwrap() error { return e.Err }
 
 func (e *ScriptError) Error() string {
+	if e.File != "" && e.Line == 0 {
+		return e.File + ": " + e.Message
+	}
 	if e.File != "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
 	}
@@ -203,24 +209,20 @@ func (rt *Runtime) RunFile(ctx context.Context, path string, args ...string) (*R
 }
 
 // RunString runs src as a chunk called name.
-func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...string) (*Result, error) {
+func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...string) (res *Result, err error) {
 	if rt.opts.Isolate {
 		return rt.runIsolated(ctx, name, src, args)
 	}
-	proto, err := rt.Compile(name, src)
+	defer recoverRun(name, &err)
+	ctx, stop := rt.limitContext(ctx)
+	defer stop()
+	proto, err := rt.compileIn(ctx, name, src)
 	if err != nil {
 		return nil, err
 	}
-	if rt.opts.WallTime > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, rt.opts.WallTime)
-		defer cancel()
-	}
 	env := rt.env()
-	ctx, stop := context.WithCancel(ctx) // a limit hit stops the run
-	defer stop()
-	env.Stop = stop
-	defer env.End() // connections closed, locks released, however the run ends
+	env.Stop = func() { stopRun(ctx, env.LimitErr()) } // a limit hit stops the run
+	defer env.End()                                    // connections closed, locks released, however the run ends
 	L := rt.newState(env)
 	defer L.Close()
 	L.SetContext(ctx)
@@ -233,19 +235,11 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
 	L.Push(L.NewFunctionFromProto(proto))
 	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
-	res := &Result{Plan: env.Plan(), Run: env.Run}
+	res = &Result{Plan: env.Plan(), Run: env.Run}
 	if le := env.LimitErr(); le != nil {
 		return res, limitError(name, err, le)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			se := scriptError(name, err)
-			se.Message = "script stopped: " + ctx.Err().Error() + " (" + se.Message + ")"
-			return res, se
-		}
-		return res, scriptError(name, err)
-	}
-	return res, nil
+	return res, runError(ctx, name, err)
 }
 
 // SetNetwork sends every later connection through dial and trusts only
@@ -322,12 +316,15 @@ func (rt *Runtime) NewSession() *Session {
 
 // Eval runs src as a chunk called name; an expression's values are
 // printed, as Lua's own REPL does.
-func (s *Session) Eval(ctx context.Context, name, src string) error {
+func (s *Session) Eval(ctx context.Context, name, src string) (err error) {
+	defer recoverRun(name, &err)
+	ctx, stop := s.rt.limitContext(ctx)
+	defer stop()
 	s.L.SetContext(ctx)
 	defer s.L.RemoveContext()
-	proto, err := s.rt.Compile(name, "return "+src)
+	proto, err := s.rt.compileIn(ctx, name, "return "+src)
 	if err != nil {
-		if proto, err = s.rt.Compile(name, src); err != nil {
+		if proto, err = s.rt.compileIn(ctx, name, src); err != nil {
 			return err
 		}
 	}
@@ -337,7 +334,7 @@ func (s *Session) Eval(ctx context.Context, name, src string) error {
 		if le := s.env.LimitErr(); le != nil {
 			return limitError(name, err, le)
 		}
-		return scriptError(name, err)
+		return runError(ctx, name, err)
 	}
 	if n := s.L.GetTop() - top; n > 0 {
 		print := s.L.GetGlobal("print")
@@ -347,10 +344,10 @@ func (s *Session) Eval(ctx context.Context, name, src string) error {
 		}
 		s.L.SetTop(top)
 		if err := s.L.CallByParam(lua.P{Fn: print, NRet: 0, Protect: true}, args...); err != nil {
-			return scriptError(name, err)
+			return runError(ctx, name, err)
 		}
 	}
-	return nil
+	return runError(ctx, name, nil)
 }
 
 // Close ends the session, closing its connections and releasing its locks.
@@ -433,14 +430,15 @@ func scriptError(name string, err error) *ScriptError {
 }
 
 // Compile parses and compiles src, caching the result by content.
-func (rt *Runtime) Compile(name, src string) (*lua.FunctionProto, error) {
-	key := sha256.Sum256([]byte(name + "\x00" + src))
-	rt.mu.Lock()
-	p, ok := rt.cache[key]
-	rt.mu.Unlock()
-	if ok {
+func (rt *Runtime) Compile(name, src string) (p *lua.FunctionProto, err error) {
+	key := cacheKey(name, src)
+	if p := rt.cache.get(key); p != nil {
 		return p, nil
 	}
+	if se := checkSource(name, src, rt.opts.MaxScriptSize); se != nil {
+		return nil, se
+	}
+	defer recoverRun(name, &err)
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
 		return nil, compileError(name, err)
@@ -449,9 +447,7 @@ func (rt *Runtime) Compile(name, src string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, compileError(name, err)
 	}
-	rt.mu.Lock()
-	rt.cacheAdd(key, p)
-	rt.mu.Unlock()
+	rt.cache.put(key, len(name)+len(src), p)
 	return p, nil
 }
 
@@ -486,6 +482,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 		L.SetGlobal("_printregs", lua.LNil) // writes to os.Stdout, past every limit
 	}
 	patternFuncs(L)
+	limitFuncs(L)
 	out := env.Stdout
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder

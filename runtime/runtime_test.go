@@ -205,8 +205,8 @@ func TestPool(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if len(rt.cache) != 1 {
-		t.Fatalf("%d compiled chunks, want 1 shared", len(rt.cache))
+	if rt.cache.len() != 1 {
+		t.Fatalf("%d compiled chunks, want 1 shared", rt.cache.len())
 	}
 }
 

@@ -452,15 +452,3 @@ end`)
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
-
-func TestCompileCacheIsBounded(t *testing.T) {
-	rt := New(Options{})
-	for i := 0; i < compileCacheMax+100; i++ {
-		if _, err := rt.Compile("c.lua", fmt.Sprintf("return %d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(rt.cache) != compileCacheMax {
-		t.Fatalf("%d chunks kept", len(rt.cache))
-	}
-}

@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/protocol/imap"
 )
 
@@ -91,7 +93,7 @@ func openJSON(L *lua.LState) int {
 	mod := L.NewTable()
 	L.SetFuncs(mod, map[string]lua.LGFunction{
 		"encode": func(L *lua.LState) int {
-			v, err := toGo(L.Get(1), 0)
+			v, err := toGo(L.Get(1), 0, &jsonWalk{ctx: L.Context()})
 			if err != nil {
 				L.ArgError(1, err.Error())
 			}
@@ -109,6 +111,9 @@ func openJSON(L *lua.LState) int {
 		},
 		"decode": func(L *lua.LState) int {
 			var v any
+			if err := limit.FromContext(L.Context()).Charge(8 * int64(len(L.CheckString(1)))); err != nil {
+				L.RaiseError("json.decode: %v", err)
+			}
 			if err := json.Unmarshal([]byte(L.CheckString(1)), &v); err != nil {
 				L.Push(lua.LNil)
 				L.Push(lua.LString("json.decode: " + err.Error()))
@@ -122,9 +127,28 @@ func openJSON(L *lua.LState) int {
 	return 1
 }
 
-func toGo(v lua.LValue, depth int) (any, error) {
+// jsonWalk bounds an encode by the run's memory and time: a table
+// shared at every level is small in Lua and exponential in JSON.
+type jsonWalk struct {
+	ctx   context.Context
+	steps int
+}
+
+func (w *jsonWalk) step(size int) error {
+	if w.steps++; w.steps%1024 == 0 {
+		if err := limit.Stopped(w.ctx); err != nil {
+			return err
+		}
+	}
+	return limit.FromContext(w.ctx).Charge(int64(size))
+}
+
+func toGo(v lua.LValue, depth int, w *jsonWalk) (any, error) {
 	if depth > 100 {
 		return nil, fmt.Errorf("nesting too deep (a cycle?)")
+	}
+	if err := w.step(len(lua.LVAsString(v)) + 32); err != nil {
+		return nil, err
 	}
 	switch x := v.(type) {
 	case *lua.LNilType:
@@ -146,7 +170,7 @@ func toGo(v lua.LValue, depth int) (any, error) {
 		if n > 0 && count == n {
 			arr := make([]any, 0, n)
 			for i := 1; i <= n; i++ {
-				e, err := toGo(x.RawGetInt(i), depth+1)
+				e, err := toGo(x.RawGetInt(i), depth+1, w)
 				if err != nil {
 					return nil, err
 				}
@@ -161,7 +185,7 @@ func toGo(v lua.LValue, depth int) (any, error) {
 				return
 			}
 			var e any
-			e, err = toGo(val, depth+1)
+			e, err = toGo(val, depth+1, w)
 			obj[lua.LVAsString(k)] = e
 		})
 		return obj, err

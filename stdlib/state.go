@@ -158,7 +158,7 @@ func openState(L *lua.LState, env *bindings.Env, store Store) int {
 					return 0
 				},
 				"save": func(L *lua.LState) int {
-					v, err := toGo(data, 0)
+					v, err := toGo(data, 0, &jsonWalk{ctx: L.Context()})
 					if err != nil {
 						L.RaiseError("state %s: %v", name, err)
 					}

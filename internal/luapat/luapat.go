@@ -18,6 +18,9 @@ const (
 	// checkEvery steps, the matcher asks whether to go on (a pattern can
 	// backtrack for a very long time).
 	checkEvery = 1 << 16
+	// maxDepth is Lua 5.2's MAXCCALLS: how deep the matcher may recurse
+	// (each ?, *, +, - and capture of the pattern can add a level).
+	maxDepth = 200
 )
 
 // Error is a malformed pattern or a stop asked for by Check.
@@ -39,6 +42,7 @@ type Capture struct {
 type Matcher struct {
 	src, pat string
 	level    int
+	depth    int
 	caps     [maxCaptures]capture
 	steps    int
 	// Check, if set, is called now and then during long matches; an
@@ -69,7 +73,7 @@ func guard(err *error) {
 // and returns where the match ends, or -1.
 func (m *Matcher) MatchAt(s, p int) (end int, err error) {
 	defer guard(&err)
-	m.level = 0
+	m.level, m.depth = 0, 0
 	return m.match(s, p), nil
 }
 
@@ -124,6 +128,15 @@ func (m *Matcher) step() {
 // match is lstrlib's: it returns the end of the match of pat[p:] at
 // src[s:], or -1.
 func (m *Matcher) match(s, p int) int {
+	if m.depth++; m.depth > maxDepth {
+		fail("pattern too complex")
+	}
+	r := m.matchHere(s, p)
+	m.depth--
+	return r
+}
+
+func (m *Matcher) matchHere(s, p int) int {
 	for {
 		m.step()
 		if p == len(m.pat) {

@@ -69,3 +69,16 @@ func TestMalformedAndStopped(t *testing.T) {
 		t.Fatal("HasSpecials")
 	}
 }
+
+func TestTooComplex(t *testing.T) {
+	// Lua 5.2's limit: a clean error where an uncapped matcher overflows Go's stack
+	m := New(strings.Repeat("a", 1e6), strings.Repeat("a?", 1e6))
+	if _, _, err := Find(m, 0); err == nil || err.Error() != "pattern too complex" {
+		t.Fatalf("deep pattern: %v", err)
+	}
+	// 150 levels are fine, and the depth starts afresh at every position
+	s, e, err := Find(New("b"+strings.Repeat("a", 150), strings.Repeat("a?", 150)+"$"), 0)
+	if err != nil || s != 1 || e != 151 {
+		t.Fatalf("150 levels: %d %d %v", s, e, err)
+	}
+}
