@@ -26,6 +26,9 @@ func hostile(t *testing.T, opts Options, src, want string) (stdout, stderr strin
 	t.Helper()
 	var out, errw bytes.Buffer
 	opts.Sandbox = true
+	if opts.AllowHosts == nil {
+		opts.AllowHosts = []string{"127.0.0.1"} // the tests' fake servers
+	}
 	opts.Stdout, opts.Stderr = &out, &errw
 	_, err := New(opts).RunString(context.Background(), "hostile.lua", src)
 	var se *ScriptError
@@ -98,7 +101,7 @@ func TestNoHostSecrets(t *testing.T) {
 		return fmt.Sprintf(`require("account").connect{host=%q, port=%s, user="u", password=%s, tls="none"}`, host, port, pw)
 	}
 	// the old magic string is a literal password now, never the netrc one
-	_, err, _ := run(t, Options{Sandbox: true}, connect(`"\0netrc"`))
+	_, err, _ := run(t, Options{Sandbox: true, AllowHosts: []string{host}}, connect(`"\0netrc"`))
 	_ = err // a NUL cannot go in LOGIN: refused or sent, never the host's
 	for _, l := range r.Sent() {
 		if strings.Contains(l, "host-netrc-pw") {
@@ -119,7 +122,7 @@ func TestNoHostSecrets(t *testing.T) {
 		t.Fatalf("netrc secret not used: %q", r.Sent())
 	}
 	// and a host hands secrets to sandboxed scripts through a module
-	rt := New(Options{Sandbox: true, Stdout: &bytes.Buffer{}})
+	rt := New(Options{Sandbox: true, AllowHosts: []string{host}, Stdout: &bytes.Buffer{}})
 	rt.Register("vault", func(L *lua.LState) int {
 		L.Push(bindings.NewSecret(L, &bindings.Secret{Label: "vault", Value: func(string, string) (string, error) { return "vault-pw", nil }}))
 		return 1
@@ -346,7 +349,7 @@ func TestEveryTableHasAMetatableField(t *testing.T) {
 		"STATUS":     "* STATUS INBOX (MESSAGES 3 UIDNEXT 4)\r\n",
 	})
 	host, port := r.HostPort()
-	_, err, out := run(t, Options{Sandbox: true}, fmt.Sprintf(`
+	_, err, out := run(t, Options{Sandbox: true, AllowHosts: []string{host}}, fmt.Sprintf(`
 local seen, count = {}, 0
 local function walk(v)
   if type(v) ~= "table" or seen[v] then return end
