@@ -133,7 +133,7 @@ func TestSandboxFlagAndDryRunJSON(t *testing.T) {
 	}
 	loop := write(t, "loop.lua", `while true do end`)
 	_, errs, code := mailscript(t, "", "run", "--timeout", "200ms", loop)
-	if code != 1 || !strings.Contains(errs, "stopped") {
+	if code != 1 || !strings.Contains(errs, "time limit of 200ms exceeded") {
 		t.Fatal(code, errs)
 	}
 }
