@@ -28,7 +28,7 @@ type cutProxy struct {
 	l        net.Listener
 	cut      int64
 	hideMove bool
-	inject   bool         // unsolicited FETCHes for odd UIDs after every tagged reply
+	inject   atomic.Bool  // unsolicited FETCHes for odd UIDs after every tagged reply
 	sent     bytes.Buffer // what the client sent, for finding boundaries
 	mu       sync.Mutex
 }
@@ -67,7 +67,7 @@ func (p *cutProxy) pipe(c, s net.Conn) {
 			k, err := s.Read(buf)
 			if k > 0 {
 				out := buf[:k]
-				if p.inject {
+				if p.inject.Load() {
 					out, partial = injectAfterTagged(append(partial, out...))
 				}
 				if p.hideMove {
@@ -318,7 +318,7 @@ func TestMoveWithUnsolicitedFetchSurvivesCutConnections(t *testing.T) {
 		user := fmt.Sprintf("unsol-base-%v", hideMove)
 		seedMessages(t, srv, user, n)
 		p := startProxy(t, dovecot.Addr(srv.IMAP), -1, hideMove)
-		p.inject = true
+		p.inject.Store(true)
 		if err := runScriptOn(context.Background(), moveEvenScript, p.l.Addr().(*net.TCPAddr).Port, user); err != nil {
 			t.Fatalf("%s: clean run: %v", path, err)
 		}
@@ -328,12 +328,12 @@ func TestMoveWithUnsolicitedFetchSurvivesCutConnections(t *testing.T) {
 			seedMessages(t, srv, user, n)
 			before := inboxUIDs(t, user)
 			p := startProxy(t, dovecot.Addr(srv.IMAP), cut, hideMove)
-			p.inject = true
+			p.inject.Store(true)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			runScriptOn(ctx, moveEvenScript, p.l.Addr().(*net.TCPAddr).Port, user)
 			cancel()
 			again := startProxy(t, dovecot.Addr(srv.IMAP), -1, hideMove)
-			again.inject = true
+			again.inject.Store(true)
 			if err := runScriptOn(context.Background(), moveEvenScript, again.l.Addr().(*net.TCPAddr).Port, user); err != nil {
 				t.Fatalf("%s, cut at %d: re-run failed: %v", path, cut, err)
 			}
