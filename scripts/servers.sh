@@ -36,7 +36,12 @@ for d in "${daemons[@]}"; do
   if [ "$(cat "$root/$pkg/.core" 2>/dev/null)" = "$corever" ]; then continue; fi
   # The daemon built with the installed core: same version, or (courier-imap)
   # its own version followed by "+" and the core's.
-  ver=$(apt-cache madison "$pkg" | awk -v c="$corever" '$3 == c || substr($3, length($3) - length(c)) == "+" c { print $3; exit }')
+  find_ver() { apt-cache madison "$pkg" | awk -v c="$corever" '$3 == c || substr($3, length($3) - length(c)) == "+" c { print $3; exit }'; }
+  ver=$(find_ver)
+  if [ -z "$ver" ]; then # package lists missing or stale
+    as_root apt-get update -q >/dev/null
+    ver=$(find_ver)
+  fi
   if [ -z "$ver" ]; then
     echo "servers.sh: no $pkg in apt at the version of ${d#*:} $corever (run apt-get update)" >&2
     exit 1
