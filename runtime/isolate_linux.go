@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mailscript/mailscript/internal/limit"
+	"github.com/mailscript/mailscript/stdlib"
 )
 
 // ErrIsolation is what an isolated run cannot do; errors.Is finds it in
@@ -80,7 +81,7 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	if err != nil {
 		return nil, fmt.Errorf("isolate: %w", err)
 	}
-	b := &broker{rt: rt, opts: &opts, dial: dial, maxConns: maxConns, locks: map[int64]func(){},
+	b := &broker{opts: &opts, store: rt.store(), dial: dial, maxConns: maxConns, locks: map[int64]func(){},
 		out: limitWriter{w: opts.Stdout, max: maxOut}, err: limitWriter{w: opts.Stderr, max: maxOut}}
 	// the child's own fd 1 (io.write outside the sandbox) is its stdout too
 	p := &child{errDone: make(chan struct{}), exited: make(chan struct{})}
@@ -375,8 +376,8 @@ func (h *headWriter) Write(p []byte) (int, error) {
 
 // broker serves one child: its output, audit events, state calls and dials.
 type broker struct {
-	rt       *Runtime
 	opts     *Options
+	store    stdlib.Store // the run's: one per run under Sandbox with no Tenant
 	p        *child
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	maxConns int
@@ -480,13 +481,13 @@ func (b *broker) answer(m *wireMsg) *wireMsg {
 			r.Data = []byte(b.opts.Getenv(m.Name))
 		}
 	case "load":
-		data, err := b.rt.store().Load(m.Name)
+		data, err := b.store.Load(m.Name)
 		r.Data, r.Nil = data, data == nil
 		return fail(err)
 	case "save":
-		return fail(b.rt.store().Save(m.Name, m.Data))
+		return fail(b.store.Save(m.Name, m.Data))
 	case "lock":
-		unlock, err := b.rt.store().Lock(m.Name)
+		unlock, err := b.store.Lock(m.Name)
 		if err != nil {
 			return fail(err)
 		}
