@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -453,5 +454,20 @@ end`)
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
+
+// A sandboxed collectgarbage does not make the host collect: each
+// collection costs the whole process's heap, shared with other runs.
+func TestSandboxCollectGarbageIsNoGC(t *testing.T) {
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	_, err, _ := run(t, Options{Sandbox: true, WallTime: 300 * time.Millisecond}, `while true do collectgarbage() collectgarbage("collect") end`)
+	goruntime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "time limit") {
+		t.Fatal(err)
+	}
+	if n := after.NumForcedGC - before.NumForcedGC; n > 2 {
+		t.Fatalf("%d forced collections in 300 ms", n)
 	}
 }
