@@ -443,9 +443,17 @@ func (rt *Runtime) Compile(name, src string) (p *lua.FunctionProto, err error) {
 	if err != nil {
 		return nil, compileError(name, err)
 	}
+	marker := ""
+	if rt.opts.MaxMemory > 0 {
+		marker = concatMarker()
+		concatRewriter{marker}.stmts(chunk)
+	}
 	p, err = lua.Compile(chunk, name)
 	if err != nil {
 		return nil, compileError(name, err)
+	}
+	if marker != "" {
+		bindConcat(p, marker)
 	}
 	rt.cache.put(key, len(name)+len(src), p)
 	return p, nil
