@@ -385,6 +385,9 @@ func traceback(L *lua.LState) int {
 		trace = ""
 	}
 	wrapped := L.NewTable()
+	if goPanicking() {
+		wrapped.RawSetString("panic", lua.LTrue)
+	}
 	wrapped.RawSetString("value", v)
 	wrapped.RawSetString("traceback", lua.LString(trace))
 	if lv, ok := v.(lua.LString); ok {
@@ -405,6 +408,9 @@ func scriptError(name string, err error) *ScriptError {
 		if t, ok := ae.Object.(*lua.LTable); ok {
 			se.Message = lua.LVAsString(t.RawGetString("message"))
 			se.Traceback = lua.LVAsString(t.RawGetString("traceback"))
+			if t.RawGetString("panic") == lua.LTrue {
+				se.Kind = "internal"
+			}
 			if obj, ok := t.RawGetString("value").(*lua.LTable); ok {
 				if k := lua.LVAsString(obj.RawGetString("kind")); k != "" {
 					se.Kind = k
@@ -491,6 +497,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	}
 	patternFuncs(L)
 	limitFuncs(L)
+	guardPCalls(L)
 	out := env.Stdout
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder
