@@ -290,6 +290,10 @@ func (rt *Runtime) env() *bindings.Env {
 		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID()}
 	env.Audit = auditHook(rt.opts.Audit, rt.opts.AuditRun, env.Run)
 	env.LimitOutput(rt.opts.MaxOutput)
+	if rt.opts.MaxMemory > 0 {
+		// a reply and its copy in Lua both fit in the run's budget
+		env.POP3Limits.MaxMessage = rt.opts.MaxMemory / 2
+	}
 	var conns atomic.Int64
 	maxConns := rt.opts.MaxConnections
 	env.Connect = func() error {
