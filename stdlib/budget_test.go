@@ -28,3 +28,28 @@ func TestMessageBodyCharged(t *testing.T) {
 		t.Fatalf("got %v, want the memory limit", err)
 	}
 }
+
+// re.replace charges its result first: an empty pattern puts repl between
+// every two bytes, and $0 repeats the match.
+func TestReReplaceCharged(t *testing.T) {
+	for _, script := range []string{
+		`return re.replace("", string.rep("x", 1000), string.rep("y", 10000))`,
+		`return re.replace("x+", string.rep("x", 100000), string.rep("$0", 50))`,
+	} {
+		L := lua.NewState()
+		L.SetContext(limit.NewContext(context.Background(), limit.NewBudget(4<<20, nil, nil)))
+		L.PreloadModule("re", openRe)
+		err := L.DoString(`local re = require("re")` + "\n" + script)
+		L.Close()
+		if err == nil || !strings.Contains(err.Error(), "memory limit of 4 MiB exceeded") {
+			t.Errorf("%s: got %v, want the memory limit", script, err)
+		}
+	}
+	L := lua.NewState()
+	defer L.Close()
+	L.SetContext(limit.NewContext(context.Background(), limit.NewBudget(4<<20, nil, nil)))
+	L.PreloadModule("re", openRe)
+	if err := L.DoString(`assert(require("re").replace("(b+)", "abbc", "<$1$$>") == "a<bb$>c")`); err != nil {
+		t.Fatal(err)
+	}
+}
