@@ -32,6 +32,10 @@ local t = {k = "v" .. 1}
 t["k" .. 2] = t.k .. "!"
 print(t.k2, ("%s"):format("f" .. "g"))
 for _, v in ipairs({"a" .. "b", "c"}) do io.write(v .. ";") end print()
+print(("a" .. "b"):upper(), ({["k" .. 1] = "v"})["k1"], #("ab" .. "c"))
+if "a" .. "b" == "ab" then repeat local x = 1 until ("x" .. x) == "x1" end
+local function first(...) return ... .. "!" end
+print(first("p", "q"), select("#", "a" .. "b"), coroutine.wrap(function(a) return a .. coroutine.yield() end)("c"))
 print(pcall(function() return "a" .. nil end))
 print(pcall(function() return {} .. "a" end))
 print(pcall(function() return "a" .. true end))
@@ -48,7 +52,7 @@ print(pcall(function() return "a" .. true end))
 	if vm != budgeted {
 		t.Errorf("with a budget:\n%s\nthe VM's:\n%s", budgeted, vm)
 	}
-	if !strings.Contains(budgeted, "concat.lua:18: cannot perform concat operation between string and nil") {
+	if !strings.Contains(budgeted, "concat.lua:22: cannot perform concat operation between string and nil") {
 		t.Errorf("the error lacks its position: %s", budgeted)
 	}
 }
