@@ -253,6 +253,19 @@ func (b *bench) mailscript(script string) func([]string) *exec.Cmd {
 	}
 }
 
+// mailscriptIsolated runs a script as an untrusted one: --sandbox, so in
+// a child process of its own, dialling only the benchmark's host (through
+// the parent) and reading only its B_ variables.
+func (b *bench) mailscriptIsolated(script string) func([]string) *exec.Cmd {
+	return func(env []string) *exec.Cmd {
+		args := []string{"run", "--sandbox", "--allow-host", "127.0.0.1"}
+		for _, v := range []string{"B_HOST", "B_PORT", "B_USER", "B_PASSWORD"} {
+			args = append(args, "--env", v)
+		}
+		return b.command(env, b.mailbin, append(args, filepath.Join(b.scripts, script))...)
+	}
+}
+
 func (b *bench) python(script string) func([]string) *exec.Cmd {
 	return func(env []string) *exec.Cmd { return b.command(env, "python3", filepath.Join(b.scripts, script)) }
 }
@@ -398,6 +411,7 @@ func (b *bench) w1() error {
 	imapfilterCfg := filepath.Join(b.scripts, "w1_imapfilter.lua")
 	tools := []tool{
 		{"mailscript (library)", b.mailscript("w1_stdlib.lua")},
+		{"mailscript (library, isolated)", b.mailscriptIsolated("w1_stdlib.lua")},
 		{"mailscript (imap module)", b.mailscript("w1_lowlevel.lua")},
 		{"Python imaplib", b.python("w1_imaplib.py")},
 		{"imapfilter", func(env []string) *exec.Cmd { return b.command(env, "imapfilter", "-c", imapfilterCfg) }},
@@ -836,6 +850,10 @@ func (b *bench) targets() []string {
 	check("W1 library vs raw floor, loopback", v, ok, 1.2, true)
 	v, ok = ratio("W1", "10ms-rtt", "mailscript (library)", "raw pipelined floor")
 	check("W1 library vs raw floor, 10 ms", v, ok, 1.3, true)
+	v, ok = ratio("W1", "loopback", "mailscript (library, isolated)", "mailscript (library)")
+	check("W1 library isolated vs in process, loopback", v, ok, 1.1, true)
+	v, ok = ratio("W1", "10ms-rtt", "mailscript (library, isolated)", "mailscript (library)")
+	check("W1 library isolated vs in process, 10 ms", v, ok, 1.1, true)
 	v, ok = ratio("W1", "10ms-rtt", "Python imaplib", "mailscript (library)")
 	check("W1 library speed-up over imaplib, 10 ms", v, ok, 1.8, false)
 	v, ok = ratio("W1", "10ms-rtt", "imapfilter", "mailscript (library)")

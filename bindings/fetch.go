@@ -10,6 +10,11 @@ import (
 
 // fetchList builds the parsed FETCH records once, from the Go values.
 func fetchList(L *lua.LState, msgs []*imap.FetchMessage) *lua.LTable {
+	var size int64
+	for _, m := range msgs {
+		size += bytesSize(m.Body) + bytesSize(m.Binary) + int64(len(m.RFC822)+len(m.RFC822Header)+len(m.RFC822Text))
+	}
+	charge(L, size) // the bodies are copied into Lua strings
 	t := L.CreateTable(len(msgs), 0)
 	for _, m := range msgs {
 		r := L.CreateTable(0, 8)

@@ -260,6 +260,11 @@ func imapConnect(L *lua.LState, env *Env, kind string) int {
 // Results: typ, data, parsed.
 
 func dataTable(L *lua.LState, items []imap.Item) *lua.LTable {
+	var size int64
+	for _, it := range items {
+		size += int64(len(it.Literal))
+	}
+	charge(L, size) // literals are copied into Lua strings
 	t := L.CreateTable(len(items), 0)
 	for _, it := range items {
 		if it.HasLiteral {

@@ -29,7 +29,8 @@ import (
 var addrParser = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: imap.CharsetReader}}
 
 // toUTF8 decodes body bytes in charset; unknown charsets pass through.
-func toUTF8(b []byte, charset string) []byte {
+// charge is asked for the decoded text first.
+func toUTF8(b []byte, charset string, charge func(int64)) []byte {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	if cs == "" || cs == "utf-8" || cs == "us-ascii" || cs == "utf8" {
 		return b
@@ -38,6 +39,7 @@ func toUTF8(b []byte, charset string) []byte {
 	if err != nil {
 		return b
 	}
+	charge(3 * int64(len(b))) // a byte becomes at most three of UTF-8
 	out, err := enc.NewDecoder().Bytes(b)
 	if err != nil {
 		return b
@@ -59,14 +61,19 @@ type parsedMail struct {
 	header mail.Header
 	parts  []mimePart
 	raw    []byte
+	charge func(int64) // the run's memory budget, asked before each copy
 }
 
-func parseMail(raw []byte) (*parsedMail, error) {
+// valueSize is what one Lua value costs in a table.
+const valueSize = 16
+
+func parseMail(raw []byte, charge func(int64)) (*parsedMail, error) {
+	charge(2 * int64(len(raw))) // the header's fields, and the body read whole
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}
-	pm := &parsedMail{header: msg.Header, raw: raw}
+	pm := &parsedMail{header: msg.Header, raw: raw, charge: charge}
 	body, _ := io.ReadAll(msg.Body)
 	pm.walk(textproto(msg.Header), body, "1", 0)
 	return pm, nil
@@ -85,6 +92,7 @@ func (pm *parsedMail) walk(get func(string) string, body []byte, section string,
 		mt, params = "text/plain", map[string]string{}
 	}
 	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 20 {
+		pm.charge(int64(len(body))) // the parts' bodies are copies of it
 		r := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 		for i := 1; ; i++ {
 			p, err := r.NextRawPart()
@@ -100,7 +108,11 @@ func (pm *parsedMail) walk(get func(string) string, body []byte, section string,
 		}
 	}
 	part := mimePart{contentType: mt, params: params, section: section}
-	switch strings.ToLower(strings.TrimSpace(get("Content-Transfer-Encoding"))) {
+	cte := strings.ToLower(strings.TrimSpace(get("Content-Transfer-Encoding")))
+	if cte == "base64" || cte == "quoted-printable" {
+		pm.charge(int64(len(body))) // decoded, a body is no longer
+	}
+	switch cte {
 	case "base64":
 		dec, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, &stripSpace{r: bytes.NewReader(body)}))
 		if err == nil || len(dec) > 0 {
@@ -120,7 +132,7 @@ func (pm *parsedMail) walk(get func(string) string, body []byte, section string,
 	}
 	part.filename = imap.DecodeHeader(part.filename)
 	if strings.HasPrefix(mt, "text/") {
-		body = toUTF8(body, params["charset"])
+		body = toUTF8(body, params["charset"], pm.charge)
 	}
 	part.body = body
 	pm.parts = append(pm.parts, part)
@@ -141,9 +153,12 @@ func (s *stripSpace) Read(p []byte) (int, error) {
 	return j, err
 }
 
-func (pm *parsedMail) firstText(subtype string) (string, bool) {
+// firstText is the first text/subtype part's body, as a string the run's
+// memory budget (charge) was asked for.
+func (pm *parsedMail) firstText(subtype string, charge func(int64)) (string, bool) {
 	for _, p := range pm.parts {
 		if p.contentType == "text/"+subtype && p.disposition != "attachment" {
+			charge(int64(len(p.body)))
 			return string(p.body), true
 		}
 	}
@@ -212,13 +227,22 @@ func openMail(L *lua.LState) int {
 // text(), html(), parts(), attachments() and header(name).
 func mailParse(L *lua.LState) int {
 	raw := L.CheckString(1)
-	pm, err := parseMail([]byte(raw))
+	chargeL := func(n int64) { charge(L, n) }
+	charge(L, int64(len(raw)))
+	pm, err := parseMail([]byte(raw), chargeL)
 	if err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString("mail.parse: " + err.Error()))
 		return 2
 	}
 	h := pm.header
+	var size int64
+	for k, vs := range h {
+		for _, v := range vs {
+			size += int64(len(k)+2*len(v)) + valueSize
+		}
+	}
+	charge(L, 2*size) // decoded, and again in the fields below
 	t := L.NewTable()
 	headers := L.NewTable()
 	for k, vs := range h {
@@ -251,9 +275,11 @@ func mailParse(L *lua.LState) int {
 		return 1
 	}))
 	t.RawSetString("text", L.NewFunction(func(L *lua.LState) int {
-		if s, ok := pm.firstText("plain"); ok {
+		ch := func(n int64) { charge(L, n) }
+		if s, ok := pm.firstText("plain", ch); ok {
 			L.Push(lua.LString(s))
-		} else if s, ok := pm.firstText("html"); ok {
+		} else if s, ok := pm.firstText("html", ch); ok {
+			charge(L, 3*int64(len(s))) // the text, its replacements and fields
 			L.Push(lua.LString(htmlToText(s)))
 		} else {
 			L.Push(lua.LString(""))
@@ -261,7 +287,7 @@ func mailParse(L *lua.LState) int {
 		return 1
 	}))
 	t.RawSetString("html", L.NewFunction(func(L *lua.LState) int {
-		if s, ok := pm.firstText("html"); ok {
+		if s, ok := pm.firstText("html", func(n int64) { charge(L, n) }); ok {
 			L.Push(lua.LString(s))
 		} else {
 			L.Push(lua.LNil)
@@ -269,6 +295,11 @@ func mailParse(L *lua.LState) int {
 		return 1
 	}))
 	partsOf := func(L *lua.LState, onlyAttachments bool) int {
+		var size int64
+		for _, p := range pm.parts {
+			size += int64(len(p.body)) + 8*valueSize
+		}
+		charge(L, size) // each call copies the bodies anew
 		list := L.NewTable()
 		for _, p := range pm.parts {
 			if strings.HasPrefix(p.contentType, "multipart/") {
@@ -385,6 +416,14 @@ func mailNew(L *lua.LState) int {
 			}
 		})
 	}
+	var data int64
+	for _, a := range atts {
+		data += int64(len(lua.LVAsString(a.RawGetString("data"))))
+	}
+	// quoted-printable takes at most three times the text, base64 with its
+	// line breaks 1.4 times the data; the growing buffer and the result's
+	// strings hold the message up to four times, beside the data's copies
+	charge(L, 4*(3*int64(len(text)+len(html)+h.Len())+3*data/2)+3*data)
 	var body bytes.Buffer
 	textPart := func(w io.Writer, s string) {
 		qp := quotedprintable.NewWriter(w) // line breaks become CRLF

@@ -191,6 +191,7 @@ func linesTable(L *lua.LState, lines [][]byte) *lua.LTable {
 	for _, l := range lines {
 		n += len(l)
 	}
+	charge(L, int64(n+len(lines)*valueSize))
 	b.Grow(n)
 	for _, l := range lines {
 		b.Write(l)

@@ -223,6 +223,10 @@ func stopRun(ctx context.Context, cause error) {
 // runError is the error a finished run returns: a limit's when a limit
 // stopped it, however the script ended.
 func runError(ctx context.Context, name string, err error) error {
+	var pe *panicError
+	if errors.As(context.Cause(ctx), &pe) {
+		return &ScriptError{File: name, Kind: "internal", Message: pe.msg}
+	}
 	var le *limit.Error
 	if errors.As(limit.Stopped(ctx), &le) {
 		se := &ScriptError{}

@@ -290,6 +290,10 @@ func (rt *Runtime) env() *bindings.Env {
 		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID()}
 	env.Audit = auditHook(rt.opts.Audit, rt.opts.AuditRun, env.Run)
 	env.LimitOutput(rt.opts.MaxOutput)
+	if rt.opts.MaxMemory > 0 {
+		// a reply and its copy in Lua both fit in the run's budget
+		env.POP3Limits.MaxMessage = rt.opts.MaxMemory / 2
+	}
 	var conns atomic.Int64
 	maxConns := rt.opts.MaxConnections
 	env.Connect = func() error {
@@ -385,6 +389,9 @@ func traceback(L *lua.LState) int {
 		trace = ""
 	}
 	wrapped := L.NewTable()
+	if goPanicking() {
+		wrapped.RawSetString("panic", lua.LTrue)
+	}
 	wrapped.RawSetString("value", v)
 	wrapped.RawSetString("traceback", lua.LString(trace))
 	if lv, ok := v.(lua.LString); ok {
@@ -405,6 +412,9 @@ func scriptError(name string, err error) *ScriptError {
 		if t, ok := ae.Object.(*lua.LTable); ok {
 			se.Message = lua.LVAsString(t.RawGetString("message"))
 			se.Traceback = lua.LVAsString(t.RawGetString("traceback"))
+			if t.RawGetString("panic") == lua.LTrue {
+				se.Kind = "internal"
+			}
 			if obj, ok := t.RawGetString("value").(*lua.LTable); ok {
 				if k := lua.LVAsString(obj.RawGetString("kind")); k != "" {
 					se.Kind = k
@@ -443,9 +453,17 @@ func (rt *Runtime) Compile(name, src string) (p *lua.FunctionProto, err error) {
 	if err != nil {
 		return nil, compileError(name, err)
 	}
+	marker := ""
+	if rt.opts.MaxMemory > 0 {
+		marker = concatMarker()
+		concatRewriter{marker}.stmts(chunk)
+	}
 	p, err = lua.Compile(chunk, name)
 	if err != nil {
 		return nil, compileError(name, err)
+	}
+	if marker != "" {
+		bindConcat(p, marker)
 	}
 	rt.cache.put(key, len(name)+len(src), p)
 	return p, nil
@@ -483,6 +501,7 @@ func (rt *Runtime) newState(env *bindings.Env) *lua.LState {
 	}
 	patternFuncs(L)
 	limitFuncs(L)
+	guardPCalls(L)
 	out := env.Stdout
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder

@@ -68,7 +68,7 @@ func openRe(L *lua.LState) int {
 		},
 		// re.replace(pattern, s, repl) -> s with every match replaced ($1 expands)
 		"replace": func(L *lua.LState) int {
-			L.Push(lua.LString(compileRe(L, 1).ReplaceAllString(L.CheckString(2), L.CheckString(3))))
+			L.Push(lua.LString(reReplace(L, compileRe(L, 1), L.CheckString(2), L.CheckString(3))))
 			return 1
 		},
 		// re.split(pattern, s) -> array

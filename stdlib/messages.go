@@ -460,10 +460,12 @@ func messageField(L *lua.LState, m *imap.FetchMessage, key string) lua.LValue {
 		}
 	case "raw":
 		if b, ok := m.Body[""]; ok {
+			charge(L, int64(len(b)))
 			return lua.LString(b)
 		}
 	case "headers":
 		if h := headerBytes(m); h != nil {
+			charge(L, int64(len(h)))
 			return lua.LString(h)
 		}
 	}
