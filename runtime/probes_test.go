@@ -24,17 +24,11 @@ import (
 //
 //	-- limits: memory=64M time=2s output=4K   (default: memory=128M time=10s)
 //	-- expect: ok | any | limit.memory|limit.time | error~REGEXP
-//	-- vm-growth                              (see hostileProbe.vmGrowth)
 type hostileProbe struct {
 	name   string
 	src    string
 	limits map[string]string
 	expect string
-	// vmGrowth: the probe grows memory with the VM's own operations (a
-	// concatenation), which allocate before the watchdog's next sample
-	// can stop them; in process only the stop is checked, the host's
-	// heap only under isolation.
-	vmGrowth bool
 }
 
 func loadProbes(t *testing.T) []hostileProbe {
@@ -56,9 +50,6 @@ func loadProbes(t *testing.T) []hostileProbe {
 					k, v, _ := strings.Cut(kv, "=")
 					p.limits[k] = v
 				}
-			}
-			if line == "-- vm-growth" {
-				p.vmGrowth = true
 			}
 			if v, ok := strings.CutPrefix(line, "-- expect: "); ok {
 				p.expect = strings.TrimSpace(v)
@@ -231,7 +222,7 @@ func TestProbes(t *testing.T) {
 					if mode.isolate {
 						limit = before.HeapAlloc + 32<<20
 					}
-					bounded := mode.isolate || (opts.MaxMemory > 0 && !p.vmGrowth)
+					bounded := mode.isolate || opts.MaxMemory > 0
 					if bounded && peak > limit {
 						t.Errorf("host heap peaked at %d MiB (from %d MiB), limit %d MiB", peak>>20, before.HeapAlloc>>20, limit>>20)
 					}
