@@ -87,6 +87,11 @@ func childMain(spec string) int {
 		opts.Logger.Debug("isolate", "note", n)
 	}
 	rt := New(opts)
+	c.proxyModules(rt, run.Modules)
+	if err := exposeValues(rt, run.Values); err != nil {
+		fmt.Fprintln(os.Stderr, "mailscript:", err)
+		return exitSetup
+	}
 	if childHook != nil {
 		childHook(rt)
 	}

@@ -62,14 +62,8 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	rt.mu.Lock()
 	opts := rt.opts
 	dial := rt.dialer()
-	var refuse []string
-	for n := range rt.modules {
-		refuse = append(refuse, "host module "+strconv.Quote(n)+" (Runtime.Register)")
-	}
-	for n := range rt.values {
-		refuse = append(refuse, "exposed value "+strconv.Quote(n)+" (Runtime.Expose)")
-	}
-	if opts.TLS != nil {
+	loaders, modules, values, refuse := rt.crossing()
+	if opts.TLS != nil { // a CertPool cannot cross
 		refuse = append(refuse, "Options.TLS (Runtime.SetNetwork)")
 	}
 	rt.mu.Unlock()
@@ -81,8 +75,15 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	if err != nil {
 		return nil, fmt.Errorf("isolate: %w", err)
 	}
+	hctx, hstop := ctx, func() {}
+	if wall > 0 {
+		hctx, hstop = context.WithTimeout(ctx, wall+killGrace)
+	}
+	defer hstop()
 	b := &broker{opts: &opts, store: rt.store(), dial: dial, maxConns: maxConns, locks: map[int64]func(){},
-		out: limitWriter{w: opts.Stdout, max: maxOut}, err: limitWriter{w: opts.Stderr, max: maxOut}}
+		out: limitWriter{w: opts.Stdout, max: maxOut}, err: limitWriter{w: opts.Stderr, max: maxOut},
+		host: newHostModules(hctx, loaders)}
+	defer b.host.close()
 	// the child's own fd 1 (io.write outside the sandbox) is its stdout too
 	p := &child{errDone: make(chan struct{}), exited: make(chan struct{})}
 	b.p = p
@@ -129,7 +130,7 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 		WallTime: none(wall), Timeout: opts.Timeout, MaxConnections: none(maxConns),
 		MaxOutput: none(maxOut), MaxMemory: none(mem), RegistryMax: opts.RegistryMax, CallStackMax: opts.CallStackMax,
 		AllowHosts: opts.AllowHosts, Tenant: opts.Tenant, Debug: opts.Debug,
-	}}
+	}, Modules: modules, Values: values}
 	var result *wireMsg
 	if err := writeFrame(p.ctl, &wireMsg{Op: "run", Run: run}); err == nil {
 		result = b.serve()
@@ -389,6 +390,8 @@ type broker struct {
 	locks   map[int64]func()
 	lockID  int64
 	proxies []io.Closer
+
+	host *hostModules // the run's host modules, called from serve only
 }
 
 // serve handles the child's frames until its result (returned) or its end.
@@ -420,6 +423,10 @@ func (b *broker) serve() *wireMsg {
 			}
 		case "getenv", "load", "save", "lock":
 			if err := writeFrame(b.p.ctl, b.answer(m)); err != nil {
+				return nil
+			}
+		case "require", "call":
+			if err := writeFrame(b.p.ctl, b.host.answer(m)); err != nil {
 				return nil
 			}
 		default:

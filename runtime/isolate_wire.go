@@ -34,6 +34,15 @@ type wireMsg struct {
 	Run    *wireRun          `json:"run,omitempty"`
 	Plan   []bindings.Action `json:"plan,omitempty"`
 	Fail   *wireError        `json:"fail,omitempty"`
+	// host modules: "require" and "call" (Name the module, Path the
+	// function's keys, Vals the arguments), answered by a "reply" with
+	// the values, or Err (with the script's position if Where, ending
+	// the run as a Go panic does if Panic, the error value in Vals if it
+	// is not a string)
+	Path  []string  `json:"path,omitempty"`
+	Vals  []wireVal `json:"vals,omitempty"`
+	Where bool      `json:"where,omitempty"`
+	Panic bool      `json:"panic,omitempty"`
 }
 
 // wireRun is what the child runs, with the options that can cross.
@@ -41,6 +50,8 @@ type wireRun struct {
 	Name, Src string
 	Args      []string
 	Opts      wireOpts
+	Modules   []string           // the host modules, loaded in the parent
+	Values    map[string]wireVal // the exposed values, copied
 }
 
 type wireOpts struct {
