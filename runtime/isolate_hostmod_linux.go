@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,11 +23,13 @@ type hostModules struct {
 	ctx     context.Context
 	loaders map[string]lua.LGFunction
 	L       *lua.LState
-	wrap    *lua.LFunction // calls f(...) from a Lua frame and collects its results
+	wraps   map[string]*lua.LFunction // see wrapper
 	collect *lua.LFunction
 	results []lua.LValue
 	loaded  map[string]wireVal
 	fns     map[string]*lua.LFunction // by module and path, see fnKey
+
+	registryMax, callStackMax int // as a run's in process
 }
 
 // hostWhere is the position the wrapper's frame gives an error raised
@@ -34,8 +37,9 @@ type hostModules struct {
 // position in its place, as in process.
 const hostWhere = "\x01:1: "
 
-func newHostModules(ctx context.Context, loaders map[string]lua.LGFunction) *hostModules {
-	return &hostModules{ctx: ctx, loaders: loaders, loaded: map[string]wireVal{}, fns: map[string]*lua.LFunction{}}
+func newHostModules(ctx context.Context, loaders map[string]lua.LGFunction, opts *Options) *hostModules {
+	return &hostModules{ctx: ctx, loaders: loaders, loaded: map[string]wireVal{}, fns: map[string]*lua.LFunction{}, wraps: map[string]*lua.LFunction{},
+		registryMax: opts.RegistryMax, callStackMax: opts.CallStackMax}
 }
 
 func fnKey(module string, path []string) string {
@@ -53,7 +57,8 @@ func (h *hostModules) state() (*lua.LState, error) {
 	if h.L != nil {
 		return h.L, nil
 	}
-	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: lua.RegistrySize, RegistryMaxSize: h.registryMax,
+		RegistryGrowStep: 32 << 10, CallStackSize: h.callStackMax, MinimizeStackMemory: true})
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -62,15 +67,6 @@ func (h *hostModules) state() (*lua.LState, error) {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
-	wrap, err := L.Load(strings.NewReader("return function(collect, f, ...) collect(f(...)) end"), hostWhere[:1])
-	if err != nil {
-		L.Close()
-		return nil, err
-	}
-	L.Push(wrap)
-	L.Call(0, 1)
-	h.wrap = L.Get(-1).(*lua.LFunction)
-	L.Pop(1)
 	h.collect = L.NewFunction(func(L *lua.LState) int {
 		h.results = h.results[:0]
 		for i := 1; i <= L.GetTop(); i++ {
@@ -87,6 +83,40 @@ func (h *hostModules) close() {
 	if h.L != nil {
 		h.L.Close()
 	}
+}
+
+var luaIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// wrapper calls a function from a Lua frame (an error raised with
+// L.RaiseError gets hostWhere as its position) under the name the
+// script calls it by, for "bad argument #1 to lookup".
+func (h *hostModules) wrapper(name string) (*lua.LFunction, error) {
+	if !luaIdent.MatchString(name) || reservedName(name) {
+		name = "f"
+	}
+	if w := h.wraps[name]; w != nil {
+		return w, nil
+	}
+	chunk, err := h.L.Load(strings.NewReader("return function(collect, "+name+", ...) collect("+name+"(...)) end"), hostWhere[:1])
+	if err != nil {
+		return nil, err
+	}
+	h.L.Push(chunk)
+	h.L.Call(0, 1)
+	w := h.L.Get(-1).(*lua.LFunction)
+	h.L.Pop(1)
+	h.wraps[name] = w
+	return w, nil
+}
+
+// reservedName is a Lua keyword, or the wrapper's other parameter.
+func reservedName(s string) bool {
+	switch s {
+	case "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
+		"local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while", "collect":
+		return true
+	}
+	return false
 }
 
 // answer serves a "require" or a "call" of the child.
@@ -110,7 +140,7 @@ func (h *hostModules) answer(m *wireMsg) *wireMsg {
 			r.Vals = []wireVal{w}
 			return r
 		}
-		if e := h.run(r, L.NewFunction(loader), []lua.LValue{lua.LString(m.Name)}); e != nil {
+		if e := h.run(r, "loader", L.NewFunction(loader), []lua.LValue{lua.LString(m.Name)}); e != nil {
 			return e
 		}
 		mod := lua.LValue(lua.LNil)
@@ -133,17 +163,18 @@ func (h *hostModules) answer(m *wireMsg) *wireMsg {
 	if f == nil {
 		return fail("it has no function %s", name)
 	}
-	if len(m.Vals) > 256 {
-		return fail("%s called with %d arguments, more than 256", name, len(m.Vals))
-	}
 	args := make([]lua.LValue, len(m.Vals))
-	dec := &luaDecoder{L: L}
+	dec := &luaDecoder{L: L, budget: newCrossBudget()} // the child's values: checked as they are built
 	for i, w := range m.Vals {
 		if args[i], err = dec.decode(w, 0); err != nil {
 			return fail("argument %d of %s: %v", i+1, name, err)
 		}
 	}
-	if e := h.run(r, f, args); e != nil {
+	last := m.Name
+	if len(m.Path) > 0 {
+		last = m.Path[len(m.Path)-1]
+	}
+	if e := h.run(r, last, f, args); e != nil {
 		return e
 	}
 	enc := &luaEncoder{budget: newCrossBudget()}
@@ -158,11 +189,16 @@ func (h *hostModules) answer(m *wireMsg) *wireMsg {
 	return r
 }
 
-// run calls f(args...) in the host state; the results are in h.results.
+// run calls f(args...) in the host state, as name; the results are in h.results.
 // It returns the reply of a Lua error or a Go panic, nil if none.
-func (h *hostModules) run(r *wireMsg, f *lua.LFunction, args []lua.LValue) (reply *wireMsg) {
+func (h *hostModules) run(r *wireMsg, name string, f *lua.LFunction, args []lua.LValue) (reply *wireMsg) {
 	L := h.L
 	h.results = h.results[:0]
+	wrap, err := h.wrapper(name)
+	if err != nil {
+		r.Err, r.Where = err.Error(), true
+		return r
+	}
 	top := L.GetTop()
 	defer func() { // PCall recovers panics; this is for one it lets through
 		if p := recover(); p != nil {
@@ -171,13 +207,13 @@ func (h *hostModules) run(r *wireMsg, f *lua.LFunction, args []lua.LValue) (repl
 			reply = r
 		}
 	}()
-	L.Push(h.wrap)
+	L.Push(wrap)
 	L.Push(h.collect)
 	L.Push(f)
 	for _, a := range args {
 		L.Push(a)
 	}
-	err := L.PCall(2+len(args), 0, nil)
+	err = L.PCall(2+len(args), 0, nil)
 	L.SetTop(top)
 	if err == nil {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,13 +101,15 @@ local ok, e = pcall(crm.fail, "bob")
 print(ok, e)
 local ok, e = pcall(crm.failTable)
 print(ok, type(e), e.code)
+print(pcall(function() crm.fail() end))
 crm.fail("carol")`)
 	want := "1.2\t10\tfunction\tfunction\n" +
 		"7\tADA\t3\ta!\tc!\ttrue\t1.5\tnil\t3\n" +
 		"42\t3\n" +
 		"3\t-Inf\ttrue\t+Inf\t-Inf\t9007199254740992\ta\x00b\n" +
 		"false\ttest.lua:8: no such customer bob\n" +
-		"false\ttable\t42\n"
+		"false\ttable\t42\n" +
+		"false\ttest.lua:12: bad argument #1 to fail (string expected, got nil)\n"
 	if in != want {
 		t.Fatalf("in process printed %q, want %q", in, want)
 	}
@@ -117,7 +120,7 @@ crm.fail("carol")`)
 	if !errors.As(inErr, &a) || !errors.As(isoErr, &b) {
 		t.Fatalf("errors %v, %v", inErr, isoErr)
 	}
-	if a.Message != b.Message || a.Line != b.Line || !strings.Contains(b.Message, "no such customer carol") || b.Line != 12 {
+	if a.Message != b.Message || a.Line != b.Line || !strings.Contains(b.Message, "no such customer carol") || b.Line != 13 {
 		t.Fatalf("in process %q at %d, isolated %q at %d", a.Message, a.Line, b.Message, b.Line)
 	}
 }
@@ -245,5 +248,51 @@ func TestIsolatedRefusesTLS(t *testing.T) {
 	rt.SetNetwork(nil, x509.NewCertPool())
 	if _, err := rt.RunString(context.Background(), "t.lua", `print(1)`); !errors.Is(err, ErrIsolation) || !strings.Contains(err.Error(), "Options.TLS") {
 		t.Fatal(err)
+	}
+}
+
+// A hostile child gets an error for a call of what the module does not
+// export and for malformed or oversized values, never a panic.
+func TestHostModulesRefuseBadCalls(t *testing.T) {
+	h := newHostModules(context.Background(), map[string]lua.LGFunction{"crm": crmLoader(new(atomic.Int64))}, &Options{})
+	defer h.close()
+	if r := h.answer(&wireMsg{Op: "call", Name: "crm", Path: []string{"echo"}}); !strings.Contains(r.Err, "has no function crm.echo") {
+		t.Fatalf("a call before require: %+v", r)
+	}
+	if r := h.answer(&wireMsg{Op: "require", Name: "crm"}); r.Err != "" || len(r.Vals) != 1 {
+		t.Fatalf("require: %+v", r)
+	}
+	num := wireVal{Kind: wireNum, Num: "1"}
+	big := wireVal{Kind: wireTable}
+	for i := 0; i < 200000; i++ {
+		big.Keys, big.Vals = append(big.Keys, wireVal{Kind: wireNum, Num: strconv.Itoa(i + 1)}), append(big.Vals, num)
+	}
+	deep := num
+	for i := 0; i < 100; i++ {
+		deep = wireVal{Kind: wireTable, Keys: []wireVal{num}, Vals: []wireVal{deep}}
+	}
+	for _, c := range []struct {
+		m    wireMsg
+		want string
+	}{
+		{wireMsg{Name: "nope"}, `host module "nope": not registered`},
+		{wireMsg{Name: "crm", Path: []string{"version"}}, "has no function crm.version"},
+		{wireMsg{Name: "crm", Path: []string{"sub"}}, "has no function crm.sub"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{{Kind: "x"}}}, "argument 1 of crm.echo: isolate: malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{{Kind: wireFunc, Path: []string{"fail"}}}}, "malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{{Kind: wireTable, Keys: []wireVal{{Kind: wireNil}}, Vals: []wireVal{num}}}}, "malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{{Kind: wireTable, Keys: []wireVal{{Kind: wireNum, Num: "NaN"}}, Vals: []wireVal{num}}}}, "malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{{Kind: wireTable, Keys: []wireVal{num}}}}, "malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{{Kind: wireNum, Num: "x"}}}, "malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{deep}}, "malformed value"},
+		{wireMsg{Name: "crm", Path: []string{"echo"}, Vals: []wireVal{big}}, "larger than the 4 MiB"},
+	} {
+		c.m.Op = "call"
+		if r := h.answer(&c.m); !strings.Contains(r.Err, c.want) {
+			t.Errorf("%s %v: %+v, want %q", c.m.Name, c.m.Path, r.Err, c.want)
+		}
+	}
+	if r := h.answer(&wireMsg{Op: "call", Name: "crm", Path: []string{"sub", "double"}, Vals: []wireVal{{Kind: wireNum, Num: "4"}}}); r.Err != "" || len(r.Vals) != 1 || r.Vals[0].Num != "8" {
+		t.Fatalf("after the bad calls: %+v", r)
 	}
 }

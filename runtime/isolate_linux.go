@@ -82,7 +82,7 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	defer hstop()
 	b := &broker{opts: &opts, store: rt.store(), dial: dial, maxConns: maxConns, locks: map[int64]func(){},
 		out: limitWriter{w: opts.Stdout, max: maxOut}, err: limitWriter{w: opts.Stderr, max: maxOut},
-		host: newHostModules(hctx, loaders)}
+		host: newHostModules(hctx, loaders, &opts)}
 	defer b.host.close()
 	// the child's own fd 1 (io.write outside the sandbox) is its stdout too
 	p := &child{errDone: make(chan struct{}), exited: make(chan struct{})}

@@ -148,13 +148,19 @@ func (e *luaEncoder) encode(v lua.LValue, what string, path []string, depth int)
 // luaDecoder builds Lua values from wireVals the other side sent, which
 // it checks as it goes; fn makes the value of a wireFunc (nil: refused).
 type luaDecoder struct {
-	L  *lua.LState // makes the tables
-	fn func(path []string) lua.LValue
+	L      *lua.LState // makes the tables
+	fn     func(path []string) lua.LValue
+	budget *crossBudget // if set, caps what is built
 }
 
 var errBadValue = errors.New("isolate: malformed value from the other side")
 
 func (d *luaDecoder) decode(w wireVal, depth int) (lua.LValue, error) {
+	if d.budget != nil {
+		if err := d.budget.take(crossItemCost+len(w.Str), "a value"); err != nil {
+			return nil, err
+		}
+	}
 	switch w.Kind {
 	case wireNil:
 		return lua.LNil, nil
