@@ -296,3 +296,17 @@ func TestHostModulesRefuseBadCalls(t *testing.T) {
 		t.Fatalf("after the bad calls: %+v", r)
 	}
 }
+
+// Audit events of an isolated run reach AuditRun with the run's id,
+// the id of its Result, as in process.
+func TestIsolatedAuditRun(t *testing.T) {
+	r := newRecorder(t)
+	host, port := r.HostPort()
+	var runs []string
+	res, err, _ := isolated(t, Options{Sandbox: true, AllowHosts: []string{r.Addr},
+		AuditRun: func(run, event string, args ...any) { runs = append(runs, run+" "+event) }},
+		`require("imap").IMAP4("`+host+`", `+port+`):logout()`)
+	if err != nil || res == nil || res.Run == "" || len(runs) == 0 || runs[0] != res.Run+" imaplib.open" {
+		t.Fatalf("%v %+v %q", err, res, runs)
+	}
+}

@@ -82,7 +82,8 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	defer hstop()
 	b := &broker{opts: &opts, store: rt.store(), dial: dial, maxConns: maxConns, locks: map[int64]func(){},
 		out: limitWriter{w: opts.Stdout, max: maxOut}, err: limitWriter{w: opts.Stderr, max: maxOut},
-		host: newHostModules(hctx, loaders, &opts)}
+		host: newHostModules(hctx, loaders, &opts), run: newRunID()}
+	b.audit = auditHook(opts.Audit, opts.AuditRun, b.run)
 	defer b.host.close()
 	// the child's own fd 1 (io.write outside the sandbox) is its stdout too
 	p := &child{errDone: make(chan struct{}), exited: make(chan struct{})}
@@ -144,6 +145,9 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	}
 	b.closeProxies()
 	res, err := p.outcome(result, name, mem, wall, maxOut, maxConns, cg)
+	if res != nil {
+		res.Run = b.run
+	}
 	if result == nil {
 		opts.Logger.Debug("isolated child died", "err", p.waitErr, "stderr", p.stderr.String())
 	}
@@ -391,7 +395,9 @@ type broker struct {
 	lockID  int64
 	proxies []io.Closer
 
-	host *hostModules // the run's host modules, called from serve only
+	host  *hostModules // the run's host modules, called from serve only
+	run   string       // the run's id ([Result.Run])
+	audit func(string, ...any)
 }
 
 // serve handles the child's frames until its result (returned) or its end.
@@ -410,8 +416,8 @@ func (b *broker) serve() *wireMsg {
 		case "out":
 			b.write(m)
 		case "audit":
-			if b.opts.Audit != nil {
-				b.opts.Audit(m.Name, plainArgs(m.Args)...)
+			if b.audit != nil {
+				b.audit(m.Name, plainArgs(m.Args)...)
 			}
 		case "unlock":
 			b.mu.Lock()

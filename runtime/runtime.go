@@ -35,9 +35,25 @@
 // the script, and reaches the network only through the parent, which
 // checks [Options.AllowHosts], dials and passes the socket on. Output,
 // audit events (their numbers arrive as int or float64), state store
-// calls, the plan and the error cross a pipe. Host modules
-// ([Runtime.Register]), exposed values ([Runtime.Expose]) and
-// [Options.TLS] cannot cross: such a run fails with [ErrIsolation].
+// calls, the plan and the error cross a pipe.
+//
+// Host modules ([Runtime.Register]) cross too: a module's loader runs
+// in the parent, in a Lua state of the run's own (closed when it ends),
+// once, when the script first requires the module; the script gets a
+// copy of the module table's data and stubs of its functions, which call
+// the parent's over the pipe and wait. Arguments and results cross as
+// plain data: nil, booleans, numbers, strings and tables of them (no
+// metatables; 64 levels and 4 MiB at most). A function, userdata, a
+// coroutine, a table containing itself and a [bindings.Secret] (secrets
+// never cross) fail the call with a Lua error naming the module and the
+// function; a Go panic in a host function ends the run with Kind
+// "internal", as in process, and the parent goes on. Exposed values
+// ([Runtime.Expose]) cross as copies when they are plain data (booleans,
+// numbers, strings, slices, arrays, maps with string keys, pointers to
+// them, structs' exported fields under gopher-luar's names): a table in
+// the child, whose changes the host does not see. A value of a type with
+// methods, a func or a channel fails the run with [ErrIsolation] naming
+// it, and so does [Options.TLS] (a CertPool cannot cross).
 package runtime
 
 import (
