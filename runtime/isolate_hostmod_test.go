@@ -58,7 +58,14 @@ func crmLoader(loads *atomic.Int64) lua.LGFunction {
 				return 1
 			},
 			"echo": func(L *lua.LState) int { return L.GetTop() },
+			"count": func(L *lua.LState) int { // in the state the loader ran in
+				n := L.GetGlobal("calls").(lua.LNumber) + 1
+				L.SetGlobal("calls", n)
+				L.Push(n)
+				return 1
+			},
 		})
+		L.SetGlobal("calls", lua.LNumber(0))
 		mod.RawSetString("version", lua.LString("1.2"))
 		limits := L.NewTable()
 		limits.RawSetString("max", lua.LNumber(10))
@@ -308,5 +315,23 @@ func TestIsolatedAuditRun(t *testing.T) {
 		`require("imap").IMAP4("`+host+`", `+port+`):logout()`)
 	if err != nil || res == nil || res.Run == "" || len(runs) == 0 || runs[0] != res.Run+" imaplib.open" {
 		t.Fatalf("%v %+v %q", err, res, runs)
+	}
+}
+
+// The host-side state is the run's own: nothing of one run's host
+// module calls is seen by the next, as in process.
+func TestIsolatedHostStatePerRun(t *testing.T) {
+	for _, iso := range []bool{false, true} {
+		var out bytes.Buffer
+		rt := New(Options{Sandbox: true, Isolate: iso, Stdout: &out})
+		withCRM(rt)
+		for i := 0; i < 2; i++ {
+			if _, err := rt.RunString(context.Background(), "test.lua", `local crm = require("crm"); print(crm.count(), crm.count())`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out.String() != "1\t2\n1\t2\n" {
+			t.Fatalf("isolate=%v: %q", iso, out.String())
+		}
 	}
 }
