@@ -244,8 +244,12 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
 	addr := bindings.HostPort(host, port)
-	// dial connects and logs in, with then pipelined behind the LOGIN
-	dial := func(ctx context.Context, then ...*imap.Command) (*imap.Client, error) {
+	// dial connects and logs in. Nothing is pipelined behind LOGIN: Courier's
+	// login process hands the connection to imapd and drops what it had read
+	// past LOGIN, so a command sent in the same packet is never answered
+	// (issue 12); the round trip is saved after the reply instead, by sending
+	// NAMESPACE and LIST together.
+	dial := func(ctx context.Context) (*imap.Client, error) {
 		var c *imap.Client
 		var err error
 		if mode == "implicit" {
@@ -262,7 +266,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 			return nil, err
 		}
 		if c.State() == imap.StateNonAuth {
-			if _, err := c.LoginThen(ctx, user, password, then...); err != nil {
+			if _, err := c.Login(ctx, user, password); err != nil {
 				c.Close()
 				return nil, err
 			}
@@ -281,17 +285,15 @@ func connect(L *lua.LState, env *bindings.Env) int {
 			}
 			return c, err
 		}}
-	ns, list := discoverCommands()
-	c, err := dial(ctx, ns, list)
+	c, err := dial(ctx)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
 	env.Track(c)
-	if list.Status == nil { // logged in before LOGIN (PREAUTH): nothing was pipelined
-		if err := c.Execute(ctx, ns, list); err != nil {
-			c.Close()
-			bindings.Raise(L, err)
-		}
+	ns, list := discoverCommands()
+	if err := c.Execute(ctx, ns, list); err != nil {
+		c.Close()
+		bindings.Raise(L, err)
 	}
 	a.c = c
 	if err := a.discover(ns, list); err != nil {
@@ -305,9 +307,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	return 1
 }
 
-// discoverCommands are NAMESPACE and LIST, sent with LOGIN: NAMESPACE
-// goes whatever the capabilities (they are not known before LOGIN); a
-// server without it answers BAD and the LIST replies suffice.
+// discoverCommands are NAMESPACE and LIST, sent together after LOGIN:
+// NAMESPACE goes whatever the capabilities; a server without it answers
+// BAD and the LIST replies suffice.
 func discoverCommands() (ns, list *imap.Command) {
 	return &imap.Command{Name: "NAMESPACE"},
 		&imap.Command{Name: "LIST", Args: []imap.Arg{imap.Quote("", false), imap.Pattern("*")}}
