@@ -592,7 +592,7 @@ func mbStatus(L *lua.LState) int {
 	if st != nil {
 		t.RawSetString("messages", lua.LNumber(st.Messages))
 		t.RawSetString("unseen", lua.LNumber(st.Unseen))
-		t.RawSetString("uidnext", lua.LNumber(st.UIDNext))
+		t.RawSetString("uidnext", lua.LNumber(m.uidNextOf(L, bindings.Ctx(L), st)))
 		t.RawSetString("uidvalidity", lua.LNumber(st.UIDValidity))
 	}
 	L.Push(t)

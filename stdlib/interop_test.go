@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailscript/mailscript/internal/imaptest"
 	"github.com/mailscript/mailscript/runtime"
 )
 
@@ -72,5 +73,21 @@ assert(acct:mailbox("Lists/go"):name() == "Lists/go")
 acct:close()`, host, port))
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// STATUS without UIDNEXT (RFC 3501 lets a server leave it out): status()
+// takes one past the highest UID instead of a negative number.
+func TestStatusWithoutUIDNext(t *testing.T) {
+	f := imaptest.New(t, "UIDPLUS", map[string]string{
+		"LIST":   `* LIST () "." INBOX` + "\r\n",
+		"STATUS": "* STATUS INBOX (MESSAGES 2 UNSEEN 0 UIDVALIDITY 7)\r\n",
+		"SELECT": "* 2 EXISTS\r\n", "EXAMINE": "* 2 EXISTS\r\n",
+		"UID FETCH": "* 2 FETCH (UID 17)\r\n",
+	})
+	runScript(t, f, false, `local st = inbox:status()
+assert(st.uidnext == 18, tostring(st.uidnext))`)
+	if !strings.Contains(sent(f), "UID FETCH * (UID)") {
+		t.Fatal(sent(f))
 	}
 }

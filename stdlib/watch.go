@@ -50,7 +50,7 @@ func acctWatch(L *lua.LState) int {
 		if err != nil {
 			bindings.Raise(L, err)
 		}
-		w := &watched{mbox: m, next: uint32(max(st.UIDNext, 1))}
+		w := &watched{mbox: m, next: m.uidNextOf(L, ctx, st)}
 		list = append(list, w)
 		go idleLoop(ctx, a, m.server, len(list)-1, events)
 	})
