@@ -40,7 +40,7 @@ while not deadline or os.time() < deadline do
   if arrived then
     local _, _, msgs = M:fetch(next_uid .. ":*", "(UID ENVELOPE)", {uid = true})
     for _, m in ipairs(msgs) do
-      if m.uid >= next_uid then
+      if m.uid and m.uid >= next_uid then   -- not a flag change seen while idling
         next_uid = m.uid + 1
         local from = m.envelope.from[1] and m.envelope.from[1].address or ""
         if wanted(from) then
