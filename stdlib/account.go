@@ -61,6 +61,9 @@ type account struct {
 	special  map[string]string
 	selected string
 	readonly bool
+	// stale: mail was appended to the selected mailbox; a NOOP goes before
+	// the next command there, as Courier's view grows only on a rescan
+	stale    bool
 	inflight *prefetch // a prefetch holding the connection
 	queue    []queued  // actions not sent yet
 	actions  int       // actions queued so far, numbering them
@@ -526,6 +529,10 @@ func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 	a := m.a
 	a.sync(L)
 	if m.selected() {
+		if a.stale {
+			then = append([]*imap.Command{{Name: "NOOP"}}, then...)
+			a.stale = false
+		}
 		a.execute(L, then...)
 		return
 	}
@@ -537,7 +544,7 @@ func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 	if res.Type != "OK" {
 		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "SELECT", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
 	}
-	a.selected, a.readonly = m.server, readonly
+	a.selected, a.readonly, a.stale = m.server, readonly, false
 }
 
 func mbSearch(L *lua.LState) int {
@@ -630,6 +637,7 @@ func mbAppend(L *lua.LState) int {
 		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "APPEND", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
 	}
 	a.report = append(a.report, Report{Action: "append", Mailbox: m.name, Count: 1})
+	a.stale = a.stale || a.selected == m.server
 	if au != nil {
 		L.Push(lua.LNumber(au.UID))
 	} else {

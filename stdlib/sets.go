@@ -227,6 +227,9 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 			server = dest.server
 		}
 		a.enqueue("UID "+verb, s.uids, server, args)
+		for i := len(a.queue) - 1; i >= 0 && a.queue[i].action == a.actions; i-- {
+			a.queue[i].dest = dest.name
+		}
 		return
 	}
 	a.sync(L)
@@ -462,6 +465,7 @@ func (s *set) removeConfirmed(L *lua.LState) string {
 type queued struct {
 	cmd    *imap.Command
 	create string   // server name to create on TRYCREATE, "" for none
+	dest   string   // the destination a COPY or MOVE names, for its error
 	uids   []uint32 // the whole action's UIDs, sorted
 	action int      // which action of the queue it belongs to
 }
@@ -562,6 +566,10 @@ func (a *account) settle(L *lua.LState, w []queued) {
 			if err = retry.Err(); err == nil {
 				continue
 			}
+		}
+		if e, ok := err.(*imap.Error); ok && x.dest != "" {
+			// servers do not always name the mailbox (Cyrus does not)
+			e.Text = strings.TrimPrefix(x.cmd.Name, "UID ") + " to " + x.dest + ": " + e.Text
 		}
 		bindings.Raise(L, err)
 	}

@@ -2,8 +2,8 @@
 local account = require("account")
 
 local function connect()
-  return account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER,
-    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+  return account.connect{host = SERVER.host, port = SERVER.imaps, user = USER,
+    password = SERVER.password, ssl_context = {ca_file = SERVER.ca_file}}
 end
 
 function test_search_sets_and_move()
@@ -75,19 +75,19 @@ end
 function test_connect_rules()
   local ok, err = pcall(account.connect, {host = "imap.example.org", user = "u", password = "p", tls = "none"})
   assert_true(not ok and err.message:find("clear text"), "plaintext refused off loopback")
-  local acct = account.connect{host = DOVECOT.host, port = DOVECOT.imap, user = USER, password = DOVECOT.password, tls = "none"}
+  local acct = account.connect{host = SERVER.host, port = SERVER.imap, user = USER, password = SERVER.password, tls = "none"}
   acct:close()
-  acct = account.connect{host = "localhost", port = DOVECOT.imap, user = USER, password = DOVECOT.password,
-    tls = "starttls", ssl_context = {ca_file = DOVECOT.ca_file}}
+  acct = account.connect{host = "localhost", port = SERVER.imap, user = USER, password = SERVER.password,
+    tls = "starttls", ssl_context = {ca_file = SERVER.ca_file}}
   local names = acct:mailboxes()
   assert_true(#names >= 5, "mailboxes listed")
   acct:close()
   ok, err = pcall(account.secret, "env:MAILSCRIPT_NO_SUCH_VARIABLE")
   assert_true(not ok and err.message:find("not set"), "missing env secret")
   -- a secret is passed on, never read: tostring shows only its kind
-  local pw = account.secret("cmd:printf '" .. DOVECOT.password .. "\\n'")
+  local pw = account.secret("cmd:printf '" .. SERVER.password .. "\\n'")
   assert_eq(tostring(pw), "<secret cmd>")
-  acct = account.connect{host = DOVECOT.host, port = DOVECOT.imap, user = USER, password = pw, tls = "none"}
+  acct = account.connect{host = SERVER.host, port = SERVER.imap, user = USER, password = pw, tls = "none"}
   acct:close()
   ok = pcall(account.secret, "plain-password")
   assert_true(not ok, "a bare word is not a secret spec")
@@ -96,8 +96,8 @@ end
 function test_cross_account_move()
   seed(USER, 30)
   local a = connect()
-  local b = account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER .. "-other",
-    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+  local b = account.connect{host = SERVER.host, port = SERVER.imaps, user = USER .. "-other",
+    password = SERVER.password, ssl_context = {ca_file = SERVER.ca_file}}
   local inbox = a:mailbox("INBOX")
   local flagged_before = #inbox:search{seen = true}
   local some = inbox:search{uid = "1:12"}

@@ -35,14 +35,22 @@ type Quirks struct {
 	UIDNext    bool   // SELECT sends [UIDNEXT]
 	ESearch    bool   // ESEARCH (RFC 4731)
 	HeaderX    bool   // raw 8-bit bytes in a header are stored as "X" (Cyrus)
+	FixCR      bool   // a bare CR is stored as CRLF (Cyrus)
+	Greeting   string // in the greeting
+	SlowNo     bool   // a wrong password is answered after seconds: matrix tests avoid it
 }
 
-// Stored is raw as the server keeps it (see [Quirks.HeaderX]).
+// Stored is raw as the server keeps it (see [Quirks.HeaderX], [Quirks.FixCR]).
 func (q Quirks) Stored(raw []byte) []byte {
-	if !q.HeaderX {
-		return raw
-	}
 	out := append([]byte(nil), raw...)
+	if q.FixCR {
+		out = bytes.ReplaceAll(out, []byte("\r\n"), []byte("\n"))
+		out = bytes.ReplaceAll(out, []byte("\r"), []byte("\n"))
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
+	}
+	if !q.HeaderX {
+		return out
+	}
 	end := bytes.Index(out, []byte("\r\n\r\n"))
 	if end < 0 {
 		end = len(out)
@@ -84,18 +92,18 @@ func Get(t testing.TB, name string) *Server {
 	case "dovecot":
 		s := dovecot.Shared(t)
 		return &Server{Name: name, IMAP: s.IMAP, IMAPS: s.IMAPS, POP3: s.POP3, POP3S: s.POP3S, CAFile: s.CAFile,
-			Password: dovecot.Password, Quirks: Quirks{Sep: "/", Move: true, SpecialUse: true, UIDNext: true, ESearch: true},
+			Password: dovecot.Password, Quirks: Quirks{Sep: "/", Move: true, SpecialUse: true, UIDNext: true, ESearch: true, Greeting: "Dovecot"},
 			user:    func(_ testing.TB, n string) string { return n },
 			maildir: func(u, f string) (string, error) { return dovecotMaildir(s, u, f) }, chown: s.Chown}
 	case "cyrus":
 		s := cyrus.Shared(t)
 		return &Server{Name: name, IMAP: s.IMAP, IMAPS: s.IMAPS, POP3: s.POP3, POP3S: s.POP3S, CAFile: s.CAFile,
-			Password: cyrus.Password, Quirks: Quirks{Sep: "/", Move: true, SpecialUse: true, UIDNext: true, ESearch: true, HeaderX: true},
+			Password: cyrus.Password, Quirks: Quirks{Sep: "/", Move: true, SpecialUse: true, UIDNext: true, ESearch: true, HeaderX: true, FixCR: true, Greeting: "Cyrus IMAP", SlowNo: true},
 			user: s.User}
 	case "courier":
 		s := courier.Shared(t)
 		return &Server{Name: name, IMAP: s.IMAP, IMAPS: s.IMAPS, POP3: s.POP3, POP3S: s.POP3S, CAFile: s.CAFile,
-			Password: courier.Password, Quirks: Quirks{Prefix: "INBOX.", Sep: "."},
+			Password: courier.Password, Quirks: Quirks{Prefix: "INBOX.", Sep: ".", Greeting: "Courier-IMAP", SlowNo: true},
 			user: s.User, maildir: func(u, f string) (string, error) {
 				return s.Maildir(u, strings.ReplaceAll(f, "/", "."))
 			}, chown: s.Chown, bareLF: true, settle: true}
