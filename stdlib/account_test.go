@@ -43,7 +43,7 @@ acct:close()`, host, port, body)
 func TestMoveWithUIDPlusButNoMove(t *testing.T) {
 	f := newFake(t, "UIDPLUS")
 	runScript(t, f, false, `inbox:search{unseen = true}:move("Archive")`)
-	want := "LOGIN u \"p\"\nCAPABILITY\nNAMESPACE\nLIST \"\" *\nSELECT INBOX\nUID SEARCH UNSEEN\n" +
+	want := "LOGIN u \"p\"\nCAPABILITY\nNAMESPACE\nLIST \"\" *\nSELECT INBOX\nUID SEARCH UNSEEN\nUID FETCH 2:4 (UID FLAGS ENVELOPE)\n" +
 		"UID COPY 2:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 2:4\nLOGOUT"
 	if got := sent(f); got != want {
 		t.Fatalf("sent:\n%s\nwant:\n%s", got, want)

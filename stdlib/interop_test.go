@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +90,105 @@ func TestStatusWithoutUIDNext(t *testing.T) {
 assert(st.uidnext == 18, tostring(st.uidnext))`)
 	if !strings.Contains(sent(f), "UID FETCH * (UID)") {
 		t.Fatal(sent(f))
+	}
+}
+
+// lineServer answers each command line (tag removed) with reply(line)'s
+// untagged lines and a tagged OK, or with its whole tagged status when
+// the reply starts with "NO " or "BAD "; it records the lines.
+func lineServer(t *testing.T, caps string, reply func(line string) string) (addr string, sent func() string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var mu sync.Mutex
+	var lines []string
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprintf(c, "* OK [CAPABILITY IMAP4rev1 %s] hi\r\n", caps)
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					tag, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+					mu.Lock()
+					lines = append(lines, rest)
+					mu.Unlock()
+					if strings.HasPrefix(rest, "LOGOUT") {
+						fmt.Fprintf(c, "* BYE bye\r\n%s OK done\r\n", tag)
+						return
+					}
+					out := reply(rest)
+					if strings.HasPrefix(out, "NO ") || strings.HasPrefix(out, "BAD ") {
+						fmt.Fprintf(c, "%s %s\r\n", tag, out)
+						continue
+					}
+					fmt.Fprintf(c, "%s%s OK done\r\n", out, tag)
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(lines, "\n")
+	}
+}
+
+func envelope(uid int, flags, id string) string {
+	return fmt.Sprintf("* %d FETCH (UID %d FLAGS (%s) ENVELOPE (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL %q))\r\n", uid, uid, flags, id)
+}
+
+// A rerun of a move interrupted on a server without MOVE: <a> (UID 2)
+// was copied before the cut, <b> (UID 3) is marked \Deleted but not in
+// Archive, <c> (UID 4) was not touched. Only 3 and 4 are copied, 3 after
+// its \Deleted is taken off; then all three go.
+func TestMoveWithoutMoveFinishesAnInterruptedOne(t *testing.T) {
+	addr, sent := lineServer(t, "UIDPLUS", func(line string) string {
+		switch {
+		case strings.HasPrefix(line, "SELECT"), strings.HasPrefix(line, "EXAMINE"):
+			return "* 3 EXISTS\r\n"
+		case line == "UID SEARCH ALL":
+			return "* SEARCH 2 3 4\r\n"
+		case strings.HasPrefix(line, "UID FETCH 2:4"):
+			return envelope(2, "", "<a@x>") + envelope(3, `\Seen \Deleted`, "<b@x>") + envelope(4, `\Seen`, "<c@x>")
+		case strings.HasPrefix(line, "UID SEARCH OR HEADER Message-ID"):
+			return "* SEARCH 7\r\n"
+		case strings.HasPrefix(line, "UID FETCH 7 "):
+			return "* 1 FETCH (UID 7 ENVELOPE (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL \"<a@x>\"))\r\n"
+		case strings.HasPrefix(line, "LIST"):
+			return `* LIST () "/" INBOX` + "\r\n"
+		}
+		return ""
+	})
+	host, port, _ := net.SplitHostPort(addr)
+	var out strings.Builder
+	_, err := runtime.New(runtime.Options{Stdout: &out}).RunString(context.Background(), "m.lua", fmt.Sprintf(`
+local account = require("account")
+local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
+acct:mailbox("INBOX"):all():move("Archive")
+print(acct:report()[1].note)
+acct:close()`, host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sent()
+	want := "EXAMINE Archive\nUID SEARCH OR HEADER Message-ID <a@x> OR HEADER Message-ID <b@x> HEADER Message-ID <c@x>\nUID FETCH 7 (UID ENVELOPE)\n" +
+		"SELECT INBOX\nUID STORE 3 -FLAGS.SILENT (\\Deleted)\nUID COPY 3:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 2:4"
+	if !strings.Contains(got, want) {
+		t.Fatalf("sent:\n%s\nwant within:\n%s", got, want)
+	}
+	if !strings.Contains(out.String(), "1 already in Archive") {
+		t.Fatalf("note %q", out.String())
 	}
 }

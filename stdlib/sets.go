@@ -277,10 +277,11 @@ func setCopy(L *lua.LState) int {
 	return 1
 }
 
-// setMove moves with MOVE when offered; otherwise COPY, and only once
-// every copy is confirmed, STORE \Deleted and UID EXPUNGE of exactly
-// those UIDs (UIDPLUS). Without UIDPLUS the originals stay marked
-// \Deleted: an EXPUNGE would take other clients' deletions too.
+// setMove moves with MOVE when offered; otherwise COPY (of what the
+// destination does not hold yet: see moveByCopy), and only once every
+// copy is confirmed, STORE \Deleted and UID EXPUNGE of exactly those UIDs
+// (UIDPLUS). Without UIDPLUS the originals stay marked \Deleted: an
+// EXPUNGE would take other clients' deletions too.
 func setMove(L *lua.LState) int {
 	s := checkSet(L, 1)
 	a := s.mbox.a
@@ -299,9 +300,7 @@ func setMove(L *lua.LState) int {
 		case a.c.HasCap("MOVE"):
 			s.transfer(L, "MOVE", dest, createOpt(L, 3), false)
 		default:
-			s.transfer(L, "COPY", dest, createOpt(L, 3), true)
-			s.store(L, "+FLAGS.SILENT", `\Deleted`)
-			note = s.expunge(L)
+			note = s.moveByCopy(L, dest, createOpt(L, 3))
 		}
 	}
 	s.record("move", dest.name, note)
