@@ -204,17 +204,21 @@ func boundaries(sent []byte) []int64 {
 
 // faultCases are the servers and paths the fault test cuts: MOVE and the
 // COPY path (MOVE hidden) on Dovecot, and Courier, which has no MOVE.
-// Courier gets fewer messages and only the boundaries, to keep it quick.
+// Courier gets fewer messages and only the boundaries, to keep it quick,
+// once into a new folder and once into one that exists (where the rerun's
+// look at the destination is among the commands cut).
 var faultCases = []struct {
-	server   string
-	hideMove bool
-	n        int
-	nearby   bool // cut one byte either side of each boundary too
-	random   int  // cuts at random offsets
+	server     string
+	hideMove   bool
+	n          int
+	nearby     bool // cut one byte either side of each boundary too
+	random     int  // cuts at random offsets
+	destExists bool
 }{
-	{"dovecot", false, 200, true, 50},
-	{"dovecot", true, 200, true, 50},
-	{"courier", false, 40, false, 10},
+	{"dovecot", false, 200, true, 50, false},
+	{"dovecot", true, 200, true, 50, false},
+	{"courier", false, 40, false, 10, false},
+	{"courier", false, 40, false, 0, true},
 }
 
 // Every cut at any command boundary of a move, then a rerun: no message
@@ -225,17 +229,27 @@ func TestMoveSurvivesCutConnections(t *testing.T) {
 		if fc.hideMove || fc.server == "courier" {
 			path = "COPY+STORE+UID EXPUNGE"
 		}
-		t.Run(fc.server+"/"+path, func(t *testing.T) {
+		name := fc.server + "/" + path
+		if fc.destExists {
+			name += "/into an existing folder"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cutAndRerun(t, servers.Get(t, fc.server), fc.hideMove, fc.n, fc.nearby, fc.random)
+			cutAndRerun(t, servers.Get(t, fc.server), fc.hideMove, fc.n, fc.nearby, fc.random, fc.destExists)
 		})
 	}
 }
 
-func cutAndRerun(t *testing.T, srv *servers.Server, hideMove bool, n int, nearby bool, random int) {
+func cutAndRerun(t *testing.T, srv *servers.Server, hideMove bool, n int, nearby bool, random int, destExists bool) {
+	seed := func(user string) []string {
+		if destExists {
+			srv.Seed(t, user, "Moved", nil)
+		}
+		return seedMessages(t, srv, user, n)
+	}
 	// a clean run finds the command boundaries
-	user := srv.User(t, fmt.Sprintf("fault-base-%v", hideMove))
-	seedMessages(t, srv, user, n)
+	user := srv.User(t, fmt.Sprintf("fault-base-%v-%v", hideMove, destExists))
+	seed(user)
 	p := startProxy(t, servers.Addr(srv.IMAP), -1, hideMove)
 	if err := runMove(context.Background(), srv, p.l.Addr().(*net.TCPAddr).Port, user); err != nil {
 		t.Fatalf("clean run: %v", err)
@@ -257,8 +271,8 @@ func cutAndRerun(t *testing.T, srv *servers.Server, hideMove bool, n int, nearby
 		cuts = append(cuts, 1+rng.Int64N(total))
 	}
 	for i, cut := range cuts {
-		user := srv.User(t, fmt.Sprintf("fault-%v-%d", hideMove, i))
-		want := seedMessages(t, srv, user, n)
+		user := srv.User(t, fmt.Sprintf("fault-%v-%v-%d", hideMove, destExists, i))
+		want := seed(user)
 		p := startProxy(t, servers.Addr(srv.IMAP), cut, hideMove)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		runMove(ctx, srv, p.l.Addr().(*net.TCPAddr).Port, user) // fails, mostly: the cut

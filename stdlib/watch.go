@@ -159,6 +159,15 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 				if err := idler.Done(ctx); err != nil {
 					return err
 				}
+				// what came between DONE and its reply (Courier reports
+				// news there when its poll and DONE cross)
+				if _, rs := c.Response("EXISTS"); len(rs) > 0 {
+					select {
+					case events <- i:
+					case <-ctx.Done():
+						return nil
+					}
+				}
 			}
 			return nil
 		}()
