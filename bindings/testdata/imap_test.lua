@@ -40,6 +40,10 @@ function test_connect_select_search_fetch()
   assert_eq(msgs[2].body[""], raws[2])
   assert_true(msgs[1].envelope.subject ~= "" and msgs[1].envelope.from[1].address:find("@"), "envelope")
 
+  -- the key as the docs show it, whatever the server echoes (Courier quotes the names)
+  typ, data, msgs = M:fetch("1", "(BODY.PEEK[HEADER.FIELDS (Subject)])")
+  assert_true(msgs[1].body["HEADER.FIELDS (SUBJECT)"]:find("^Subject: "), "HEADER.FIELDS key")
+
   typ, data, msgs = M:FETCH("3", "(BODYSTRUCTURE INTERNALDATE)", {uid = true})
   assert_eq(msgs[1].uid, 3)
   assert_true(msgs[1].bodystructure.type ~= nil, "bodystructure")
