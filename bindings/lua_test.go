@@ -74,6 +74,7 @@ func luaServer(L *lua.LState, srv *servers.Server) *lua.LTable {
 	env.RawSetString("header_x", lua.LBool(srv.HeaderX))
 	env.RawSetString("greeting", lua.LString(srv.Greeting))
 	env.RawSetString("slow_no", lua.LBool(srv.SlowNo))
+	env.RawSetString("no_dot", lua.LBool(srv.NoDot))
 	return env
 }
 

@@ -450,7 +450,7 @@ func acctMailbox(L *lua.LState) int {
 		return 1
 	}
 	name := L.CheckString(2)
-	pushMailbox(L, a, name, a.serverName(name))
+	pushMailbox(L, a, name, a.mustServerName(L, name))
 	return 1
 }
 

@@ -211,7 +211,7 @@ func destination(L *lua.LState, a *account, n int) *mailbox {
 		}
 	}
 	name := L.CheckString(n)
-	return &mailbox{a: a, name: name, server: a.serverName(name)}
+	return &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
 }
 
 // transfer copies (or moves with MOVE) every chunk, queued; with

@@ -44,7 +44,7 @@ func acctWatch(L *lua.LState) int {
 	events := make(chan int, 16)
 	boxes.ForEach(func(_, v lua.LValue) {
 		name := lua.LVAsString(v)
-		m := &mailbox{a: a, name: name, server: a.serverName(name)}
+		m := &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
 		a.sync(L)
 		_, st, err := a.c.Status(ctx, m.server, "(UIDNEXT)")
 		if err != nil {

@@ -139,3 +139,30 @@ function test_watch()
   assert_true(os.time() - start <= 3, "duration honoured")
   acct:close()
 end
+
+-- A "." in a folder name: kept as one name where "." is not the separator
+-- (Cyrus), refused naming the folder where it is (Courier) or where the
+-- server refuses it (Dovecot's Maildir++); never nested folders.
+function test_dotted_folder_name()
+  seed(USER, 2)
+  local acct = connect()
+  local inbox = acct:mailbox("INBOX")
+  local name = "Dotted/dovecot.example.org"
+  if SERVER.sep == "." or SERVER.no_dot then
+    local ok, err = pcall(acct.mailbox, acct, name)
+    if SERVER.sep == "." then
+      assert_true(not ok and err.message:find(name, 1, true) and err.message:find("separator"), tostring(err and err.message))
+    end
+    ok, err = pcall(function() inbox:all():move(name, {create = true}); acct:flush() end)
+    assert_true(not ok and err.message:find(name, 1, true), "move refused too")
+    assert_eq(#inbox:all(), 2, "nothing moved")
+    for _, n in ipairs(acct:mailboxes()) do assert_true(not n:find("^Dotted"), "no folder made: " .. n) end
+  else
+    inbox:all():move(name, {create = true})
+    assert_eq(#acct:mailbox(name):all(), 2)
+    local found = false
+    for _, n in ipairs(acct:mailboxes()) do found = found or n == name end
+    assert_true(found, "one folder of that name")
+  end
+  acct:close()
+end

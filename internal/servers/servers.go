@@ -38,6 +38,7 @@ type Quirks struct {
 	FixCR      bool   // a bare CR is stored as CRLF (Cyrus)
 	Greeting   string // in the greeting
 	SlowNo     bool   // a wrong password is answered after seconds: matrix tests avoid it
+	NoDot      bool   // a "." in a folder name is refused by the server (Dovecot's Maildir++)
 }
 
 // Stored is raw as the server keeps it (see [Quirks.HeaderX], [Quirks.FixCR]).
@@ -92,7 +93,7 @@ func Get(t testing.TB, name string) *Server {
 	case "dovecot":
 		s := dovecot.Shared(t)
 		return &Server{Name: name, IMAP: s.IMAP, IMAPS: s.IMAPS, POP3: s.POP3, POP3S: s.POP3S, CAFile: s.CAFile,
-			Password: dovecot.Password, Quirks: Quirks{Sep: "/", Move: true, SpecialUse: true, UIDNext: true, ESearch: true, Greeting: "Dovecot"},
+			Password: dovecot.Password, Quirks: Quirks{Sep: "/", Move: true, SpecialUse: true, UIDNext: true, ESearch: true, Greeting: "Dovecot", NoDot: true},
 			user:    func(_ testing.TB, n string) string { return n },
 			maildir: func(u, f string) (string, error) { return dovecotMaildir(s, u, f) }, chown: s.Chown}
 	case "cyrus":
