@@ -72,8 +72,26 @@ s:flag("\\Seen"); s:move("A"); s:copy("B"); s:delete(); inbox:append("Subject: x
 			t.Fatalf("dry run sent %s:\n%s", verb, got)
 		}
 	}
-	if len(res.Plan) != 5 || res.Plan[1].Command != "MOVE" || res.Plan[1].Set != "2:4" {
+	if len(res.Plan) != 6 || res.Plan[1].Command != "MOVE" || res.Plan[1].Set != "2:4" ||
+		res.Plan[3].Command != "STORE" || res.Plan[4].Command != "EXPUNGE" || !res.Plan[4].UID {
 		t.Fatalf("plan %+v", res.Plan)
+	}
+}
+
+// Courier has no MOVE: the plan shows COPY, STORE and UID EXPUNGE, as
+// they would go.
+func TestCourierDryRunPlanWithoutMove(t *testing.T) {
+	f := newFake(t, "UIDPLUS")
+	res := runScript(t, f, true, `inbox:search{}:move("A")`)
+	var got []string
+	for _, a := range res.Plan {
+		got = append(got, a.Command+" "+a.Set+" "+strings.Join(a.Args, " "))
+	}
+	if want := "COPY 2:4 A,STORE 2:4 +FLAGS.SILENT \\Deleted,EXPUNGE 2:4 "; strings.Join(got, ",") != want {
+		t.Fatalf("plan %q, want %q", strings.Join(got, ","), want)
+	}
+	if strings.Contains(sent(f), "COPY") || strings.Contains(sent(f), "STORE") {
+		t.Fatalf("dry run sent:\n%s", sent(f))
 	}
 }
 

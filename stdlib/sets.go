@@ -177,6 +177,25 @@ func (s *set) plan(command string, args ...string) {
 	}
 }
 
+// planMove plans what a move would send: MOVE, or where the server lacks
+// it COPY, STORE \Deleted and (with UIDPLUS) UID EXPUNGE.
+func (s *set) planMove(dest string) {
+	if s.mbox.a.c.HasCap("MOVE") {
+		s.plan("MOVE", dest)
+		return
+	}
+	s.plan("COPY", dest)
+	s.planDelete()
+}
+
+// planDelete plans STORE \Deleted and, with UIDPLUS, UID EXPUNGE.
+func (s *set) planDelete() {
+	s.plan("STORE", "+FLAGS.SILENT", `\Deleted`)
+	if s.mbox.a.c.HasCap("UIDPLUS") {
+		s.plan("EXPUNGE")
+	}
+}
+
 func (s *set) record(action, dest, note string) {
 	a := s.mbox.a
 	if a.env.DryRun && note == "" {
@@ -296,7 +315,7 @@ func setMove(L *lua.LState) int {
 		s.mbox.ready(L)
 		switch {
 		case a.env.DryRun:
-			s.plan("MOVE", dest.name)
+			s.planMove(dest.name)
 		case a.c.HasCap("MOVE"):
 			s.transfer(L, "MOVE", dest, createOpt(L, 3), false)
 		default:
@@ -325,7 +344,7 @@ func setDelete(L *lua.LState) int {
 	if len(s.uids) > 0 {
 		s.mbox.ready(L)
 		if a.env.DryRun {
-			s.plan("DELETE")
+			s.planDelete()
 		} else {
 			s.store(L, "+FLAGS.SILENT", `\Deleted`)
 			note = s.expunge(L)
