@@ -307,3 +307,20 @@ function test_remaining_methods()
   M:shutdown()
   assert_raises(imap.abort, "abort", M.noop, M)
 end
+
+-- UTF8=ACCEPT where offered (Courier; Cyrus and Dovecot here do not): an
+-- 8-bit message appends and reads back whole, whichever form the server takes.
+function test_utf8_append()
+  local M = connect()
+  local utf8 = false
+  for _, c in ipairs(M.capabilities) do utf8 = utf8 or c == "UTF8=ACCEPT" end
+  local msg = "Subject: caf\195\169\r\n\r\nh\195\169\r\n"
+  if utf8 then assert_eq(M:enable("UTF8=ACCEPT"), "OK") end
+  local typ = M:append("INBOX", nil, nil, msg)
+  assert_eq(typ, "OK", "append")
+  M:select("INBOX")
+  local _, _, msgs = M:fetch("1", "(BODY.PEEK[])")
+  -- Cyrus stores raw 8-bit header bytes as X
+  assert_eq(msgs[1].body[""], SERVER.header_x and msg:gsub("caf\195\169", "cafXX") or msg)
+  M:logout()
+end

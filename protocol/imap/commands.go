@@ -152,18 +152,29 @@ func (c *Client) Append(ctx context.Context, mailbox, flags, dateTime string, me
 		args = append(args, Raw(dateTime))
 	}
 	msg := normalizeCRLF(message)
-	if c.utf8 {
-		args = append(args, func(e *encoder) {
-			e.write("UTF8 (", false)
-			e.literal(msg, true, false)
-			e.write(")", false)
-		})
-	} else {
-		args = append(args, LiteralArg(msg, false))
+	plain := append(args, LiteralArg(msg, false))
+	if !c.utf8 {
+		res, err := c.simple(ctx, "APPEND", plain...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res, appendUID(res.Status), nil
 	}
-	res, err := c.simple(ctx, "APPEND", args...)
+	res, err := c.simple(ctx, "APPEND", append(args[:len(args):len(args)], func(e *encoder) {
+		e.write("UTF8 (", false)
+		e.literal(msg, true, false)
+		e.write(")", false)
+	})...)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Courier 5.0 refuses RFC 6855's form with a NO before the literal
+	// (no response code) and takes the message as a plain literal: retry
+	// so. A NO appended nothing, so the retry cannot duplicate.
+	if res.Type == "NO" && res.Status != nil && res.Status.Code == "" {
+		if res, err = c.simple(ctx, "APPEND", plain...); err != nil {
+			return nil, nil, err
+		}
 	}
 	return res, appendUID(res.Status), nil
 }
