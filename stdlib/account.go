@@ -554,7 +554,7 @@ func mbSearch(L *lua.LState) int {
 	if err != nil {
 		fail(L, "search: %v", err)
 	}
-	cmd := &imap.Command{Name: "UID SEARCH", Args: args}
+	cmd := &imap.Command{Name: "UID SEARCH", Args: withCharset(t, args)}
 	m.use(L, cmd)
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)

@@ -115,6 +115,18 @@ inbox:search{raw = "OR SEEN DRAFT"}`)
 	}
 }
 
+// 8-bit text goes with CHARSET UTF-8 (Cyrus finds nothing without it);
+// 7-bit criteria go without.
+func TestCyrusEightBitSearchSendsCharset(t *testing.T) {
+	f := newFake(t, "MOVE")
+	runScript(t, f, false, `inbox:search{any = {{subject = "café"}, {seen = true}}}
+inbox:search{subject = "cafe"}`)
+	got := sent(f)
+	if !strings.Contains(got, "UID SEARCH CHARSET UTF-8 OR (SUBJECT") || !strings.Contains(got, "UID SEARCH SUBJECT cafe") {
+		t.Fatalf("sent:\n%s", got)
+	}
+}
+
 func TestMoreCriteria(t *testing.T) {
 	f := newFake(t, "MOVE")
 	runScript(t, f, false, `

@@ -26,6 +26,7 @@ function test_search_sets_and_move()
   assert_eq(#inbox:search{newer_than = "1d"}, 0)
   assert_eq(#inbox:search{since = "2024-01-01", uid = "1:10"}, 10)
   assert_eq(#inbox:search{from = "müller"} >= 0, true, "8-bit criteria go as literals")
+  assert_true(#inbox:search{subject = "café"} > 0, "8-bit terms find mail (CHARSET UTF-8: Cyrus needs it)")
 
   -- move: MOVE on Dovecot, creating the destination on request
   local moved = inbox:search{uid = "1:25"}
