@@ -541,7 +541,9 @@ func (c *Client) Login(ctx context.Context, user, password string) (*Result, err
 
 // LoginThen is Login with then pipelined behind the LOGIN, saving a
 // round trip; they are sent before the outcome is known, so a failed
-// LOGIN leaves them failed too (see each Command's Err).
+// LOGIN leaves them failed too (see each Command's Err). Not every server
+// takes it: Courier drops what came in the same packet as LOGIN
+// (TestCourierLoginPipeline), so the account library does not use it.
 func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*Command) (*Result, error) {
 	cmd, err := c.commandThen(ctx, "LOGIN", "LOGIN", then, AString(user), Quote(password, true))
 	if err != nil {
