@@ -2,7 +2,6 @@ package stdlib
 
 import (
 	"fmt"
-	"slices"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -23,6 +22,9 @@ import (
 // returns which of the ones to copy are marked \Deleted.
 func (s *set) arrived(L *lua.LState, dest *mailbox) (toCopy, there, deleted []uint32) {
 	a := s.mbox.a
+	if len(s.uids) > maxResumeIDs { // the ENVELOPEs would cost too much memory
+		return s.uids, nil, nil
+	}
 	s.mbox.use(L)
 	msgs, err := a.fetchAll(L, s.uids, "(UID FLAGS ENVELOPE)")
 	if err != nil {
@@ -31,12 +33,14 @@ func (s *set) arrived(L *lua.LState, dest *mailbox) (toCopy, there, deleted []ui
 	ids := map[uint32]string{}
 	isDeleted := map[uint32]bool{}
 	var order []string // distinct Message-IDs, in UID order
+	seen := map[string]bool{}
 	for _, m := range msgs {
 		if m.Resolve() != nil || m.Envelope == nil {
 			continue
 		}
 		if id := m.Envelope.MessageID; id != "" {
-			if !slices.Contains(order, id) && len(order) < maxResumeIDs {
+			if _, dup := seen[id]; !dup {
+				seen[id] = true
 				order = append(order, id)
 			}
 			ids[m.UID] = id
@@ -65,9 +69,9 @@ func (s *set) arrived(L *lua.LState, dest *mailbox) (toCopy, there, deleted []ui
 	return toCopy, there, deleted
 }
 
-// maxResumeIDs bounds the searches one move sends the destination; past
-// it, messages are copied without the check.
-const maxResumeIDs = 5000
+// maxResumeIDs bounds the messages a move checks in the destination (their
+// ENVELOPEs are held at once); a larger move is copied without the check.
+const maxResumeIDs = 20000
 
 // idsPerSearch Message-IDs go in one SEARCH, ORed.
 const idsPerSearch = 20
