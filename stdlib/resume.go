@@ -107,8 +107,10 @@ func (m *mailbox) countIDs(L *lua.LState, ids []string) map[string]int {
 		}
 		cmds = append(cmds, &imap.Command{Name: "UID SEARCH", Args: args, OnUntagged: func(r *imap.Response) {
 			if r.Type == "SEARCH" {
-				if uids, err := imap.DecodeSearch([]*imap.Response{r}); err == nil {
-					hits = append(hits, uids...)
+				// a hostile server's hits are bounded: past the cap the rest
+				// is ignored (those messages are copied: no loss)
+				if uids, err := imap.DecodeSearch([]*imap.Response{r}); err == nil && len(hits) < 2*maxResumeIDs {
+					hits = append(hits, uids[:min(len(uids), 2*maxResumeIDs-len(hits))]...)
 				}
 			}
 		}})
