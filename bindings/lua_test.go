@@ -28,7 +28,7 @@ import (
 func TestMain(m *testing.M) { servers.Main(m) }
 
 // matrixFiles are the Lua test files that are server-neutral.
-var matrixFiles = map[string]bool{"account_test.lua": true, "rules_test.lua": true, "imap_test.lua": true, "pop3_test.lua": true}
+var matrixFiles = map[string]bool{"account_test.lua": true, "rules_test.lua": true, "imap_test.lua": true, "pop3_test.lua": true, "fidelity_test.lua": true}
 
 func TestLua(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*_test.lua")

@@ -1,4 +1,4 @@
--- The account module against Dovecot: search, sets, actions, messages.
+-- The account module on every server (SERVER): search, sets, actions, messages.
 local account = require("account")
 
 local function connect()

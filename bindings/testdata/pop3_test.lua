@@ -1,4 +1,4 @@
--- The pop3 module against Dovecot: poplib's results.
+-- The pop3 module on every server (SERVER): poplib's results.
 local pop3 = require("pop3")
 
 function test_retrieve()

@@ -1,4 +1,4 @@
--- rules and state against Dovecot.
+-- rules and state on every server (SERVER).
 local account, rules, state = require("account"), require("rules"), require("state")
 
 local function connect()
