@@ -2,6 +2,7 @@ package bindings_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,18 +12,23 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
+	"github.com/mailscript/mailscript/internal/servers"
 	"github.com/mailscript/mailscript/protocol/imap"
 	"github.com/mailscript/mailscript/runtime"
 	"github.com/mailscript/mailscript/stdlib"
 )
 
 // Lua tests: each testdata/*_test.lua file runs in one session; each of
-// its global test_* functions is a subtest, with USER set to a Dovecot
-// user of its own.
+// its global test_* functions is a subtest, with USER set to a user of its
+// own. The files of matrixFiles run on every server of servers.All (the
+// global SERVER says which, and what differs: see luaServer); the others
+// on Dovecot only.
 
-func TestMain(m *testing.M) { dovecot.Main(m) }
+func TestMain(m *testing.M) { servers.Main(m) }
+
+// matrixFiles are the Lua test files that are server-neutral.
+var matrixFiles = map[string]bool{"account_test.lua": true, "rules_test.lua": true, "imap_test.lua": true, "pop3_test.lua": true, "fidelity_test.lua": true}
 
 func TestLua(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*_test.lua")
@@ -37,13 +43,42 @@ func TestLua(t *testing.T) {
 		file := file
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".lua"), func(t *testing.T) {
 			t.Parallel()
-			runLuaFile(t, file, string(assertLib))
+			if !matrixFiles[filepath.Base(file)] {
+				runLuaFile(t, servers.Get(t, "dovecot"), file, string(assertLib))
+				return
+			}
+			servers.Each(t, func(t *testing.T, srv *servers.Server) {
+				runLuaFile(t, srv, file, string(assertLib))
+			})
 		})
 	}
 }
 
-func runLuaFile(t *testing.T, file, assertLib string) {
-	srv := dovecot.Shared(t)
+// luaServer is SERVER (also DOVECOT, its old name): where to connect and
+// the server's quirks as data.
+func luaServer(L *lua.LState, srv *servers.Server) *lua.LTable {
+	env := L.NewTable()
+	env.RawSetString("name", lua.LString(srv.Name))
+	env.RawSetString("host", lua.LString("127.0.0.1"))
+	for k, v := range map[string]int{"imap": srv.IMAP, "imaps": srv.IMAPS, "pop3": srv.POP3, "pop3s": srv.POP3S} {
+		env.RawSetString(k, lua.LNumber(v))
+	}
+	env.RawSetString("password", lua.LString(srv.Password))
+	env.RawSetString("ca_file", lua.LString(srv.CAFile))
+	env.RawSetString("prefix", lua.LString(srv.Prefix))
+	env.RawSetString("sep", lua.LString(srv.Sep))
+	env.RawSetString("move", lua.LBool(srv.Move))
+	env.RawSetString("special_use", lua.LBool(srv.SpecialUse))
+	env.RawSetString("uidnext", lua.LBool(srv.UIDNext))
+	env.RawSetString("esearch", lua.LBool(srv.ESearch))
+	env.RawSetString("header_x", lua.LBool(srv.HeaderX))
+	env.RawSetString("greeting", lua.LString(srv.Greeting))
+	env.RawSetString("slow_no", lua.LBool(srv.SlowNo))
+	env.RawSetString("no_dot", lua.LBool(srv.NoDot))
+	return env
+}
+
+func runLuaFile(t *testing.T, srv *servers.Server, file, assertLib string) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -53,27 +88,25 @@ func runLuaFile(t *testing.T, file, assertLib string) {
 	s := rt.NewSession()
 	defer s.Close()
 	L := s.State()
-	env := L.NewTable()
-	env.RawSetString("host", lua.LString("127.0.0.1"))
-	for k, v := range map[string]int{"imap": srv.IMAP, "imaps": srv.IMAPS, "pop3": srv.POP3, "pop3s": srv.POP3S} {
-		env.RawSetString(k, lua.LNumber(v))
-	}
-	env.RawSetString("password", lua.LString(dovecot.Password))
-	env.RawSetString("ca_file", lua.LString(srv.CAFile))
+	env := luaServer(L, srv)
+	L.SetGlobal("SERVER", env)
 	L.SetGlobal("DOVECOT", env)
+	// folder("a/b") is the server's name of a folder
+	L.SetGlobal("folder", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(srv.Folder(L.CheckString(1))))
+		return 1
+	}))
 	L.SetGlobal("scripted", L.NewFunction(scripted))
 	L.SetGlobal("seed", L.NewFunction(func(L *lua.LState) int {
-		md, err := srv.Maildir(L.CheckString(1))
-		if err != nil {
-			L.RaiseError("%v", err)
+		g := mailgen.New(9)
+		msgs := make([]mailgen.Message, L.CheckInt(2))
+		for i := range msgs {
+			msgs[i] = g.Message(i)
 		}
-		msgs, err := mailgen.New(9).WriteMaildir(md, 0, L.CheckInt(2), srv.Chown)
-		if err != nil {
-			L.RaiseError("%v", err)
-		}
+		srv.Seed(luaTB{t, L}, L.CheckString(1), L.OptString(3, ""), msgs)
 		raws := L.NewTable()
 		for _, m := range msgs {
-			raws.Append(lua.LString(m.Raw))
+			raws.Append(lua.LString(srv.Stored(m.Raw)))
 		}
 		L.Push(raws)
 		return 1
@@ -86,13 +119,13 @@ func runLuaFile(t *testing.T, file, assertLib string) {
 		go func() {
 			time.Sleep(delay)
 			ctx := context.Background()
-			c, err := imap.Dial(ctx, dovecot.Addr(srv.IMAP), &imap.Options{Timeout: 10 * time.Second})
+			c, err := imap.Dial(ctx, servers.Addr(srv.IMAP), &imap.Options{Timeout: 10 * time.Second})
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			defer c.Logout(ctx)
-			c.Login(ctx, user, dovecot.Password)
+			c.Login(ctx, user, srv.Password)
 			switch action {
 			case "append":
 				c.Append(ctx, "INBOX", "", "", []byte("Subject: later\r\n\r\nhi\r\n"))
@@ -122,7 +155,11 @@ func runLuaFile(t *testing.T, file, assertLib string) {
 	prefix := strings.TrimSuffix(filepath.Base(file), "_test.lua")
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			L.SetGlobal("USER", lua.LString(prefix+"-"+name))
+			user := srv.User(t, prefix+"-"+name)
+			for _, more := range []string{"-other", "-pop"} {
+				srv.User(t, user+more)
+			}
+			L.SetGlobal("USER", lua.LString(user))
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			if err := s.Eval(ctx, name, name+"()"); err != nil {
@@ -131,6 +168,15 @@ func runLuaFile(t *testing.T, file, assertLib string) {
 		})
 	}
 }
+
+// luaTB raises a failure as a Lua error, in the goroutine of the Lua call.
+type luaTB struct {
+	testing.TB
+	L *lua.LState
+}
+
+func (l luaTB) Fatal(args ...any)                 { l.L.RaiseError("%s", fmt.Sprint(args...)) }
+func (l luaTB) Fatalf(format string, args ...any) { l.L.RaiseError(format, args...) }
 
 type testWriter struct{ t *testing.T }
 

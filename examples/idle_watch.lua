@@ -9,6 +9,17 @@ local M = imap.IMAP4_SSL(os.getenv("IMAP_HOST") or "imap.example.org", tonumber(
 M:login(os.getenv("IMAP_USER") or "me", os.getenv("IMAP_PASSWORD"))
 local _, _, st = M:select("INBOX", true)
 local next_uid = st.uidnext
+if not next_uid then   -- SELECT may leave UIDNEXT out (Courier does): ask STATUS
+  local _, _, s = M:status("INBOX", "(UIDNEXT)")
+  next_uid = s and s.uidnext
+end
+if not next_uid then   -- or take one past the highest UID
+  next_uid = 1
+  if (st.exists or 0) > 0 then
+    local _, _, last = M:fetch(tostring(st.exists), "(UID)")
+    next_uid = last[1].uid + 1
+  end
+end
 local deadline = seconds and os.time() + seconds
 
 local function wanted(from)
@@ -29,7 +40,7 @@ while not deadline or os.time() < deadline do
   if arrived then
     local _, _, msgs = M:fetch(next_uid .. ":*", "(UID ENVELOPE)", {uid = true})
     for _, m in ipairs(msgs) do
-      if m.uid >= next_uid then
+      if m.uid and m.uid >= next_uid then   -- not a flag change seen while idling
         next_uid = m.uid + 1
         local from = m.envelope.from[1] and m.envelope.from[1].address or ""
         if wanted(from) then

@@ -61,6 +61,9 @@ type account struct {
 	special  map[string]string
 	selected string
 	readonly bool
+	// stale: mail was appended to the selected mailbox; a NOOP goes before
+	// the next command there, as Courier's view grows only on a rescan
+	stale    bool
 	inflight *prefetch // a prefetch holding the connection
 	queue    []queued  // actions not sent yet
 	actions  int       // actions queued so far, numbering them
@@ -244,8 +247,12 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
 	addr := bindings.HostPort(host, port)
-	// dial connects and logs in, with then pipelined behind the LOGIN
-	dial := func(ctx context.Context, then ...*imap.Command) (*imap.Client, error) {
+	// dial connects and logs in. Nothing is pipelined behind LOGIN: Courier's
+	// login process hands the connection to imapd and drops what it had read
+	// past LOGIN, so a command sent in the same packet is never answered
+	// (issue 12); the round trip is saved after the reply instead, by sending
+	// NAMESPACE and LIST together.
+	dial := func(ctx context.Context) (*imap.Client, error) {
 		var c *imap.Client
 		var err error
 		if mode == "implicit" {
@@ -262,7 +269,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 			return nil, err
 		}
 		if c.State() == imap.StateNonAuth {
-			if _, err := c.LoginThen(ctx, user, password, then...); err != nil {
+			if _, err := c.Login(ctx, user, password); err != nil {
 				c.Close()
 				return nil, err
 			}
@@ -281,17 +288,15 @@ func connect(L *lua.LState, env *bindings.Env) int {
 			}
 			return c, err
 		}}
-	ns, list := discoverCommands()
-	c, err := dial(ctx, ns, list)
+	c, err := dial(ctx)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
 	env.Track(c)
-	if list.Status == nil { // logged in before LOGIN (PREAUTH): nothing was pipelined
-		if err := c.Execute(ctx, ns, list); err != nil {
-			c.Close()
-			bindings.Raise(L, err)
-		}
+	ns, list := discoverCommands()
+	if err := c.Execute(ctx, ns, list); err != nil {
+		c.Close()
+		bindings.Raise(L, err)
 	}
 	a.c = c
 	if err := a.discover(ns, list); err != nil {
@@ -305,9 +310,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	return 1
 }
 
-// discoverCommands are NAMESPACE and LIST, sent with LOGIN: NAMESPACE
-// goes whatever the capabilities (they are not known before LOGIN); a
-// server without it answers BAD and the LIST replies suffice.
+// discoverCommands are NAMESPACE and LIST, sent together after LOGIN:
+// NAMESPACE goes whatever the capabilities; a server without it answers
+// BAD and the LIST replies suffice.
 func discoverCommands() (ns, list *imap.Command) {
 	return &imap.Command{Name: "NAMESPACE"},
 		&imap.Command{Name: "LIST", Args: []imap.Arg{imap.Quote("", false), imap.Pattern("*")}}
@@ -445,7 +450,7 @@ func acctMailbox(L *lua.LState) int {
 		return 1
 	}
 	name := L.CheckString(2)
-	pushMailbox(L, a, name, a.serverName(name))
+	pushMailbox(L, a, name, a.mustServerName(L, name))
 	return 1
 }
 
@@ -524,6 +529,10 @@ func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 	a := m.a
 	a.sync(L)
 	if m.selected() {
+		if a.stale {
+			then = append([]*imap.Command{{Name: "NOOP"}}, then...)
+			a.stale = false
+		}
 		a.execute(L, then...)
 		return
 	}
@@ -535,7 +544,7 @@ func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 	if res.Type != "OK" {
 		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "SELECT", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
 	}
-	a.selected, a.readonly = m.server, readonly
+	a.selected, a.readonly, a.stale = m.server, readonly, false
 }
 
 func mbSearch(L *lua.LState) int {
@@ -545,7 +554,7 @@ func mbSearch(L *lua.LState) int {
 	if err != nil {
 		fail(L, "search: %v", err)
 	}
-	cmd := &imap.Command{Name: "UID SEARCH", Args: args}
+	cmd := &imap.Command{Name: "UID SEARCH", Args: withCharset(t, args)}
 	m.use(L, cmd)
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)
@@ -590,7 +599,7 @@ func mbStatus(L *lua.LState) int {
 	if st != nil {
 		t.RawSetString("messages", lua.LNumber(st.Messages))
 		t.RawSetString("unseen", lua.LNumber(st.Unseen))
-		t.RawSetString("uidnext", lua.LNumber(st.UIDNext))
+		t.RawSetString("uidnext", lua.LNumber(m.uidNextOf(L, bindings.Ctx(L), st)))
 		t.RawSetString("uidvalidity", lua.LNumber(st.UIDValidity))
 	}
 	L.Push(t)
@@ -628,6 +637,7 @@ func mbAppend(L *lua.LState) int {
 		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "APPEND", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
 	}
 	a.report = append(a.report, Report{Action: "append", Mailbox: m.name, Count: 1})
+	a.stale = a.stale || a.selected == m.server
 	if au != nil {
 		L.Push(lua.LNumber(au.UID))
 	} else {

@@ -43,7 +43,7 @@ acct:close()`, host, port, body)
 func TestMoveWithUIDPlusButNoMove(t *testing.T) {
 	f := newFake(t, "UIDPLUS")
 	runScript(t, f, false, `inbox:search{unseen = true}:move("Archive")`)
-	want := "LOGIN u \"p\"\nNAMESPACE\nLIST \"\" *\nCAPABILITY\nSELECT INBOX\nUID SEARCH UNSEEN\n" +
+	want := "LOGIN u \"p\"\nCAPABILITY\nNAMESPACE\nLIST \"\" *\nSELECT INBOX\nUID SEARCH UNSEEN\nUID FETCH 2:4 (UID FLAGS ENVELOPE)\n" +
 		"UID COPY 2:4 Archive\nUID STORE 2:4 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 2:4\nLOGOUT"
 	if got := sent(f); got != want {
 		t.Fatalf("sent:\n%s\nwant:\n%s", got, want)
@@ -72,8 +72,26 @@ s:flag("\\Seen"); s:move("A"); s:copy("B"); s:delete(); inbox:append("Subject: x
 			t.Fatalf("dry run sent %s:\n%s", verb, got)
 		}
 	}
-	if len(res.Plan) != 5 || res.Plan[1].Command != "MOVE" || res.Plan[1].Set != "2:4" {
+	if len(res.Plan) != 6 || res.Plan[1].Command != "MOVE" || res.Plan[1].Set != "2:4" ||
+		res.Plan[3].Command != "STORE" || res.Plan[4].Command != "EXPUNGE" || !res.Plan[4].UID {
 		t.Fatalf("plan %+v", res.Plan)
+	}
+}
+
+// Courier has no MOVE: the plan shows COPY, STORE and UID EXPUNGE, as
+// they would go.
+func TestCourierDryRunPlanWithoutMove(t *testing.T) {
+	f := newFake(t, "UIDPLUS")
+	res := runScript(t, f, true, `inbox:search{}:move("A")`)
+	var got []string
+	for _, a := range res.Plan {
+		got = append(got, a.Command+" "+a.Set+" "+strings.Join(a.Args, " "))
+	}
+	if want := "COPY 2:4 A,STORE 2:4 +FLAGS.SILENT \\Deleted,EXPUNGE 2:4 "; strings.Join(got, ",") != want {
+		t.Fatalf("plan %q, want %q", strings.Join(got, ","), want)
+	}
+	if strings.Contains(sent(f), "COPY") || strings.Contains(sent(f), "STORE") {
+		t.Fatalf("dry run sent:\n%s", sent(f))
 	}
 }
 
@@ -94,6 +112,18 @@ inbox:search{raw = "OR SEEN DRAFT"}`)
 		if !strings.Contains(got, want) {
 			t.Fatalf("missing %q in:\n%s", want, got)
 		}
+	}
+}
+
+// 8-bit text goes with CHARSET UTF-8 (Cyrus finds nothing without it);
+// 7-bit criteria go without.
+func TestCyrusEightBitSearchSendsCharset(t *testing.T) {
+	f := newFake(t, "MOVE")
+	runScript(t, f, false, `inbox:search{any = {{subject = "café"}, {seen = true}}}
+inbox:search{subject = "cafe"}`)
+	got := sent(f)
+	if !strings.Contains(got, "UID SEARCH CHARSET UTF-8 OR (SUBJECT") || !strings.Contains(got, "UID SEARCH SUBJECT cafe") {
+		t.Fatalf("sent:\n%s", got)
 	}
 }
 

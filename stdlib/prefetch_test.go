@@ -8,7 +8,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/mailscript/mailscript/internal/dovecot"
+	"github.com/mailscript/mailscript/internal/servers"
 	"github.com/mailscript/mailscript/runtime"
 )
 
@@ -17,10 +17,10 @@ import (
 // another mailbox) must get it, and the loop must still see every
 // message once.
 func TestMessagesWhileUsingTheConnection(t *testing.T) {
-	srv := dovecot.Shared(t)
+	srv := servers.Get(t, "dovecot")
 	user := "prefetch-mid-loop"
 	seedMessages(t, srv, user, 6000) // three header batches
-	_, port, _ := net.SplitHostPort(dovecot.Addr(srv.IMAP))
+	_, port, _ := net.SplitHostPort(servers.Addr(srv.IMAP))
 	var out bytes.Buffer
 	_, err := runtime.New(runtime.Options{Stdout: &out, Stderr: io.Discard}).RunString(context.Background(), "loop.lua", fmt.Sprintf(`
 local account = require("account")
@@ -46,7 +46,7 @@ for msg in inbox:messages(inbox:all()) do
   if msg.uid > 10 then break end
 end
 print(#inbox:search{flagged = false} + flagged)
-acct:close()`, port, user, dovecot.Password))
+acct:close()`, port, user, srv.Password))
 	if err != nil {
 		t.Fatal(err)
 	}

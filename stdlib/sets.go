@@ -177,6 +177,25 @@ func (s *set) plan(command string, args ...string) {
 	}
 }
 
+// planMove plans what a move would send: MOVE, or where the server lacks
+// it COPY, STORE \Deleted and (with UIDPLUS) UID EXPUNGE.
+func (s *set) planMove(dest string) {
+	if s.mbox.a.c.HasCap("MOVE") {
+		s.plan("MOVE", dest)
+		return
+	}
+	s.plan("COPY", dest)
+	s.planDelete()
+}
+
+// planDelete plans STORE \Deleted and, with UIDPLUS, UID EXPUNGE.
+func (s *set) planDelete() {
+	s.plan("STORE", "+FLAGS.SILENT", `\Deleted`)
+	if s.mbox.a.c.HasCap("UIDPLUS") {
+		s.plan("EXPUNGE")
+	}
+}
+
 func (s *set) record(action, dest, note string) {
 	a := s.mbox.a
 	if a.env.DryRun && note == "" {
@@ -211,7 +230,7 @@ func destination(L *lua.LState, a *account, n int) *mailbox {
 		}
 	}
 	name := L.CheckString(n)
-	return &mailbox{a: a, name: name, server: a.serverName(name)}
+	return &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
 }
 
 // transfer copies (or moves with MOVE) every chunk, queued; with
@@ -227,6 +246,9 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 			server = dest.server
 		}
 		a.enqueue("UID "+verb, s.uids, server, args)
+		for i := len(a.queue) - 1; i >= 0 && a.queue[i].action == a.actions; i-- {
+			a.queue[i].dest = dest.name
+		}
 		return
 	}
 	a.sync(L)
@@ -274,10 +296,11 @@ func setCopy(L *lua.LState) int {
 	return 1
 }
 
-// setMove moves with MOVE when offered; otherwise COPY, and only once
-// every copy is confirmed, STORE \Deleted and UID EXPUNGE of exactly
-// those UIDs (UIDPLUS). Without UIDPLUS the originals stay marked
-// \Deleted: an EXPUNGE would take other clients' deletions too.
+// setMove moves with MOVE when offered; otherwise COPY (of what the
+// destination does not hold yet: see moveByCopy), and only once every
+// copy is confirmed, STORE \Deleted and UID EXPUNGE of exactly those UIDs
+// (UIDPLUS). Without UIDPLUS the originals stay marked \Deleted: an
+// EXPUNGE would take other clients' deletions too.
 func setMove(L *lua.LState) int {
 	s := checkSet(L, 1)
 	a := s.mbox.a
@@ -292,13 +315,11 @@ func setMove(L *lua.LState) int {
 		s.mbox.ready(L)
 		switch {
 		case a.env.DryRun:
-			s.plan("MOVE", dest.name)
+			s.planMove(dest.name)
 		case a.c.HasCap("MOVE"):
 			s.transfer(L, "MOVE", dest, createOpt(L, 3), false)
 		default:
-			s.transfer(L, "COPY", dest, createOpt(L, 3), true)
-			s.store(L, "+FLAGS.SILENT", `\Deleted`)
-			note = s.expunge(L)
+			note = s.moveByCopy(L, dest, createOpt(L, 3))
 		}
 	}
 	s.record("move", dest.name, note)
@@ -323,7 +344,7 @@ func setDelete(L *lua.LState) int {
 	if len(s.uids) > 0 {
 		s.mbox.ready(L)
 		if a.env.DryRun {
-			s.plan("DELETE")
+			s.planDelete()
 		} else {
 			s.store(L, "+FLAGS.SILENT", `\Deleted`)
 			note = s.expunge(L)
@@ -462,6 +483,7 @@ func (s *set) removeConfirmed(L *lua.LState) string {
 type queued struct {
 	cmd    *imap.Command
 	create string   // server name to create on TRYCREATE, "" for none
+	dest   string   // the destination a COPY or MOVE names, for its error
 	uids   []uint32 // the whole action's UIDs, sorted
 	action int      // which action of the queue it belongs to
 }
@@ -562,6 +584,10 @@ func (a *account) settle(L *lua.LState, w []queued) {
 			if err = retry.Err(); err == nil {
 				continue
 			}
+		}
+		if e, ok := err.(*imap.Error); ok && x.dest != "" {
+			// servers do not always name the mailbox (Cyrus does not)
+			e.Text = strings.TrimPrefix(x.cmd.Name, "UID ") + " to " + x.dest + ": " + e.Text
 		}
 		bindings.Raise(L, err)
 	}

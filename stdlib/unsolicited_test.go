@@ -211,7 +211,8 @@ func TestUnsolicitedResponsesTouchNothingOutsideTheSet(t *testing.T) {
 	}{
 		{"move with MOVE", "MOVE UIDPLUS", `set:move("Archive")`, sel + "UID MOVE 1:2,5 Archive", ""},
 		{"move with COPY", "UIDPLUS", `set:move("Archive")`,
-			sel + "UID COPY 1:2,5 Archive\nUID STORE 1:2,5 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 1:2,5", ""},
+			sel + "UID FETCH 1:2,5 (UID FLAGS ENVELOPE)\nEXAMINE Archive\nUID SEARCH OR HEADER Message-ID <1@x> HEADER Message-ID <2@x>\n" +
+				sel + "UID COPY 1:2,5 Archive\nUID STORE 1:2,5 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 1:2,5", ""},
 		{"copy", "UIDPLUS", `set:copy("Archive")`, sel + "UID COPY 1:2,5 Archive", ""},
 		{"delete", "UIDPLUS", `set:delete()`, sel + "UID STORE 1:2,5 +FLAGS.SILENT (\\Deleted)\nUID EXPUNGE 1:2,5", ""},
 		{"flag", "UIDPLUS", `set:flag("\\Seen")`, sel + "UID STORE 1:2,5 +FLAGS.SILENT (\\Seen)", ""},

@@ -44,13 +44,13 @@ func acctWatch(L *lua.LState) int {
 	events := make(chan int, 16)
 	boxes.ForEach(func(_, v lua.LValue) {
 		name := lua.LVAsString(v)
-		m := &mailbox{a: a, name: name, server: a.serverName(name)}
+		m := &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
 		a.sync(L)
 		_, st, err := a.c.Status(ctx, m.server, "(UIDNEXT)")
 		if err != nil {
 			bindings.Raise(L, err)
 		}
-		w := &watched{mbox: m, next: uint32(max(st.UIDNext, 1))}
+		w := &watched{mbox: m, next: m.uidNextOf(L, ctx, st)}
 		list = append(list, w)
 		go idleLoop(ctx, a, m.server, len(list)-1, events)
 	})
@@ -158,6 +158,15 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 				}
 				if err := idler.Done(ctx); err != nil {
 					return err
+				}
+				// what came between DONE and its reply (Courier reports
+				// news there when its poll and DONE cross)
+				if _, rs := c.Response("EXISTS"); len(rs) > 0 {
+					select {
+					case events <- i:
+					case <-ctx.Done():
+						return nil
+					}
 				}
 			}
 			return nil

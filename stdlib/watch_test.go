@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailscript/mailscript/internal/dovecot"
+	"github.com/mailscript/mailscript/internal/servers"
 	"github.com/mailscript/mailscript/protocol/imap"
 	"github.com/mailscript/mailscript/runtime"
 	"github.com/mailscript/mailscript/stdlib"
@@ -51,21 +51,26 @@ func dropProxy(t *testing.T, target string, after time.Duration) (string, *atomi
 	return l.Addr().String(), &cut
 }
 
+// On every server: a watch whose connection drops reconnects, re-issues
+// IDLE and reports the message that came meanwhile, and only it.
 func TestWatchReconnectsAndReissues(t *testing.T) {
-	srv := dovecot.Shared(t)
-	defer stdlib.SetIdleFor(800 * time.Millisecond)() // re-issued several times
-	user := "watch-reconnect"
+	t.Cleanup(stdlib.SetIdleFor(800 * time.Millisecond)) // re-issued several times
+	servers.Each(t, testWatchReconnects)
+}
+
+func testWatchReconnects(t *testing.T, srv *servers.Server) {
+	user := srv.User(t, "watch-reconnect")
 	seedMessages(t, srv, user, 1)
-	addr, cut := dropProxy(t, dovecot.Addr(srv.IMAP), 1200*time.Millisecond)
+	addr, cut := dropProxy(t, servers.Addr(srv.IMAP), 1200*time.Millisecond)
 	go func() {
 		time.Sleep(3 * time.Second) // after the drop and the reconnect
 		ctx := context.Background()
-		c, err := imap.Dial(ctx, dovecot.Addr(srv.IMAP), &imap.Options{Timeout: 5 * time.Second})
+		c, err := imap.Dial(ctx, servers.Addr(srv.IMAP), &imap.Options{Timeout: 5 * time.Second})
 		if err != nil {
 			return
 		}
 		defer c.Logout(ctx)
-		c.Login(ctx, user, dovecot.Password)
+		c.Login(ctx, user, srv.Password)
 		c.Append(ctx, "INBOX", "", "", []byte("Subject: after the drop\r\n\r\nhi\r\n"))
 	}()
 	_, port, _ := net.SplitHostPort(addr)
@@ -78,7 +83,7 @@ local stopped = acct:watch({"INBOX"}, function(mbox, msgs)
   return true
 end, {duration = 10})
 print(stopped)
-acct:close()`, port, user, dovecot.Password))
+acct:close()`, port, user, srv.Password))
 	if err != nil {
 		t.Fatal(err)
 	}

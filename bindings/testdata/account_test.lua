@@ -1,9 +1,9 @@
--- The account module against Dovecot: search, sets, actions, messages.
+-- The account module on every server (SERVER): search, sets, actions, messages.
 local account = require("account")
 
 local function connect()
-  return account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER,
-    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+  return account.connect{host = SERVER.host, port = SERVER.imaps, user = USER,
+    password = SERVER.password, ssl_context = {ca_file = SERVER.ca_file}}
 end
 
 function test_search_sets_and_move()
@@ -26,6 +26,7 @@ function test_search_sets_and_move()
   assert_eq(#inbox:search{newer_than = "1d"}, 0)
   assert_eq(#inbox:search{since = "2024-01-01", uid = "1:10"}, 10)
   assert_eq(#inbox:search{from = "müller"} >= 0, true, "8-bit criteria go as literals")
+  assert_true(#inbox:search{subject = "café"} > 0, "8-bit terms find mail (CHARSET UTF-8: Cyrus needs it)")
 
   -- move: MOVE on Dovecot, creating the destination on request
   local moved = inbox:search{uid = "1:25"}
@@ -75,19 +76,19 @@ end
 function test_connect_rules()
   local ok, err = pcall(account.connect, {host = "imap.example.org", user = "u", password = "p", tls = "none"})
   assert_true(not ok and err.message:find("clear text"), "plaintext refused off loopback")
-  local acct = account.connect{host = DOVECOT.host, port = DOVECOT.imap, user = USER, password = DOVECOT.password, tls = "none"}
+  local acct = account.connect{host = SERVER.host, port = SERVER.imap, user = USER, password = SERVER.password, tls = "none"}
   acct:close()
-  acct = account.connect{host = "localhost", port = DOVECOT.imap, user = USER, password = DOVECOT.password,
-    tls = "starttls", ssl_context = {ca_file = DOVECOT.ca_file}}
+  acct = account.connect{host = "localhost", port = SERVER.imap, user = USER, password = SERVER.password,
+    tls = "starttls", ssl_context = {ca_file = SERVER.ca_file}}
   local names = acct:mailboxes()
   assert_true(#names >= 5, "mailboxes listed")
   acct:close()
   ok, err = pcall(account.secret, "env:MAILSCRIPT_NO_SUCH_VARIABLE")
   assert_true(not ok and err.message:find("not set"), "missing env secret")
   -- a secret is passed on, never read: tostring shows only its kind
-  local pw = account.secret("cmd:printf '" .. DOVECOT.password .. "\\n'")
+  local pw = account.secret("cmd:printf '" .. SERVER.password .. "\\n'")
   assert_eq(tostring(pw), "<secret cmd>")
-  acct = account.connect{host = DOVECOT.host, port = DOVECOT.imap, user = USER, password = pw, tls = "none"}
+  acct = account.connect{host = SERVER.host, port = SERVER.imap, user = USER, password = pw, tls = "none"}
   acct:close()
   ok = pcall(account.secret, "plain-password")
   assert_true(not ok, "a bare word is not a secret spec")
@@ -96,8 +97,8 @@ end
 function test_cross_account_move()
   seed(USER, 30)
   local a = connect()
-  local b = account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER .. "-other",
-    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+  local b = account.connect{host = SERVER.host, port = SERVER.imaps, user = USER .. "-other",
+    password = SERVER.password, ssl_context = {ca_file = SERVER.ca_file}}
   local inbox = a:mailbox("INBOX")
   local flagged_before = #inbox:search{seen = true}
   local some = inbox:search{uid = "1:12"}
@@ -137,5 +138,32 @@ function test_watch()
   local start = os.time()
   assert_eq(acct:watch({"INBOX"}, function() return true end, {duration = 1}), nil)
   assert_true(os.time() - start <= 3, "duration honoured")
+  acct:close()
+end
+
+-- A "." in a folder name: kept as one name where "." is not the separator
+-- (Cyrus), refused naming the folder where it is (Courier) or where the
+-- server refuses it (Dovecot's Maildir++); never nested folders.
+function test_dotted_folder_name()
+  seed(USER, 2)
+  local acct = connect()
+  local inbox = acct:mailbox("INBOX")
+  local name = "Dotted/dovecot.example.org"
+  if SERVER.sep == "." or SERVER.no_dot then
+    local ok, err = pcall(acct.mailbox, acct, name)
+    if SERVER.sep == "." then
+      assert_true(not ok and err.message:find(name, 1, true) and err.message:find("separator"), tostring(err and err.message))
+    end
+    ok, err = pcall(function() inbox:all():move(name, {create = true}); acct:flush() end)
+    assert_true(not ok and err.message:find(name, 1, true), "move refused too")
+    assert_eq(#inbox:all(), 2, "nothing moved")
+    for _, n in ipairs(acct:mailboxes()) do assert_true(not n:find("^Dotted"), "no folder made: " .. n) end
+  else
+    inbox:all():move(name, {create = true})
+    assert_eq(#acct:mailbox(name):all(), 2)
+    local found = false
+    for _, n in ipairs(acct:mailboxes()) do found = found or n == name end
+    assert_true(found, "one folder of that name")
+  end
   acct:close()
 end

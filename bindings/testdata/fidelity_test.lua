@@ -61,8 +61,8 @@ function test_login_plain()
 end
 
 function test_login_plain_dovecot()
-  local M = imap.IMAP4(DOVECOT.host, DOVECOT.imap)
-  local typ = M:login_plain(USER, DOVECOT.password)
+  local M = imap.IMAP4(SERVER.host, SERVER.imap)
+  local typ = M:login_plain(USER, SERVER.password)
   assert_eq(typ, "OK")
   assert_eq(M.state, "AUTH")
   M:logout()
@@ -71,11 +71,11 @@ end
 -- open() on an IMAP4_SSL object dials TLS again, with its ssl_context:
 -- plain TCP would send the password in clear (and hang on a TLS port).
 function test_open_keeps_tls()
-  local M = imap.IMAP4_SSL(DOVECOT.host, DOVECOT.imaps, {timeout = 5, ssl_context = {ca_file = DOVECOT.ca_file}})
+  local M = imap.IMAP4_SSL(SERVER.host, SERVER.imaps, {timeout = 5, ssl_context = {ca_file = SERVER.ca_file}})
   M:logout()
-  M:open(DOVECOT.host, DOVECOT.imaps, 5)
+  M:open(SERVER.host, SERVER.imaps, 5)
   assert_true(M:socket().tls, "TLS after open()")
-  assert_eq(M:login(USER, DOVECOT.password), "OK")
+  assert_eq(M:login(USER, SERVER.password), "OK")
   M:logout()
 end
 

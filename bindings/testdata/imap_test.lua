@@ -1,9 +1,9 @@
--- The imap module against Dovecot: every method, imaplib's results.
+-- The imap module against every server (SERVER says which and its quirks): every method, imaplib's results.
 local imap = require("imap")
 
 local function connect()
-  local M = imap.IMAP4(DOVECOT.host, DOVECOT.imap)
-  local typ, data = M:login(USER, DOVECOT.password)
+  local M = imap.IMAP4(SERVER.host, SERVER.imap)
+  local typ, data = M:login(USER, SERVER.password)
   assert_eq(typ, "OK", "login")
   return M
 end
@@ -13,10 +13,10 @@ function test_connect_select_search_fetch()
   local M = connect()
   assert_eq(M.state, "AUTH", "state")
   assert_eq(M.PROTOCOL_VERSION, "IMAP4REV1")
-  assert_true(M.welcome:find("Dovecot"), "welcome")
+  assert_true(M.welcome:find(SERVER.greeting, 1, true), "welcome")
   local has_move = false
   for _, c in ipairs(M.capabilities) do has_move = has_move or c == "MOVE" end
-  assert_true(has_move, "capabilities refreshed after login")
+  assert_eq(has_move, SERVER.move, "capabilities refreshed after login")
 
   local typ, data, st = M:select("INBOX")
   assert_eq(typ, "OK"); assert_eq(data[1], "12", "select data")
@@ -33,12 +33,16 @@ function test_connect_select_search_fetch()
   assert_eq(typ, "OK")
   assert_eq(type(data[1]), "table", "a literal gives a {header, literal} pair")
   assert_eq(data[1][2], raws[1], "literal bytes")
-  assert_true(data[1][1]:find("^1 %(UID 1 "), "header " .. data[1][1])
+  assert_true(data[1][1]:find("^1 %(") and data[1][1]:find("UID 1 "), "header " .. data[1][1])
   assert_eq(data[2], ")", "trailer")
   assert_eq(#msgs, 2)
   assert_eq(msgs[1].seq, 1); assert_eq(msgs[1].uid, 1); assert_eq(msgs[1].size, #raws[1])
   assert_eq(msgs[2].body[""], raws[2])
   assert_true(msgs[1].envelope.subject ~= "" and msgs[1].envelope.from[1].address:find("@"), "envelope")
+
+  -- the key as the docs show it, whatever the server echoes (Courier quotes the names)
+  typ, data, msgs = M:fetch("1", "(BODY.PEEK[HEADER.FIELDS (Subject)])")
+  assert_true(msgs[1].body["HEADER.FIELDS (SUBJECT)"]:find("^Subject: "), "HEADER.FIELDS key")
 
   typ, data, msgs = M:FETCH("3", "(BODYSTRUCTURE INTERNALDATE)", {uid = true})
   assert_eq(msgs[1].uid, 3)
@@ -67,26 +71,36 @@ end
 function test_mailboxes_copy_move_expunge()
   seed(USER, 6)
   local M = connect()
-  assert_eq(M:create("Archive/2024"), "OK")
-  assert_eq(M:CREATE("Entwürfe"), "OK")
+  local archive, entw, drafts2 = folder("Archive/2024"), folder("Entwürfe"), folder("Drafts2")
+  assert_eq(M:create(archive), "OK")
+  assert_eq(M:CREATE(entw), "OK")
   local typ, data, boxes = M:list()
   local names = {}
   for _, b in ipairs(boxes) do names[b.name] = b end
-  assert_true(names["Entwürfe"] and names["Entwürfe"].raw_name == "Entw&APw-rfe", "UTF-7 decoded")
-  assert_eq(names["Archive/2024"].delimiter, "/")
-  assert_eq(M:rename("Entwürfe", "Drafts2"), "OK")
-  assert_eq(M:subscribe("Drafts2"), "OK")
+  assert_true(names[entw] and names[entw].raw_name == SERVER.prefix .. "Entw&APw-rfe", "UTF-7 decoded")
+  assert_eq(names[archive].delimiter, SERVER.sep)
+  assert_eq(M:rename(entw, drafts2), "OK")
+  assert_eq(M:subscribe(drafts2), "OK")
   typ, data, boxes = M:lsub()
-  assert_eq(boxes[1].name, "Drafts2")
-  assert_eq(M:unsubscribe("Drafts2"), "OK")
-  assert_eq(M:delete("Drafts2"), "OK")
+  local subscribed = false
+  for _, b in ipairs(boxes) do subscribed = subscribed or b.name == drafts2 end
+  assert_true(subscribed, "lsub lists what was subscribed")
+  assert_eq(M:unsubscribe(drafts2), "OK")
+  assert_eq(M:delete(drafts2), "OK")
 
   M:select("INBOX")
-  local typ, data, cu = M:copy("1:2", "Archive/2024")
+  local typ, data, cu = M:copy("1:2", archive)
   assert_eq(typ, "OK"); assert_eq(#cu.dest, 2)
-  typ, data, cu = M:move("3", "Archive/2024", {uid = true})
-  assert_eq(typ, "OK"); assert_eq(cu.source[1], 3)
-  typ, data = M:copy("1", "NoSuchBox")
+  if SERVER.move then
+    typ, data, cu = M:move("3", archive, {uid = true})
+    assert_eq(typ, "OK"); assert_eq(cu.source[1], 3)
+  else -- what a move is without MOVE
+    typ, data, cu = M:copy("3", archive, {uid = true})
+    assert_eq(typ, "OK"); assert_eq(cu.source[1], 3)
+    M:store("3", "+FLAGS.SILENT", "\\Deleted", {uid = true})
+    M:expunge("3", {uid = true})
+  end
+  typ, data = M:copy("1", folder("NoSuchBox"))
   assert_eq(typ, "NO"); assert_true(data[1]:find("TRYCREATE"), "TRYCREATE in data")
   M:response("EXPUNGE")
   M:store("1:2", "+FLAGS.SILENT", "\\Deleted")
@@ -95,13 +109,15 @@ function test_mailboxes_copy_move_expunge()
   M:store("1", "+FLAGS.SILENT", "\\Deleted")
   typ, data, gone = M:expunge("4", {uid = true}) -- seq 1 is UID 4 now
   assert_eq(#gone, 1)
-  typ, data, st = M:status("Archive/2024", "(MESSAGES UIDNEXT)")
+  typ, data, st = M:status(archive, "(MESSAGES UIDNEXT)")
   assert_eq(st.messages, 3)
-  typ, data, au = M:append("Archive/2024", "(\\Seen)", os.time{year=2020, month=1, day=2, hour=3}, "Subject: x\n\nbody\n")
+  typ, data, au = M:append(archive, "(\\Seen)", os.time{year=2020, month=1, day=2, hour=3}, "Subject: x\n\nbody\n")
   assert_eq(typ, "OK"); assert_eq(au.uid, 4)
-  assert_eq(M:unselect(), "OK")
+  local unselect = false
+  for _, c in ipairs(M.capabilities) do unselect = unselect or c == "UNSELECT" end
+  assert_eq(unselect and M:unselect() or M:close(), "OK") -- Courier has no UNSELECT
   assert_eq(M.state, "AUTH")
-  typ, data, st = M:select("Archive/2024", true)
+  typ, data, st = M:select(archive, true)
   assert_eq(st.readonly, true)
   assert_eq(M:close(), "OK")
   M:logout()
@@ -110,7 +126,9 @@ end
 function test_extensions()
   local M = connect()
   local typ, data, ns = M:namespace()
-  assert_eq(ns.personal[1].delimiter, "/")
+  assert_eq(ns.personal[1].delimiter, SERVER.sep)
+  assert_eq(ns.personal[1].prefix, SERVER.prefix)
+  if SERVER.name ~= "dovecot" then M:logout(); return end -- quota, ACL, ID and ENABLE as Dovecot has them
   typ, data, q = M:getquotaroot("INBOX")
   assert_eq(type(data[1]), "table", "[quotaroot, quota] as imaplib")
   assert_eq(q.roots[1], "User quota")
@@ -135,17 +153,20 @@ function test_extensions()
 end
 
 function test_errors()
-  local M = imap.IMAP4(DOVECOT.host, DOVECOT.imap)
-  local err = assert_raises(imap.error, "error", M.login, M, USER, "wrong")
-  assert_eq(err.command, "LOGIN"); assert_eq(err.code, "AUTHENTICATIONFAILED")
-  assert_true(tostring(err):find("^imap.error: "), tostring(err))
-  assert_true(not imap.abort:is(err), "error is not abort")
+  local M = imap.IMAP4(SERVER.host, SERVER.imap)
+  local err
+  if not SERVER.slow_no then
+    err = assert_raises(imap.error, "error", M.login, M, USER, "wrong")
+    assert_eq(err.command, "LOGIN"); assert_eq(err.code, "AUTHENTICATIONFAILED")
+    assert_true(tostring(err):find("^imap.error: "), tostring(err))
+    assert_true(not imap.abort:is(err), "error is not abort")
+  end
   err = assert_raises(imap.error, "error", M.select, M, "INBOX")
   assert_true(err.message:find("illegal in state NONAUTH"), err.message)
   assert_raises(imap.error, "error", M.create, M, "a\r\nb")
-  err = assert_raises(imap.error, "error", imap.IMAP4, DOVECOT.host, 1)
+  err = assert_raises(imap.error, "error", imap.IMAP4, SERVER.host, 1)
   assert_eq(err.cause, "refused")
-  M:login(USER, DOVECOT.password)
+  M:login(USER, SERVER.password)
   local typ, data = M:select("NoSuchBox")
   assert_eq(typ, "NO"); assert_eq(M.state, "AUTH")
   -- a server that says BYE mid-command: abort
@@ -159,23 +180,25 @@ function test_errors()
 end
 
 function test_tls_starttls_authenticate()
-  local M = imap.IMAP4_SSL(DOVECOT.host, DOVECOT.imaps, {ssl_context = {ca_file = DOVECOT.ca_file}})
-  assert_eq(M:authenticate("PLAIN", {user = USER, password = DOVECOT.password}), "OK")
+  local M = imap.IMAP4_SSL(SERVER.host, SERVER.imaps, {ssl_context = {ca_file = SERVER.ca_file}})
+  assert_eq(M:authenticate("PLAIN", {user = USER, password = SERVER.password}), "OK")
   M:logout()
-  local err = assert_raises(imap.error, "error", imap.IMAP4_SSL, DOVECOT.host, DOVECOT.imaps)
+  local err = assert_raises(imap.error, "error", imap.IMAP4_SSL, SERVER.host, SERVER.imaps)
   assert_eq(err.cause, "tls")
-  M = imap.IMAP4{host = DOVECOT.host, port = DOVECOT.imap, timeout = 10}
-  assert_eq(M:starttls{ca_file = DOVECOT.ca_file}, "OK")
+  M = imap.IMAP4{host = SERVER.host, port = SERVER.imap, timeout = 10}
+  assert_eq(M:starttls{ca_file = SERVER.ca_file}, "OK")
   local step = 0
   local typ = M:authenticate("LOGIN", function(challenge)
     step = step + 1
     if step == 1 then return USER end
-    return DOVECOT.password
+    return SERVER.password
   end)
   assert_eq(typ, "OK"); assert_eq(step, 2)
   M:logout()
-  M = imap.IMAP4(DOVECOT.host, DOVECOT.imap)
-  assert_eq(M:login_cram_md5(USER, DOVECOT.password), "OK")
+  M = imap.IMAP4(SERVER.host, SERVER.imap)
+  local cram = false
+  for _, c in ipairs(M.capabilities) do cram = cram or c == "AUTH=CRAM-MD5" end
+  if cram then assert_eq(M:login_cram_md5(USER, SERVER.password), "OK") end
   M.debug = 4
   assert_eq(M.debug, 4)
   M.debug = 0
@@ -255,15 +278,21 @@ function test_remaining_methods()
   M:send("RAW2 NOOP\r\n")
   assert_eq(M:read(7), "RAW2 OK")
   M:readline()
-  -- commands Dovecot does not offer or refuses: imap.error with the command's name
+  -- commands the server does not offer or refuses: imap.error with the
+  -- command's name (a BAD reply), or NO (Courier answers unknown commands so)
   for name, call in pairs{
     PARTIAL = function() return M:partial("1", "BODY[]", 0, 10) end,
     PROXYAUTH = function() return M:proxyauth("other") end,
     SETANNOTATION = function() return M:setannotation("INBOX", '"/comment"', '("value.shared" "x")') end,
     XFOO = function() return M:xatom("XFOO", "bar") end,
   } do
-    local err = assert_raises(imap.error, "error", call)
-    assert_eq(err.command, name)
+    local ok, typ = pcall(call)
+    if ok then
+      assert_eq(typ, "NO", name .. " refused")
+    else
+      assert_true(imap.error:is(typ), name .. ": " .. tostring(typ))
+      assert_eq(typ.command, name)
+    end
   end
   local ok, err = pcall(M.setquota, M, "User quota", "(STORAGE 100)")
   assert_true(not ok or err == "NO", "SETQUOTA is refused without extra configuration")
@@ -271,10 +300,27 @@ function test_remaining_methods()
   typ = M:xatom("NOOP")
   assert_eq(typ, "OK")
   -- open() reconnects the same object
-  M:open(DOVECOT.host, DOVECOT.imap)
+  M:open(SERVER.host, SERVER.imap)
   assert_eq(M.state, "NONAUTH")
-  M:login(USER, DOVECOT.password)
+  M:login(USER, SERVER.password)
   assert_eq(M:select("INBOX"), "OK")
   M:shutdown()
   assert_raises(imap.abort, "abort", M.noop, M)
+end
+
+-- UTF8=ACCEPT where offered (Courier; Cyrus and Dovecot here do not): an
+-- 8-bit message appends and reads back whole, whichever form the server takes.
+function test_utf8_append()
+  local M = connect()
+  local utf8 = false
+  for _, c in ipairs(M.capabilities) do utf8 = utf8 or c == "UTF8=ACCEPT" end
+  local msg = "Subject: caf\195\169\r\n\r\nh\195\169\r\n"
+  if utf8 then assert_eq(M:enable("UTF8=ACCEPT"), "OK") end
+  local typ = M:append("INBOX", nil, nil, msg)
+  assert_eq(typ, "OK", "append")
+  M:select("INBOX")
+  local _, _, msgs = M:fetch("1", "(BODY.PEEK[])")
+  -- Cyrus stores raw 8-bit header bytes as X
+  assert_eq(msgs[1].body[""], SERVER.header_x and msg:gsub("caf\195\169", "cafXX") or msg)
+  M:logout()
 end

@@ -1,12 +1,12 @@
--- The pop3 module against Dovecot: poplib's results.
+-- The pop3 module on every server (SERVER): poplib's results.
 local pop3 = require("pop3")
 
 function test_retrieve()
   local raws = seed(USER, 4)
-  local P = pop3.POP3(DOVECOT.host, DOVECOT.pop3)
+  local P = pop3.POP3(SERVER.host, SERVER.pop3)
   assert_true(P:getwelcome():find("^%+OK"), "welcome")
   assert_true(P:user(USER):find("^%+OK"))
-  assert_true(P:pass_(DOVECOT.password):find("^%+OK"))
+  assert_true(P:pass_(SERVER.password):find("^%+OK"))
   local count, size = P:stat()
   assert_eq(count, 4)
   local resp, lines, octets, parsed = P:list()
@@ -25,36 +25,39 @@ function test_retrieve()
   local caps = P:capa()
   assert_true(caps.UIDL ~= nil, "capa")
   P:quit()
-  P = pop3.POP3_SSL(DOVECOT.host, DOVECOT.pop3s, {ssl_context = {ca_file = DOVECOT.ca_file}})
-  P:user(USER); P:pass(DOVECOT.password)
+  P = pop3.POP3_SSL(SERVER.host, SERVER.pop3s, {ssl_context = {ca_file = SERVER.ca_file}})
+  P:user(USER); P:pass(SERVER.password)
   count = P:stat()
   assert_eq(count, 3, "DELE + QUIT deleted one, RSET kept the other")
   P:quit()
 end
 
 function test_errors_and_auth()
-  local P = pop3.POP3(DOVECOT.host, DOVECOT.pop3)
-  P:user(USER)
-  local err = assert_raises(pop3.error_proto, "error_proto", P.pass_, P, "wrong")
-  assert_true(err.message:find("^%-ERR"), err.message)
-  assert_eq(err.command, "PASS"); assert_eq(err.code, "AUTH")   -- Dovecot: -ERR [AUTH] ...
-  assert_true(not tostring(err):find("wrong"), "no password in the error")
+  local P = pop3.POP3(SERVER.host, SERVER.pop3)
+  local err
+  if not SERVER.slow_no then
+    P:user(USER)
+    err = assert_raises(pop3.error_proto, "error_proto", P.pass_, P, "wrong")
+    assert_true(err.message:find("^%-ERR"), err.message)
+    assert_eq(err.command, "PASS"); assert_eq(err.code, "AUTH")   -- Dovecot: -ERR [AUTH] ...
+    assert_true(not tostring(err):find("wrong"), "no password in the error")
+  end
   assert_raises(pop3.error_proto, "error_proto", P.user, P, "a\r\nb")
   assert_raises(pop3.error_proto, "error_proto", P.apop, P, USER, "x")
-  err = assert_raises(pop3.error_proto, "error_proto", pop3.POP3, DOVECOT.host, 1)
+  err = assert_raises(pop3.error_proto, "error_proto", pop3.POP3, SERVER.host, 1)
   assert_eq(err.cause, "refused")
-  assert_true(P:stls{ca_file = DOVECOT.ca_file}:find("^%+OK"))
-  assert_true(P:auth("PLAIN", {user = USER, password = DOVECOT.password}):find("^%+OK"))
+  assert_true(P:stls{ca_file = SERVER.ca_file}:find("^%+OK"))
+  assert_true(P:auth("PLAIN", {user = USER, password = SERVER.password}):find("^%+OK"))
   P:quit()
 end
 
 function test_remaining_methods()
   seed(USER, 1)
-  local P = pop3.POP3{host = DOVECOT.host, port = DOVECOT.pop3, timeout = 10}
+  local P = pop3.POP3{host = SERVER.host, port = SERVER.pop3, timeout = 10}
   P:set_debuglevel(0)
   -- RPOP is long gone from servers: the -ERR raises error_proto
   assert_raises(pop3.error_proto, "error_proto", P.rpop, P, USER)
-  P:USER(USER); P:PASS_(DOVECOT.password)
+  P:USER(USER); P:PASS_(SERVER.password)
   local ok, resp = pcall(P.utf8, P)
   assert_true(ok or pop3.error_proto:is(resp), "utf8 answers or raises error_proto")
   assert_eq(P:stat(), 1)

@@ -1,9 +1,9 @@
--- rules and state against Dovecot.
+-- rules and state on every server (SERVER).
 local account, rules, state = require("account"), require("rules"), require("state")
 
 local function connect()
-  return account.connect{host = DOVECOT.host, port = DOVECOT.imaps, user = USER,
-    password = DOVECOT.password, ssl_context = {ca_file = DOVECOT.ca_file}}
+  return account.connect{host = SERVER.host, port = SERVER.imaps, user = USER,
+    password = SERVER.password, ssl_context = {ca_file = SERVER.ca_file}}
 end
 
 local ruleset = {

@@ -7,27 +7,25 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
-	"github.com/mailscript/mailscript/protocol/imap"
+	"github.com/mailscript/mailscript/internal/servers"
 )
 
-// The examples run against Dovecot, trusting its test CA through
+// The examples run against every server of servers.All, trusting its test CA through
 // SSL_CERT_FILE as a user would trust a real server's.
 
 func TestExampleUnreadCounts(t *testing.T) {
-	srv := dovecot.Shared(t)
-	user := "example-unread"
-	md, err := srv.Maildir(user)
-	if err != nil {
-		t.Fatal(err)
+	servers.Each(t, testExampleUnreadCounts)
+}
+
+func testExampleUnreadCounts(t *testing.T, srv *servers.Server) {
+	user := srv.User(t, "example-unread")
+	msgs := make([]mailgen.Message, 40)
+	for i := range msgs {
+		msgs[i] = mailgen.New(3).Message(i)
 	}
-	msgs, err := mailgen.New(3).WriteMaildir(md, 0, 40, srv.Chown)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv.Seed(t, user, "", msgs)
 	unseen := 0
 	for _, m := range msgs {
 		if !m.Seen {
@@ -35,24 +33,21 @@ func TestExampleUnreadCounts(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	c, err := imap.Dial(ctx, dovecot.Addr(srv.IMAP), &imap.Options{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Login(ctx, user, dovecot.Password)
-	c.Create(ctx, "Lists/golang")
-	c.Append(ctx, "Lists/golang", "", "", []byte("Subject: one\r\n\r\nx\r\n"))
-	c.Append(ctx, "Lists/golang", `\Seen`, "", []byte("Subject: two\r\n\r\nx\r\n"))
+	c := srv.Dial(t, user)
+	lists := srv.Folder("Lists/golang")
+	c.Create(ctx, lists)
+	c.Append(ctx, lists, "", "", []byte("Subject: one\r\n\r\nx\r\n"))
+	c.Append(ctx, lists, `\Seen`, "", []byte("Subject: two\r\n\r\nx\r\n"))
 	c.Logout(ctx)
 
-	cmd := exec.Command(bin, "run", "../../examples/unread_counts.lua", dovecot.Addr(srv.IMAPS), user)
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+srv.CAFile, "IMAP_PASSWORD="+dovecot.Password)
+	cmd := exec.Command(bin, "run", "../../examples/unread_counts.lua", servers.Addr(srv.IMAPS), user)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+srv.CAFile, "IMAP_PASSWORD="+srv.Password)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 2 || !strings.HasSuffix(lines[0], "  INBOX") || !strings.HasSuffix(lines[1], "  Lists/golang") {
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "  INBOX") || !strings.HasSuffix(lines[1], "  "+lists) {
 		t.Fatalf("output:\n%s", out)
 	}
 	if f := strings.Fields(lines[0]); f[0] != strconv.Itoa(unseen) || f[3] != "40" {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailscript/mailscript/internal/dovecot"
+	"github.com/mailscript/mailscript/internal/servers"
 )
 
 var bin string
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		panic(string(out))
 	}
 	code := m.Run()
-	dovecot.StopShared()
+	servers.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -80,3 +80,25 @@ func TestMissing(t *testing.T) {
 		t.Fatalf("error %q does not say what to run", err)
 	}
 }
+
+// Two Cyrus at once (two test binaries do that): stopping one leaves the
+// other serving. Cyrus's master signals its process group on shutdown,
+// so each runs in a group of its own.
+func TestStopLeavesAnotherRunning(t *testing.T) {
+	a, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	b, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // a master just started may miss SIGTERM (then Stop waits 10 s)
+	b.Stop()
+	c, err := net.DialTimeout("tcp", Addr(a.IMAP), time.Second)
+	if err != nil {
+		t.Fatalf("the other Cyrus went too: %v\n%s", err, a.Log())
+	}
+	c.Close()
+}

@@ -184,6 +184,10 @@ func StartNS(script, logFile string) (*Proc, error) {
 	cmd := exec.Command(unshare, "-m", "--propagation", "private", "/bin/sh", "-ec", script)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = "/"
+	// a process group of its own: Cyrus's master, shutting down, signals
+	// its whole group, which would take every other server this test
+	// binary started (and the binary's own group) with it
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -201,13 +205,14 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // Exited is closed when the process has ended.
 func (p *Proc) Exited() <-chan struct{} { return p.exited }
 
-// Stop sends SIGTERM to the pid, waits up to limit for it to end, then kills it.
+// Stop sends SIGTERM to the pid, waits up to limit for it to end, then
+// kills its process group (its own: see StartNS), children included.
 func (p *Proc) Stop(limit time.Duration) {
 	_ = syscall.Kill(p.Pid(), syscall.SIGTERM)
 	select {
 	case <-p.exited:
 	case <-time.After(limit):
-		_ = syscall.Kill(p.Pid(), syscall.SIGKILL)
+		_ = syscall.Kill(-p.Pid(), syscall.SIGKILL)
 		<-p.exited
 	}
 }

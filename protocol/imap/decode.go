@@ -25,7 +25,7 @@ type FetchMessage struct {
 	ModSeq        uint64
 	Envelope      *Envelope
 	BodyStructure *BodyStructure
-	Body          map[string][]byte // BODY[section]<origin>, keyed by "section" or "section<origin>"
+	Body          map[string][]byte // BODY[section]<origin>, keyed by "SECTION" or "SECTION<origin>" (see sectionKey)
 	Binary        map[string][]byte // BINARY[section]
 	BinarySize    map[string]int64
 	RFC822        []byte
@@ -358,14 +358,15 @@ func (m *FetchMessage) item(r *Response, key string, val Value) error {
 	return nil
 }
 
-// sectionKey turns BODY[1.2]<0> into "1.2<0>" and BODY[] into "".
+// sectionKey turns BODY[1.2]<0> into "1.2<0>" and BODY[] into "", the
+// section in its normal form (see normalSection).
 func sectionKey(item string) string {
 	i := strings.IndexByte(item, '[')
 	j := strings.LastIndexByte(item, ']')
 	if i < 0 || j < i {
 		return item
 	}
-	return item[i+1:j] + item[j+1:]
+	return normalSection(item[i+1:j]) + item[j+1:]
 }
 
 func atoms(vs []Value) []string {

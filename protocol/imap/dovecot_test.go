@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailscript/mailscript/internal/courier"
+	"github.com/mailscript/mailscript/internal/cyrus"
 	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/internal/tlsopt"
@@ -22,7 +24,14 @@ import (
 // binary, started by the first test that needs it; each test logs in as
 // a user of its own.
 
-func TestMain(m *testing.M) { dovecot.Main(m) }
+// TestMain stops the shared Dovecot, Cyrus and Courier the tests started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dovecot.StopShared()
+	cyrus.StopShared()
+	courier.StopShared()
+	os.Exit(code)
+}
 
 func userName(t *testing.T) string {
 	return strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))

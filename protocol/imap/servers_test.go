@@ -13,8 +13,8 @@ import (
 )
 
 // Smoke tests against Cyrus IMAP 3.6 and Courier-IMAP 5.0 (see
-// internal/cyrus and internal/courier): each test starts a server of its
-// own and stops it when done.
+// internal/cyrus and internal/courier): the test binary's shared servers,
+// a user per test; TestMain stops them.
 
 // realServer is what the smoke tests need to know of a server.
 type realServer struct {
@@ -31,24 +31,16 @@ type realServer struct {
 
 func startCyrus(t *testing.T) realServer {
 	t.Helper()
-	s, err := cyrus.Start()
-	if err != nil {
-		t.Fatal("these tests need Cyrus: ", err)
-	}
-	t.Cleanup(s.Stop)
-	return realServer{imap: s.IMAP, imaps: s.IMAPS, caFile: s.CAFile, user: s.User(t, "smoke"), pass: cyrus.Password,
+	s := cyrus.Shared(t)
+	return realServer{imap: s.IMAP, imaps: s.IMAPS, caFile: s.CAFile, user: s.User(t, strings.ToLower(t.Name())), pass: cyrus.Password,
 		folders: []string{"Drafts", "Junk", "Sent", "Trash"}, specialUse: true,
 		greeting: "Cyrus IMAP", hasMove: true, selectUIDNext: true}
 }
 
 func startCourier(t *testing.T) realServer {
 	t.Helper()
-	s, err := courier.Start()
-	if err != nil {
-		t.Fatal("these tests need Courier: ", err)
-	}
-	t.Cleanup(s.Stop)
-	return realServer{imap: s.IMAP, imaps: s.IMAPS, caFile: s.CAFile, user: s.User(t, "smoke"), pass: courier.Password,
+	s := courier.Shared(t)
+	return realServer{imap: s.IMAP, imaps: s.IMAPS, caFile: s.CAFile, user: s.User(t, strings.ToLower(t.Name())), pass: courier.Password,
 		prefix: "INBOX.", folders: []string{"INBOX.Drafts", "INBOX.Junk", "INBOX.Sent", "INBOX.Trash"},
 		greeting: "Courier-IMAP"}
 }

@@ -3,10 +3,13 @@ package pop3
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailscript/mailscript/internal/courier"
+	"github.com/mailscript/mailscript/internal/cyrus"
 	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/internal/tlsopt"
@@ -16,7 +19,14 @@ import (
 // Integration tests against a real Dovecot pop3d on 127.0.0.1, one per
 // test binary, started by the first test that needs it.
 
-func TestMain(m *testing.M) { dovecot.Main(m) }
+// TestMain stops the shared Dovecot, Cyrus and Courier the tests started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dovecot.StopShared()
+	cyrus.StopShared()
+	courier.StopShared()
+	os.Exit(code)
+}
 
 func userName(t *testing.T) string { return "pop-" + strings.ToLower(t.Name()) }
 

@@ -30,12 +30,8 @@ const smokeMessages = 3
 
 func TestCyrusPOP3Smoke(t *testing.T) {
 	t.Parallel()
-	s, err := cyrus.Start()
-	if err != nil {
-		t.Fatal("these tests need Cyrus: ", err)
-	}
-	defer s.Stop()
-	user := s.User(t, "smoke")
+	s := cyrus.Shared(t)
+	user := s.User(t, strings.ToLower(t.Name()))
 	// Cyrus's spool is not a Maildir: seed over IMAP.
 	c, err := imap.Dial(bg, cyrus.Addr(s.IMAP), &imap.Options{Timeout: 10 * time.Second})
 	if err != nil {
@@ -58,12 +54,8 @@ func TestCyrusPOP3Smoke(t *testing.T) {
 
 func TestCourierPOP3Smoke(t *testing.T) {
 	t.Parallel()
-	s, err := courier.Start()
-	if err != nil {
-		t.Fatal("these tests need Courier: ", err)
-	}
-	defer s.Stop()
-	user := s.User(t, "smoke")
+	s := courier.Shared(t)
+	user := s.User(t, strings.ToLower(t.Name()))
 	md, err := s.Maildir(user, "")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,45 @@
+package stdlib
+
+import (
+	"context"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/protocol/imap"
+)
+
+// highestUIDPlusOne stands in for a UIDNEXT the server left out (RFC 3501
+// allows it; Courier's SELECT never sends one): it selects m and asks for
+// the UID of the last message; an empty mailbox gives 1. UIDs above it
+// may have been used and expunged, so it is a lower bound, which is what
+// "report what is new from here" needs.
+func (m *mailbox) highestUIDPlusOne(L *lua.LState, ctx context.Context) (uint32, error) {
+	m.use(L)
+	cmd := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set("*"), imap.Raw("(UID)")}}
+	if err := m.a.c.Execute(ctx, cmd); err != nil {
+		return 0, err
+	}
+	next := uint32(1)
+	for _, r := range cmd.Untagged {
+		if r.Type != "FETCH" {
+			continue
+		}
+		if f, err := imap.DecodeFetch(r, 0); err == nil && f.UID >= next {
+			next = f.UID + 1
+		}
+	}
+	return next, nil
+}
+
+// uidNextOf is st's UIDNEXT, or the fallback when it is absent.
+func (m *mailbox) uidNextOf(L *lua.LState, ctx context.Context, st *imap.StatusData) uint32 {
+	if st != nil && st.UIDNext > 0 {
+		return uint32(st.UIDNext)
+	}
+	n, err := m.highestUIDPlusOne(L, ctx)
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	return n
+}
