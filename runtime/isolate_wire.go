@@ -34,6 +34,8 @@ type wireMsg struct {
 	Run    *wireRun          `json:"run,omitempty"`
 	Plan   []bindings.Action `json:"plan,omitempty"`
 	Fail   *wireError        `json:"fail,omitempty"`
+
+	Reports []bindings.RulesReport `json:"reports,omitempty"`
 }
 
 // wireRun is what the child runs, with the options that can cross.

@@ -173,6 +173,8 @@ func (rt *Runtime) Expose(name string, v any) {
 type Result struct {
 	Plan []bindings.Action // what a dry run did not do
 	Run  string            // the run's id, as [Options.AuditRun] got it
+
+	Reports []bindings.RulesReport // what each rules.apply did
 }
 
 // ScriptError is a script's failure: its message, where in the script,
@@ -235,7 +237,7 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
 	L.Push(L.NewFunctionFromProto(proto))
 	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
-	res = &Result{Plan: env.Plan(), Run: env.Run}
+	res = &Result{Plan: env.Plan(), Reports: env.Reports(), Run: env.Run}
 	if le := env.LimitErr(); le != nil {
 		return res, limitError(name, err, le)
 	}

@@ -33,12 +33,13 @@ func Preload(L *lua.LState, env *bindings.Env, store Store) {
 	L.PreloadModule("account", func(L *lua.LState) int { return openAccount(L, env) })
 	L.PreloadModule("state", func(L *lua.LState) int { return openState(L, env, store) })
 	L.PreloadModule("rules", func(L *lua.LState) int {
-		fn, err := L.LoadString(rulesSource)
+		fn, err := L.Load(strings.NewReader(rulesSource), rulesChunk)
 		if err != nil {
 			L.RaiseError("rules: %v", err)
 		}
 		L.Push(fn)
-		L.Call(0, 1)
+		L.Push(rulesHost(L, env))
+		L.Call(1, 1)
 		return 1
 	})
 	preloadHelpers(L, env)
@@ -582,9 +583,12 @@ func mbAll(L *lua.LState) int {
 func mbStatus(L *lua.LState) int {
 	m := checkMailbox(L, 1)
 	m.a.sync(L)
-	_, st, err := m.a.c.Status(bindings.Ctx(L), m.server, "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
+	res, st, err := m.a.c.Status(bindings.Ctx(L), m.server, "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
 	if err != nil {
 		bindings.Raise(L, err)
+	}
+	if res != nil && res.Type != "OK" { // NO for a mailbox that is not there: not an empty status
+		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "STATUS", Code: res.Status.Code, Text: "status of " + m.name + ": " + res.Status.Text})
 	}
 	t := L.NewTable()
 	if st != nil {

@@ -227,6 +227,7 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 			server = dest.server
 		}
 		a.enqueue("UID "+verb, s.uids, server, args)
+		a.tagQueued(dest.name)
 		return
 	}
 	a.sync(L)
@@ -464,6 +465,8 @@ type queued struct {
 	create string   // server name to create on TRYCREATE, "" for none
 	uids   []uint32 // the whole action's UIDs, sorted
 	action int      // which action of the queue it belongs to
+
+	rule, dest string // for errors: the rule that asked, the destination
 }
 
 // enqueue adds an action on uids: one command per chunk, sent with the
@@ -472,7 +475,7 @@ func (a *account) enqueue(name string, uids []uint32, create string, args func(s
 	a.actions++
 	for _, set := range chunks(uids) {
 		a.queue = append(a.queue, queued{cmd: &imap.Command{Name: name, Args: args(set), OnUntagged: func(*imap.Response) {}},
-			create: create, uids: uids, action: a.actions})
+			create: create, uids: uids, action: a.actions, rule: a.env.Rule()})
 	}
 }
 
@@ -563,7 +566,7 @@ func (a *account) settle(L *lua.LState, w []queued) {
 				continue
 			}
 		}
-		bindings.Raise(L, err)
+		bindings.Raise(L, a.failed(x, err))
 	}
 }
 

@@ -1,0 +1,117 @@
+package stdlib_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailscript/mailscript/internal/memserver"
+	"github.com/mailscript/mailscript/runtime"
+)
+
+// memRun runs body against an in-process server holding n messages, the
+// account connected as acct and INBOX as inbox.
+func memRun(t *testing.T, n int, dry bool, body string) (*runtime.Result, string, error) {
+	t.Helper()
+	var msgs []memserver.Message
+	for i := 0; i < n; i++ {
+		raw := fmt.Sprintf("From: a%d@example.com\r\nTo: me@example.com\r\nSubject: message %d\r\nDate: Mon, 2 Jan 2026 10:00:00 +0000\r\n\r\nbody %d\r\n", i, i, i)
+		msgs = append(msgs, memserver.Message{Raw: []byte(raw), Date: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)})
+	}
+	srv, err := memserver.StartIMAP("u", "p", msgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	src := fmt.Sprintf(`
+local account = require("account")
+local rules = require("rules")
+local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
+local inbox = acct:mailbox("INBOX")
+%s
+`, host, port, body)
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := runtime.New(runtime.Options{DryRun: dry, Stdout: &out, Stderr: &out}).RunString(ctx, "t.lua", src)
+	return res, out.String(), err
+}
+
+func wantErr(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one with %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Fatalf("error %q lacks %q", err, p)
+		}
+	}
+}
+
+func TestRulesUnknownActionKey(t *testing.T) {
+	_, _, err := memRun(t, 3, false, `rules.apply(inbox, {{name = "junk", match = {}, mvoe = "Junk"}}, {incremental = false})`)
+	wantErr(t, err, `rule "junk"`, `unknown key "mvoe"`, `did you mean "move"`)
+}
+
+func TestRulesConditionTypes(t *testing.T) {
+	for _, c := range []struct{ match, want string }{
+		{`seen = "yes"`, "seen must be true or false"},
+		{`larger = "1M"`, "larger must be a number"},
+		{`older_than = "ninety days"`, "older_than must be an age"},
+		{`from = 42`, "from must be a string"},
+		{`any = {{sbuject = "x"}}`, `unknown key "sbuject"`},
+		{`header = {["X-A"] = true}`, "header [X-A]"},
+	} {
+		_, _, err := memRun(t, 1, false, `rules.apply(inbox, {{name = "r", match = {`+c.match+`}, flag = "\\Flagged"}}, {incremental = false})`)
+		wantErr(t, err, `rule "r"`, c.want)
+	}
+	_, _, err := memRun(t, 1, false, `rules.apply(inbox, {{name = "r", match = {seen = false}, delete = "yes"}}, {incremental = false})`)
+	wantErr(t, err, "delete must be true or false")
+}
+
+func TestRulesFunctionErrorsNameRuleUIDMailbox(t *testing.T) {
+	_, _, err := memRun(t, 2, false, `rules.apply(inbox, {{name = "byyear", move = function(msg) return nil end}}, {incremental = false})`)
+	wantErr(t, err, `rule "byyear"`, "move function returned nil", "UID 1", "INBOX")
+	_, _, err = memRun(t, 2, false, `rules.apply(inbox, {{name = "odd", match = {fn = function(msg) error("boom") end}, flag = "x"}}, {incremental = false})`)
+	wantErr(t, err, `rule "odd"`, "UID 1", "INBOX", "t.lua:", "boom")
+	var se *runtime.ScriptError
+	if errors.As(err, &se) && strings.Contains(se.Traceback, "<string>") {
+		t.Fatalf("traceback names an anonymous chunk:\n%s", se.Traceback)
+	}
+}
+
+func TestRulesRefusedFolderNamesRule(t *testing.T) {
+	_, _, err := memRun(t, 2, false, `rules.apply(inbox, {{name = "lists", move = "No/Such"}}, {incremental = false, create = false})`)
+	wantErr(t, err, `rule "lists"`, "move of 2 message(s) in INBOX to No/Such")
+}
+
+func TestQueuedActionErrorNamesAction(t *testing.T) {
+	_, _, err := memRun(t, 2, false, `inbox:all():move("Nope")
+acct:flush()`)
+	wantErr(t, err, "move of 2 message(s) in INBOX to Nope", "{create = true}")
+}
+
+func TestStatusOfMissingMailboxRaises(t *testing.T) {
+	_, _, err := memRun(t, 1, false, `inbox = acct:mailbox("Nope/Missing"):status()`)
+	wantErr(t, err, "status of Nope/Missing")
+}
+
+func TestDryRunPlanNamesRuleAndReports(t *testing.T) {
+	res, _, err := memRun(t, 3, true, `rules.apply(inbox, {{name = "all", move = "Archive"}}, {incremental = false})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plan) != 1 || res.Plan[0].Rule != "all" {
+		t.Fatalf("plan %+v", res.Plan)
+	}
+	if len(res.Reports) != 1 || res.Reports[0].Rules[0].Matched != 3 || res.Reports[0].Mailbox != "INBOX" {
+		t.Fatalf("reports %+v", res.Reports)
+	}
+}
