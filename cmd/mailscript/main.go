@@ -5,25 +5,21 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/peterh/liner"
 
-	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/runtime"
 )
@@ -107,7 +103,7 @@ func colourFor(w io.Writer) bool {
 // runFlags are the flags run and repl share.
 type runFlags struct {
 	dryRun, sandbox, json bool
-	inProcess             bool
+	inProcess, verbose    bool
 	debug                 int
 	timeout               time.Duration
 	memory, maxOutput     sizeFlag
@@ -126,9 +122,9 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 	if rf != nil {
 		fs.BoolVar(&rf.dryRun, "dry-run", false, "send nothing that changes a mailbox; print the plan instead")
 		fs.BoolVar(&rf.sandbox, "sandbox", false, "run as an untrusted script: no io, os, load*, IMAP4_stream")
-		fs.BoolVar(&rf.json, "json", false, "print the dry-run plan as JSON")
+		fs.BoolVar(&rf.json, "json", false, "print one JSON document on stdout (plan, rules reports, result); what the script prints goes to stderr")
 		fs.IntVar(&rf.debug, "debug", 0, "protocol debug level (imaplib's; 4 and up traces every line, secrets as ***)")
-		v := fs.Bool("v", false, "shorthand for --debug 4")
+		v := fs.Bool("v", false, "verbose: every UID in the plan, and --debug 4")
 		fs.DurationVar(&rf.timeout, "timeout", 0, "stop the script after this long (e.g. 10m); 0: none, or 60s with --sandbox; -1s: none even then")
 		fs.Var(&rf.memory, "memory", "memory limit (e.g. 256M, 1G); default none, or 256M with --sandbox; -1: none")
 		fs.Var(&rf.maxOutput, "max-output", "output limit (e.g. 64K, 1M); default none, or 1M with --sandbox; -1: none")
@@ -144,7 +140,7 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 func (c *cli) runtime(rf *runFlags) *runtime.Runtime {
 	return runtime.New(runtime.Options{
 		DryRun: rf.dryRun, Sandbox: rf.sandbox, WallTime: rf.timeout, Debug: rf.debug,
-		Stdout: c.stdout, Stderr: c.stderr, Getenv: rf.getenv(),
+		Stdout: c.out(rf), Stderr: c.stderr, Getenv: rf.getenv(),
 		MaxMemory: int64(rf.memory), MaxOutput: int64(rf.maxOutput), MaxConnections: rf.maxConnections,
 		AllowHosts: rf.allowHosts, Isolate: rf.isolate,
 	})
@@ -170,8 +166,11 @@ func parseRunFlags(fs *flag.FlagSet, rf *runFlags, args []string) ([]string, int
 		}
 		return nil, 2
 	}
-	if f := fs.Lookup("v"); f != nil && f.Value.String() == "true" && rf.debug == 0 {
-		rf.debug = 4
+	if f := fs.Lookup("v"); f != nil && f.Value.String() == "true" {
+		rf.verbose = true
+		if rf.debug == 0 {
+			rf.debug = 4
+		}
 	}
 	return fs.Args(), -1
 }
@@ -188,17 +187,41 @@ func (c *cli) runCmd(args []string) int {
 		return 2
 	}
 	rf.isolate = rf.sandbox && !rf.inProcess
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, sig, stop := signalContext()
 	defer stop()
 	res, err := c.runtime(&rf).RunFile(ctx, rest[0], rest[1:]...)
-	if res != nil && rf.dryRun {
-		c.printPlan(res.Plan, rf.json)
+	return c.finish(&rf, sig, res, err)
+}
+
+// out is where the script's print goes: stdout, or stderr when stdout
+// carries the --json document.
+func (c *cli) out(rf *runFlags) io.Writer {
+	if rf.json {
+		return c.stderr
+	}
+	return c.stdout
+}
+
+// finish prints what a run leaves (the plan, or the --json document) and
+// its error, and returns the exit status.
+func (c *cli) finish(rf *runFlags, sig *stopper, res *runtime.Result, err error) int {
+	code := 0
+	if err != nil {
+		code = 1
+	}
+	word, sigCode := sig.stopped()
+	if word != "" && err != nil {
+		err, code = errors.New(word), sigCode
+	}
+	if rf.json {
+		printJSON(c.stdout, rf.dryRun, res, err, code)
+	} else if res != nil && rf.dryRun {
+		printPlan(c.stdout, res.Plan, rf.verbose)
 	}
 	if err != nil {
 		c.report(err)
-		return 1
 	}
-	return 0
+	return code
 }
 
 func (c *cli) report(err error) {
@@ -207,7 +230,7 @@ func (c *cli) report(err error) {
 	trace := ""
 	var le *limit.Error
 	if errors.As(err, &se) && !errors.As(err, &le) { // a limit hit is one line
-		trace = se.Traceback
+		trace = userFrames(se.Traceback)
 	}
 	if c.colour {
 		msg = "\x1b[31m" + msg + "\x1b[0m"
@@ -218,30 +241,18 @@ func (c *cli) report(err error) {
 	}
 }
 
-func (c *cli) printPlan(plan []bindings.Action, asJSON bool) {
-	if plan == nil {
-		plan = []bindings.Action{}
-	}
-	if asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"dry_run": true, "plan": plan})
-		return
-	}
-	fmt.Fprintf(c.stdout, "dry run: %d change(s) not made\n", len(plan))
-	if len(plan) == 0 {
-		return
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTION\tMAILBOX\tMESSAGES\tDETAILS")
-	for _, a := range plan {
-		set := a.Set
-		if a.UID && set != "" {
-			set = "UID " + set
+// userFrames drops the library's own frames (rules.lua's) from a
+// traceback: the script's lines are the ones to look at.
+func userFrames(tb string) string {
+	lines := strings.Split(tb, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if strings.Contains(l, "mailscript/rules.lua:") {
+			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Command, a.Mailbox, set, strings.Join(a.Args, " "))
+		out = append(out, l)
 	}
-	tw.Flush()
+	return strings.Join(out, "\n")
 }
 
 func (c *cli) checkCmd(args []string) int {

@@ -8,13 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"io"
 	"net/mail"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/mailscript/mailscript/internal/memserver"
 	"github.com/mailscript/mailscript/internal/selfsigned"
@@ -57,14 +59,15 @@ func (c *cli) testCmd(args []string) int {
 		return 1
 	}
 	defer srv.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, sig, stop := signalContext()
 	defer stop()
 	before, err := snapshot(ctx, srv.Addr)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
 		return 1
 	}
-	fmt.Fprintf(c.stdout, "mailscript test: %d message(s) from %s loaded as INBOX\n\n", len(msgs), *mailboxPath)
+	info := c.out(&rf)
+	fmt.Fprintf(info, "mailscript test: %d message(s) from %s loaded as INBOX\n\n", len(msgs), *mailboxPath)
 
 	rt := c.runtime(&rf)
 	rt.SetState(&stdlib.MemStore{})
@@ -73,22 +76,17 @@ func (c *cli) testCmd(args []string) int {
 		return d.DialContext(ctx, network, srv.Addr)
 	}, certs.Roots)
 	res, runErr := rt.RunFile(ctx, rest[0], rest[1:]...)
-	if res != nil && rf.dryRun {
-		fmt.Fprintln(c.stdout)
-		c.printPlan(res.Plan, rf.json)
-	}
 	after, err := snapshot(context.Background(), srv.Addr)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
 		return 1
 	}
-	fmt.Fprintln(c.stdout, "\nwhat happened to each message:")
-	printFates(c, before, after)
-	if runErr != nil {
-		c.report(runErr)
-		return 1
+	fmt.Fprintln(info, "\nwhat happened to each message:")
+	printFates(info, before, after)
+	if res != nil && rf.dryRun && !rf.json {
+		fmt.Fprintln(c.stdout)
 	}
-	return 0
+	return c.finish(&rf, sig, res, runErr)
 }
 
 // loadMailbox reads an mbox file or a Maildir folder.
@@ -275,7 +273,7 @@ func flagDiff(before, after []string) string {
 	return strings.Join(parts, " ")
 }
 
-func printFates(c *cli, before, after map[[32]byte]*fate) {
+func printFates(w io.Writer, before, after map[[32]byte]*fate) {
 	unchanged := 0
 	type line struct{ subject, text string }
 	var lines []line
@@ -309,11 +307,16 @@ func printFates(c *cli, before, after map[[32]byte]*fate) {
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].subject < lines[j].subject })
 	for _, l := range lines {
-		subj := l.subject
-		if len([]rune(subj)) > 40 {
-			subj = string([]rune(subj)[:39]) + "…"
-		}
-		fmt.Fprintf(c.stdout, "  %-40s  %s\n", subj, l.text)
+		fmt.Fprintf(w, "  %s  %s\n", padColumns(l.subject, 40), l.text)
 	}
-	fmt.Fprintf(c.stdout, "  (%d message(s) unchanged)\n", unchanged)
+	fmt.Fprintf(w, "  (%d message(s) unchanged)\n", unchanged)
+}
+
+// padColumns cuts or pads s to width screen columns: CJK and other wide
+// characters take two.
+func padColumns(s string, width int) string {
+	if runewidth.StringWidth(s) > width {
+		s = runewidth.Truncate(s, width, "…")
+	}
+	return runewidth.FillRight(s, width)
 }

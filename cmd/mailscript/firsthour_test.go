@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-runewidth"
+
+	"github.com/mailscript/mailscript/bindings"
+)
+
+func TestPlanTableOneLinePerAction(t *testing.T) {
+	var plan []bindings.Action
+	for i := 0; i < 300; i++ { // chunks of one move, as sent
+		plan = append(plan, bindings.Action{Command: "MOVE", Mailbox: "INBOX", Set: fmt.Sprintf("%d", 2*i+1), UID: true, Args: []string{"Archive"}, Rule: "old"})
+	}
+	plan = append(plan, bindings.Action{Command: "STORE", Mailbox: "INBOX", Set: "1:40,52", UID: true, Args: []string{"+FLAGS.SILENT", `\Flagged`}, Rule: "vip"})
+	var out bytes.Buffer
+	printPlan(&out, plan, false)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 || lines[0] != "dry run: 2 change(s) not made" || lines[1] != `rule "old":` || lines[3] != `rule "vip":` {
+		t.Fatalf("%q", lines)
+	}
+	for _, l := range lines {
+		if len(l) > 100 {
+			t.Fatalf("line %d wide: %q", len(l), l)
+		}
+	}
+	if !strings.Contains(lines[2], "Archive") || !strings.HasSuffix(lines[2], "UID 1,3,5,… (300 messages)") {
+		t.Fatalf("%q", lines[2])
+	}
+	if !strings.HasSuffix(lines[4], `\Flagged  UID 1:40,52 (41 messages)`) {
+		t.Fatalf("%q", lines[4])
+	}
+	out.Reset()
+	printPlan(&out, plan, true) // -v: every UID
+	if !strings.Contains(out.String(), "597,599 (300 messages)") {
+		t.Fatal(out.String())
+	}
+}
+
+func TestJSONStdoutIsOneDocument(t *testing.T) {
+	p := write(t, "p.lua", `print("hello from the script") io.write("more\n")`)
+	for _, args := range [][]string{{"run", "--dry-run", "--json", p}, {"run", "--json", p}} {
+		out, errs, code := mailscript(t, "", args...)
+		dec := json.NewDecoder(strings.NewReader(out))
+		var doc struct {
+			DryRun  *bool `json:"dry_run"`
+			Plan    []any `json:"plan"`
+			Reports []any `json:"reports"`
+			Result  struct {
+				OK bool `json:"ok"`
+			} `json:"result"`
+		}
+		if err := dec.Decode(&doc); err != nil || doc.DryRun == nil || doc.Plan == nil || doc.Reports == nil || !doc.Result.OK {
+			t.Fatalf("%v: %v %q", args, err, out)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			t.Fatalf("%v: more than one document: %q", args, out)
+		}
+		if *doc.DryRun != (args[1] == "--dry-run") || code != 0 || errs != "hello from the script\nmore\n" {
+			t.Fatalf("%v: %d %v %q", args, code, *doc.DryRun, errs)
+		}
+	}
+	bad := write(t, "bad.lua", `error("nope")`)
+	out, _, code := mailscript(t, "", "run", "--json", bad)
+	var doc struct{ Result jsonResult }
+	if json.Unmarshal([]byte(out), &doc) != nil || code != 1 || doc.Result.OK || doc.Result.Exit != 1 || !strings.Contains(doc.Result.Error, "nope") {
+		t.Fatalf("%d %q", code, out)
+	}
+}
+
+func TestDemoDryRunHasNoDryRunHint(t *testing.T) {
+	out, _, code := mailscript(t, "", "demo", "--dry-run")
+	if code != 0 || strings.Contains(out, "try: mailscript demo --dry-run") || !strings.Contains(out, `rule "likely spam":`) {
+		t.Fatalf("%d\n%s", code, out)
+	}
+}
+
+func TestPadColumnsCJK(t *testing.T) {
+	for _, s := range []string{"日本語の件名", "ascii subject", "混合 mixed 文字列 that is far too long for the column"} {
+		got := padColumns(s, 20)
+		if w := runewidth.StringWidth(got); w != 20 {
+			t.Fatalf("%q is %d columns wide, want 20", got, w)
+		}
+	}
+}
+
+// signalled runs a script that waits, sends it sig once it is running,
+// and returns its exit status and stderr.
+func signalled(t *testing.T, sig syscall.Signal) (int, string) {
+	t.Helper()
+	p := write(t, "wait.lua", `print("ready") io.stdout:flush() while true do end`)
+	cmd := exec.Command(bin, "run", p)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(stdout, buf); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(sig)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the script did not stop")
+	}
+	return cmd.ProcessState.ExitCode(), errb.String()
+}
+
+func TestInterruptAndTerminate(t *testing.T) {
+	code, errs := signalled(t, syscall.SIGINT)
+	if code != 130 || errs != "mailscript: interrupted\n" {
+		t.Fatalf("SIGINT: %d %q", code, errs)
+	}
+	code, errs = signalled(t, syscall.SIGTERM)
+	if code != 143 || errs != "mailscript: terminated\n" {
+		t.Fatalf("SIGTERM: %d %q", code, errs)
+	}
+}
