@@ -443,7 +443,7 @@ func (rt *Runtime) Compile(name, src string) (p *lua.FunctionProto, err error) {
 	defer recoverRun(name, &err)
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
-		return nil, compileError(name, err)
+		return nil, eofLine(compileError(name, err), src)
 	}
 	p, err = lua.Compile(chunk, name)
 	if err != nil {

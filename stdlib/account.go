@@ -202,6 +202,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if host == "" {
 		fail(L, "account.connect: host is required")
 	}
+	if o.RawGetString("password") == lua.LNil { // an unset variable: never an empty password sent
+		fail(L, "account.connect: password is nil (an unset variable?); give a string or an account.secret")
+	}
 	password, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
 	if !ok {
 		fail(L, "account.connect: password must be a string or an account.secret")

@@ -30,11 +30,12 @@ func memRun(t *testing.T, n int, dry bool, body string) (*runtime.Result, string
 	t.Cleanup(srv.Close)
 	host, port, _ := net.SplitHostPort(srv.Addr)
 	src := fmt.Sprintf(`
+HOST, PORT = %[1]q, %[2]s
 local account = require("account")
 local rules = require("rules")
-local acct = account.connect{host = %q, port = %s, user = "u", password = "p", tls = "none"}
+local acct = account.connect{host = HOST, port = PORT, user = "u", password = "p", tls = "none"}
 local inbox = acct:mailbox("INBOX")
-%s
+%[3]s
 `, host, port, body)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -114,4 +115,15 @@ func TestDryRunPlanNamesRuleAndReports(t *testing.T) {
 	if len(res.Reports) != 1 || res.Reports[0].Rules[0].Matched != 3 || res.Reports[0].Mailbox != "INBOX" {
 		t.Fatalf("reports %+v", res.Reports)
 	}
+}
+
+func TestConnectWithNilPasswordRaises(t *testing.T) {
+	_, _, err := memRun(t, 0, false, `account.connect{host = "127.0.0.1", port = 1, user = "u", password = os.getenv("MAILSCRIPT_UNSET_FOR_TEST"), tls = "none"}`)
+	wantErr(t, err, "password is nil")
+}
+
+func TestIMAPLoginWithNilPasswordRaises(t *testing.T) {
+	_, _, err := memRun(t, 0, false, `local M = require("imap").IMAP4(HOST, PORT)
+M:login("alice", nil)`)
+	wantErr(t, err, "password is nil")
 }

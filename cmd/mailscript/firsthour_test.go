@@ -131,3 +131,41 @@ func TestInterruptAndTerminate(t *testing.T) {
 		t.Fatalf("SIGTERM: %d %q", code, errs)
 	}
 }
+
+func TestFlagsAfterScriptRefused(t *testing.T) {
+	mbox := write(t, "m.mbox", "From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nSubject: one\n\nbody\n")
+	script := write(t, "s.lua", `print(#arg, arg[1])`)
+	_, errs, code := mailscript(t, "", "test", "--mailbox", mbox, script, "--dry-run")
+	if code != 2 || !strings.Contains(errs, "--dry-run comes after the script file") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	_, errs, code = mailscript(t, "", "run", script, "-dry-run=true")
+	if code != 2 || !strings.Contains(errs, "put it before the file") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	out, _, code := mailscript(t, "", "run", script, "--", "--dry-run")
+	if code != 0 || out != "1\t--dry-run\n" {
+		t.Fatalf("%d %q", code, out)
+	}
+	out, _, code = mailscript(t, "", "run", script, "--other")
+	if code != 0 || out != "1\t--other\n" {
+		t.Fatalf("%d %q", code, out)
+	}
+}
+
+func TestCheckCutOffFileGivesLine(t *testing.T) {
+	p := write(t, "syn2.lua", "local x = 1\nif x then\n  print(x)\n")
+	_, errs, code := mailscript(t, "", "check", p)
+	if code != 1 || !strings.Contains(errs, "syn2.lua:3: syntax error at EOF") || strings.Contains(errs, ":0:") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	_, errs, code = mailscript(t, "", "run", p)
+	if code != 1 || !strings.Contains(errs, "syn2.lua:3:") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	// the REPL still reads on at an open block
+	out, _, _ := mailscript(t, "if true then\nprint(7)\nend\n", "repl")
+	if out != "7\n" {
+		t.Fatalf("%q", out)
+	}
+}

@@ -187,9 +187,14 @@ func (c *cli) runCmd(args []string) int {
 		return 2
 	}
 	rf.isolate = rf.sandbox && !rf.inProcess
+	scriptArgv, err := scriptArgs(fs, rest[1:])
+	if err != nil {
+		fmt.Fprintln(c.stderr, "mailscript run:", err)
+		return 2
+	}
 	ctx, sig, stop := signalContext()
 	defer stop()
-	res, err := c.runtime(&rf).RunFile(ctx, rest[0], rest[1:]...)
+	res, err := c.runtime(&rf).RunFile(ctx, rest[0], scriptArgv...)
 	return c.finish(&rf, sig, res, err)
 }
 

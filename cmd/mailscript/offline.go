@@ -43,6 +43,11 @@ func (c *cli) testCmd(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	scriptArgv, err := scriptArgs(fs, rest[1:])
+	if err != nil {
+		fmt.Fprintln(c.stderr, "mailscript test:", err)
+		return 2
+	}
 	msgs, err := loadMailbox(*mailboxPath)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
@@ -75,7 +80,7 @@ func (c *cli) testCmd(args []string) int {
 		var d net.Dialer
 		return d.DialContext(ctx, network, srv.Addr)
 	}, certs.Roots)
-	res, runErr := rt.RunFile(ctx, rest[0], rest[1:]...)
+	res, runErr := rt.RunFile(ctx, rest[0], scriptArgv...)
 	after, err := snapshot(context.Background(), srv.Addr)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
