@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -167,5 +168,93 @@ func TestCheckCutOffFileGivesLine(t *testing.T) {
 	out, _, _ := mailscript(t, "if true then\nprint(7)\nend\n", "repl")
 	if out != "7\n" {
 		t.Fatalf("%q", out)
+	}
+}
+
+func TestOfflineMboxStatusFlags(t *testing.T) {
+	mbox := write(t, "m.mbox", "From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nSubject: read\nStatus: RO\n\nbody\n\n"+
+		"From b@x Mon Jan  1 00:00:00 2024\nFrom: b@x\nSubject: flagged\nStatus: O\nX-Status: FA\n\nbody\n\n"+
+		"From c@x Mon Jan  1 00:00:00 2024\nFrom: c@x\nSubject: new\n\nbody\n")
+	script := write(t, "s.lua", `
+local account = require("account")
+local acct = account.connect{host = "imap.example.org", user = "me", password = "x"}
+local inbox = acct:mailbox("INBOX")
+print("seen", #inbox:search{seen = true}, "flagged", #inbox:search{flagged = true}, "unseen", #inbox:search{unseen = true})
+for msg in inbox:messages(inbox:search{subject = "read"}, {"headers"}) do print("status header", msg:header("Status")) end
+acct:close()`)
+	out, errs, code := mailscript(t, "", "test", "--mailbox", mbox, script)
+	if code != 0 || !strings.Contains(out, "seen\t1\tflagged\t1\tunseen\t2\n") || !strings.Contains(out, "status header\tnil") {
+		t.Fatalf("%d\n%s\n%s", code, out, errs)
+	}
+}
+
+// readmeLua is the Lua of the README's code blocks under heading.
+func readmeLua(t *testing.T, heading string) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), heading+"\n")
+	if !ok {
+		t.Fatalf("README has no %q", heading)
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var blocks []string
+	for {
+		_, rest, ok := strings.Cut(sec, "```lua\n")
+		if !ok {
+			return blocks
+		}
+		block, after, _ := strings.Cut(rest, "```")
+		blocks = append(blocks, block)
+		sec = after
+	}
+}
+
+func TestREADMEFirstFilterRunsOffline(t *testing.T) {
+	blocks := readmeLua(t, "## A first filter script")
+	if len(blocks) != 2 {
+		t.Fatalf("%d blocks", len(blocks))
+	}
+	mbox := write(t, "m.mbox", "From a@x Mon Jan  1 00:00:00 2024\nFrom: boss@example.com\nSubject: hello\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n\n"+
+		"From b@x Mon Jan  1 00:00:00 2024\nFrom: l@x\nList-Id: golang <golang.example>\nSubject: list\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n\n"+
+		"From c@x Mon Jan  1 00:00:00 2024\nFrom: l@x\nList-Id: golang <golang.example>\nSubject: list2\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n")
+	script := write(t, "first.lua", blocks[0]+"\n"+blocks[1]+"\nacct:close()\n")
+	cmd := exec.Command(bin, "test", "--mailbox", mbox, script)
+	cmd.Env = append(os.Environ(), "IMAP_PASSWORD=x", "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "INBOX -> Lists/golang") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+func TestQueuedFailureNamesActionOffline(t *testing.T) {
+	mbox := write(t, "m.mbox", "From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nSubject: one\n\nbody\n")
+	script := write(t, "s.lua", `
+local account = require("account")
+local acct = account.connect{host = "imap.example.org", user = "me", password = "x"}
+local inbox = acct:mailbox("INBOX")
+inbox:all():move("Lists/golang")
+print(#inbox:all())
+`)
+	_, errs, code := mailscript(t, "", "test", "--mailbox", mbox, script)
+	if code != 1 || !strings.Contains(errs, "move of 1 message(s) in INBOX to Lists/golang") || !strings.Contains(errs, "{create = true}") {
+		t.Fatalf("%d %s", code, errs)
+	}
+}
+
+func TestRuleErrorsShowUserLines(t *testing.T) {
+	mbox := write(t, "m.mbox", "From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nSubject: one\n\nbody\n")
+	script := write(t, "r.lua", `
+local account, rules = require("account"), require("rules")
+local acct = account.connect{host = "imap.example.org", user = "me", password = "x"}
+rules.apply(acct:mailbox("INBOX"), {
+  {name = "year", move = function(msg) return nil end},
+})`)
+	_, errs, code := mailscript(t, "", "test", "--mailbox", mbox, script)
+	if code != 1 || !strings.Contains(errs, `rule "year": the move function returned nil for UID 1 in INBOX`) ||
+		strings.Contains(errs, "rules.lua") || strings.Contains(errs, "<string>") || !strings.Contains(errs, "r.lua:4:") {
+		t.Fatalf("%d %s", code, errs)
 	}
 }

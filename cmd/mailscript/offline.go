@@ -132,9 +132,10 @@ func loadMbox(path string) ([]memserver.Message, error) {
 	started := false
 	flush := func() {
 		if started {
-			raw := crlf(bytes.TrimRight(cur.Bytes(), "\n"))
+			body, seen, flags := mboxFlags(bytes.TrimRight(cur.Bytes(), "\n"))
+			raw := crlf(body)
 			raw = append(raw, "\r\n"...)
-			out = append(out, memserver.Message{Raw: raw, Date: dateOf(raw)})
+			out = append(out, memserver.Message{Raw: raw, Date: dateOf(raw), Seen: seen, Flags: flags})
 		}
 		cur.Reset()
 	}
@@ -324,4 +325,38 @@ func padColumns(s string, width int) string {
 		s = runewidth.Truncate(s, width, "…")
 	}
 	return runewidth.FillRight(s, width)
+}
+
+// mboxFlags reads and removes the Status and X-Status headers mail
+// readers (mutt, Thunderbird, Dovecot's mbox) keep flags in: R read,
+// F flagged, A answered, D deleted, T draft (O, "old", is not a flag).
+func mboxFlags(msg []byte) (out []byte, seen bool, flags []string) {
+	end := bytes.Index(msg, []byte("\n\n"))
+	if end < 0 {
+		end = len(msg)
+	}
+	var head bytes.Buffer
+	for _, line := range bytes.SplitAfter(msg[:end], []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		key := strings.ToLower(string(name))
+		if !ok || (key != "status" && key != "x-status") {
+			head.Write(line)
+			continue
+		}
+		for _, ch := range strings.TrimSpace(string(value)) {
+			switch ch {
+			case 'R':
+				seen = true
+			case 'F':
+				flags = append(flags, `\Flagged`)
+			case 'A':
+				flags = append(flags, `\Answered`)
+			case 'D':
+				flags = append(flags, `\Deleted`)
+			case 'T':
+				flags = append(flags, `\Draft`)
+			}
+		}
+	}
+	return append(head.Bytes(), msg[end:]...), seen, flags
 }
