@@ -68,6 +68,8 @@ type account struct {
 	report   []Report
 	// redial opens and logs in another connection like this one (watch).
 	redial func(ctx context.Context) (*imap.Client, error)
+
+	port int // in the account's id: two servers on one host keep apart state
 }
 
 // Report is one action an account did (or, in a dry run, would do).
@@ -89,7 +91,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 		"flush": func(L *lua.LState) int { checkAccount(L, 1).sync(L); return 0 },
 		"id": func(L *lua.LState) int {
 			a := checkAccount(L, 1)
-			L.Push(lua.LString(a.user + "@" + a.host))
+			L.Push(lua.LString(fmt.Sprintf("%s@%s:%d", a.user, a.host, a.port)))
 			return 1
 		},
 	}))
@@ -291,6 +293,10 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		bindings.Raise(L, err)
 	}
 	env.Track(c)
+	a.port = port
+	if a.port == 0 {
+		a.port = imap.Port
+	}
 	if list.Status == nil { // logged in before LOGIN (PREAUTH): nothing was pipelined
 		if err := c.Execute(ctx, ns, list); err != nil {
 			c.Close()

@@ -127,3 +127,10 @@ func TestIMAPLoginWithNilPasswordRaises(t *testing.T) {
 M:login("alice", nil)`)
 	wantErr(t, err, "password is nil")
 }
+
+func TestAccountIDHasPort(t *testing.T) {
+	_, out, err := memRun(t, 0, false, `print(acct:id() == "u@" .. HOST .. ":" .. PORT)`)
+	if err != nil || out != "true\n" {
+		t.Fatal(err, out)
+	}
+}
