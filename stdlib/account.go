@@ -95,6 +95,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 			return 1
 		},
 	}))
+	addMailboxMethods(L, acctMT.RawGetString("__index").(*lua.LTable))
 	mbMT := L.NewTypeMetatable(mailboxType)
 	mbMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"search": mbSearch, "messages": mbMessages, "all": mbAll, "status": mbStatus, "append": mbAppend,
@@ -118,6 +119,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 		"flag": setFlag, "unflag": setUnflag, "copy": setCopy, "move": setMove, "delete": setDelete,
 		"uids": setUIDs, "count": setCount,
 	}))
+	addSetMethods(L, setMT.RawGetString("__index").(*lua.LTable))
 	setMT.RawSetString("__add", L.NewFunction(func(L *lua.LState) int { return setOp(L, union) }))
 	setMT.RawSetString("__mul", L.NewFunction(func(L *lua.LState) int { return setOp(L, intersect) }))
 	setMT.RawSetString("__sub", L.NewFunction(func(L *lua.LState) int { return setOp(L, difference) }))

@@ -134,3 +134,63 @@ func TestAccountIDHasPort(t *testing.T) {
 		t.Fatal(err, out)
 	}
 }
+
+func TestAccountMailboxManagement(t *testing.T) {
+	_, out, err := memRun(t, 2, false, `
+acct:create("Projects/a", {subscribe = true})
+acct:create("Projects/b")
+acct:rename("Projects/b", "Projects/c")
+local all = table.concat(acct:list_all("Projects"), ",")
+local subs = table.concat(acct:list_subscribed(), ",")
+acct:unsubscribe("Projects/a")
+local subs2 = #acct:list_subscribed()
+acct:delete("Projects/c")
+print(all, subs, subs2, table.concat(acct:list_all("Projects", "%"), ","))
+local ok, e = pcall(acct.delete, acct, "Nope")
+print(ok, tostring(e):find("delete Nope:", 1, true) ~= nil)
+ok, e = pcall(acct.create, acct, "bad\r\nname")
+print(ok, tostring(e):find("CR, LF", 1, true) ~= nil)`)
+	if err != nil || out != "Projects/a,Projects/c\tProjects/a\t0\tProjects/a\nfalse\ttrue\nfalse\ttrue\n" {
+		t.Fatalf("%v\n%q", err, out)
+	}
+}
+
+func TestMailboxManagementDryRunPlans(t *testing.T) {
+	res, _, err := memRun(t, 0, true, `acct:create("X", {subscribe = true}); acct:rename("X", "Y"); acct:delete("Y")
+assert(#acct:list_all("X") == 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range res.Plan {
+		got = append(got, a.Command+" "+a.Mailbox)
+	}
+	if strings.Join(got, ";") != "CREATE X;SUBSCRIBE X;RENAME X to Y;DELETE Y" {
+		t.Fatalf("%q", got)
+	}
+}
+
+func TestReplaceFlags(t *testing.T) {
+	_, out, err := memRun(t, 2, false, `
+inbox:all():flag("\\Seen")
+inbox:all():replace_flags({"\\Flagged", "$Work"})
+print(#inbox:search{seen = true}, #inbox:search{flagged = true}, #inbox:search{keyword = "$Work"})`)
+	if err != nil || out != "0\t2\t2\n" {
+		t.Fatalf("%v %q", err, out)
+	}
+}
+
+func TestSleepEndsWithTheRun(t *testing.T) {
+	_, out, err := memRun(t, 0, false, `sleep(0.01) time = require("time") time.sleep(0) print("slept")
+local ok, e = pcall(sleep, -1) print(ok)`)
+	if err != nil || out != "slept\nfalse\n" {
+		t.Fatalf("%v %q", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = runtime.New(runtime.Options{}).RunString(ctx, "s.lua", `sleep(3600)`)
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("sleep outlived its run: %v", err)
+	}
+}
