@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
+	"github.com/mailscript/mailscript/internal/memserver"
+	"github.com/mailscript/mailscript/internal/selfsigned"
 )
 
 func TestPlanTableOneLinePerAction(t *testing.T) {
@@ -311,5 +314,63 @@ dofile(arg[1])`)
 	out, code := run(false)
 	if got := e.count(c, "INBOX", "ALL"); got != 5 || code != 0 || !strings.Contains(out, "4 new message(s)") {
 		t.Fatalf("rerun: INBOX holds %d, want 5 (no duplicate); %d\n%s", got, code, out)
+	}
+}
+
+func TestRunFromStdinAndDashE(t *testing.T) {
+	out, errs, code := mailscript(t, "print('from stdin', arg[1])", "run", "-", "x")
+	if code != 0 || out != "from stdin\tx\n" {
+		t.Fatalf("%d %q %q", code, out, errs)
+	}
+	out, errs, code = mailscript(t, "", "-e", "print(1 + 1, arg[1])", "y")
+	if code != 0 || out != "2\ty\n" {
+		t.Fatalf("%d %q %q", code, out, errs)
+	}
+	out, _, code = mailscript(t, "", "run", "--dry-run", "-e", "print(require('account').dry_run)")
+	if code != 0 || !strings.HasPrefix(out, "true\n") {
+		t.Fatalf("%d %q", code, out)
+	}
+}
+
+func TestLogFile(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "run.log")
+	_, errs, code := mailscript(t, "", "run", "--log", log, "-e", `require("log").warn("watch out") error("boom")`)
+	b, _ := os.ReadFile(log)
+	if code != 1 || !strings.Contains(string(b), "WARN  watch out") || !strings.Contains(string(b), "boom") || !strings.Contains(errs, "boom") {
+		t.Fatalf("%d %q %q", code, b, errs)
+	}
+	_, _, code = mailscript(t, "", "run", "--log", t.TempDir(), "-e", `print(1)`)
+	if code != 1 {
+		t.Fatal(code)
+	}
+}
+
+func TestTLSPrivateCAHintAndCAFlag(t *testing.T) {
+	certs, err := selfsigned.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := memserver.StartIMAP("u", "", nil, certs.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	script := write(t, "tls.lua", `local account = require("account")
+local acct = account.connect{host = "127.0.0.1", port = `+port+`, user = "u", password = "p"}
+print(#acct:mailboxes() > 0)
+acct:close()`)
+	_, errs, code := mailscript(t, "", "run", script)
+	if code != 1 || !strings.Contains(errs, "hint: the server's certificate is self-signed or from a private CA") || !strings.Contains(errs, "--ca") {
+		t.Fatalf("%d %s", code, errs)
+	}
+	ca := write(t, "ca.pem", string(certs.CAPEM))
+	out, errs, code := mailscript(t, "", "run", "--ca", ca, script)
+	if code != 0 || out != "true\n" {
+		t.Fatalf("%d %q %s", code, out, errs)
+	}
+	_, errs, code = mailscript(t, "", "run", "--ca", script, script)
+	if code != 2 || !strings.Contains(errs, "no PEM certificate") {
+		t.Fatalf("%d %s", code, errs)
 	}
 }
