@@ -70,7 +70,6 @@ func openPTY(t *testing.T) (*os.File, *os.File) {
 	return m, s
 }
 
-
 func TestReplCtrlCDropsTheLine(t *testing.T) {
 	m, s := openPTY(t)
 	defer m.Close()
