@@ -374,3 +374,19 @@ acct:close()`)
 		t.Fatalf("%d %s", code, errs)
 	}
 }
+
+func TestStubsCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "stubs")
+	out, errs, code := mailscript(t, "", "stubs", dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.lua"))
+	if code != 0 || len(files) < 12 || !strings.Contains(out, "workspace.library") {
+		t.Fatalf("%d %q %q %d", code, out, errs, len(files))
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "account.lua"))
+	if !strings.Contains(string(b), "function Account:create(") {
+		t.Fatal(string(b))
+	}
+	if _, _, code := mailscript(t, "", "stubs"); code != 2 {
+		t.Fatal(code)
+	}
+}
