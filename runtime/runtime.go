@@ -184,7 +184,7 @@ type ScriptError struct {
 	File      string
 	Line      int
 	Traceback string
-	Kind      string // "imap.abort" and the like for mail errors, "limit.memory" and the like for limits, "internal" for a Go panic
+	Kind      string // the error object's kind ("error", "abort", "readonly", "error_proto"), "limit.memory" and the like for limits, "internal" for a Go panic
 	Err       error  // the cause, if typed: a *limit.Error for Kind "limit.*"
 }
 

@@ -390,3 +390,41 @@ func TestStubsCommand(t *testing.T) {
 		t.Fatal(code)
 	}
 }
+
+func TestDocsCoverCommandsAndModules(t *testing.T) {
+	api, err := os.ReadFile("../../docs/lua-api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(usage, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "mailscript" && f[1] != "COMMAND" && f[1] != "—" {
+			if !strings.Contains(string(api), "mailscript "+f[1]) {
+				t.Errorf("docs/lua-api.md does not mention mailscript %s", f[1])
+			}
+		}
+	}
+	for _, want := range []string{"pipe.to(", "pipe.from(", "acct:watch(", "acct:create(", "acct:list_all(", "s:replace_flags(", "sleep(seconds)", `"abort"`, "--json", "--ca FILE", "--log FILE", "mailscript stubs"} {
+		if !strings.Contains(string(api), want) {
+			t.Errorf("docs/lua-api.md does not mention %s", want)
+		}
+	}
+	readme, _ := os.ReadFile("../../README.md")
+	_, layout, _ := strings.Cut(string(readme), "## Layout")
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	if strings.Contains(layout, "to come") {
+		t.Error("README's layout promises what is there")
+	}
+	dirs, _ := os.ReadDir("../..")
+	for _, d := range dirs {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") && !strings.Contains(layout, d.Name()+"/") {
+			t.Errorf("README's layout lacks %s/", d.Name())
+		}
+	}
+	subs, _ := os.ReadDir("../../internal")
+	for _, d := range subs {
+		if d.IsDir() && !strings.Contains(layout, d.Name()) {
+			t.Errorf("README's layout lacks internal/%s", d.Name())
+		}
+	}
+}
