@@ -41,8 +41,11 @@ func (e *Env) Reports() []RulesReport {
 	return append([]RulesReport(nil), e.reports...)
 }
 
-// Rule is the rule [Env.SetRule] named last.
+// Rule is the rule [Env.SetRule] named last ("" on a nil Env).
 func (e *Env) Rule() string {
+	if e == nil {
+		return ""
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.rule
