@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -103,9 +104,9 @@ func TestPadColumnsCJK(t *testing.T) {
 
 // signalled runs a script that waits, sends it sig once it is running,
 // and returns its exit status and stderr.
-func signalled(t *testing.T, sig syscall.Signal) (int, string) {
+func signalled(t *testing.T, sig syscall.Signal, src string) (int, string) {
 	t.Helper()
-	p := write(t, "wait.lua", `print("ready") io.stdout:flush() while true do end`)
+	p := write(t, "wait.lua", `print("ready") io.stdout:flush() `+src)
 	cmd := exec.Command(bin, "run", p)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -130,11 +131,11 @@ func signalled(t *testing.T, sig syscall.Signal) (int, string) {
 }
 
 func TestInterruptAndTerminate(t *testing.T) {
-	code, errs := signalled(t, syscall.SIGINT)
+	code, errs := signalled(t, syscall.SIGINT, "while true do end")
 	if code != 130 || errs != "mailscript: interrupted\n" {
 		t.Fatalf("SIGINT: %d %q", code, errs)
 	}
-	code, errs = signalled(t, syscall.SIGTERM)
+	code, errs = signalled(t, syscall.SIGTERM, "while true do end")
 	if code != 143 || errs != "mailscript: terminated\n" {
 		t.Fatalf("SIGTERM: %d %q", code, errs)
 	}
@@ -426,5 +427,46 @@ func TestDocsCoverCommandsAndModules(t *testing.T) {
 		if d.IsDir() && !strings.Contains(layout, d.Name()) {
 			t.Errorf("README's layout lacks internal/%s", d.Name())
 		}
+	}
+}
+
+// TestWatchStoppedByCtrlC stops acct:watch, which returns when the run is
+// stopped, the way a user stops it: one "interrupted", exit 130.
+func TestWatchStoppedByCtrlC(t *testing.T) {
+	mbox := write(t, "m.mbox", "From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nSubject: one\n\nbody\n")
+	p := write(t, "watch.lua", `local account = require("account")
+local acct = account.connect{host = "imap.example.org", user = "me", password = "x"}
+print("ready") io.stdout:flush()
+acct:watch({"INBOX"}, function() end)
+print("watch returned")`)
+	cmd := exec.Command(bin, "test", "--mailbox", mbox, p)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "ready\n" {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // into the IDLE
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { io.Copy(io.Discard, r); done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the watch did not stop")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 || errb.String() != "mailscript: interrupted\n" {
+		t.Fatalf("%d %q", code, errb.String())
 	}
 }

@@ -261,8 +261,9 @@ func (c *cli) finish(rf *runFlags, sig *stopper, res *runtime.Result, err error)
 	if err != nil {
 		code = 1
 	}
-	word, sigCode := sig.stopped()
-	if word != "" && err != nil {
+	// a signal ends the run however the script took it (acct:watch
+	// returns when the run is stopped): said once, with 128 + the signal
+	if word, sigCode := sig.stopped(); word != "" {
 		err, code = errors.New(word), sigCode
 	}
 	if rf.json {
