@@ -110,6 +110,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 			return 1
 		},
 	}))
+	wrapMailboxIndex(L, mbMT)
 	mbMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString("<mailbox " + checkMailbox(L, 1).name + ">"))
 		return 1

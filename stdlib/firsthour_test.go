@@ -18,6 +18,12 @@ import (
 // account connected as acct and INBOX as inbox.
 func memRun(t *testing.T, n int, dry bool, body string) (*runtime.Result, string, error) {
 	t.Helper()
+	return memRunDebug(t, n, dry, 0, body)
+}
+
+// memRunDebug is memRun at a protocol debug level (the trace joins the output).
+func memRunDebug(t *testing.T, n int, dry bool, debug int, body string) (*runtime.Result, string, error) {
+	t.Helper()
 	var msgs []memserver.Message
 	for i := 0; i < n; i++ {
 		raw := fmt.Sprintf("From: a%d@example.com\r\nTo: me@example.com\r\nSubject: message %d\r\nDate: Mon, 2 Jan 2026 10:00:00 +0000\r\n\r\nbody %d\r\n", i, i, i)
@@ -40,7 +46,7 @@ local inbox = acct:mailbox("INBOX")
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err := runtime.New(runtime.Options{DryRun: dry, Stdout: &out, Stderr: &out}).RunString(ctx, "t.lua", src)
+	res, err := runtime.New(runtime.Options{DryRun: dry, Debug: debug, Stdout: &out, Stderr: &out}).RunString(ctx, "t.lua", src)
 	return res, out.String(), err
 }
 
@@ -192,5 +198,46 @@ local ok, e = pcall(sleep, -1) print(ok)`)
 	_, err = runtime.New(runtime.Options{}).RunString(ctx, "s.lua", `sleep(3600)`)
 	if err == nil || time.Since(start) > 10*time.Second {
 		t.Fatalf("sleep outlived its run: %v", err)
+	}
+}
+
+func TestPerMessageAccess(t *testing.T) {
+	_, out, err := memRun(t, 3, false, `
+local m = inbox[2]
+print(m.uid, m.subject, m.from[1].address, m:header("To"))
+print(inbox[99] == nil, inbox:message(3, {"flags"}).uid)
+print(inbox:fetch_part(1, "TEXT"), inbox:fetch_part(1, "1"))
+print(pcall(inbox.fetch_part, inbox, 1, "1] BODY[") == false, pcall(function() return inbox[0] end) == false)
+print(type(inbox.search))`)
+	want := "2\tmessage 1\ta1@example.com\tme@example.com\ntrue\t3\nbody 0\r\n\tbody 0\r\n\ntrue\ttrue\nfunction\n"
+	if err != nil || out != want {
+		t.Fatalf("%v\n%q\nwant %q", err, out, want)
+	}
+}
+
+func TestRulesBodyConditions(t *testing.T) {
+	res, out, err := memRun(t, 3, true, `
+local r = rules.apply(inbox, {
+  {name = "body1", match = {body = "body 1"}, flag = "\\Flagged"},
+  {name = "raw", match = {raw = rules.regex("(?m)^Subject: message 2")}, flag = "$Two"},
+  {name = "nested", match = {any = {{body = "nope"}, {subject = "message 0"}}}, flag = "$Zero"},
+}, {incremental = false, quiet = true})
+print(r.rules[1].matched, r.rules[2].matched, r.rules[3].matched)`)
+	if err != nil || out != "1\t1\t1\n" || len(res.Plan) != 3 {
+		t.Fatalf("%v %q %+v", err, out, res)
+	}
+	_, _, err = memRun(t, 1, false, `rules.apply(inbox, {{name = "b", match = {body = 3}, flag = "x"}}, {incremental = false})`)
+	wantErr(t, err, "body must be a string")
+}
+
+func TestRulesFetchBodiesOnlyWhenNeeded(t *testing.T) {
+	for _, c := range []struct {
+		match string
+		body  bool
+	}{{`subject = "x"`, false}, {`none = {{body = "x"}}`, true}} {
+		_, out, err := memRunDebug(t, 2, true, 4, `rules.apply(inbox, {{name = "r", match = {`+c.match+`}, flag = "x"}}, {incremental = false, quiet = true})`)
+		if err != nil || strings.Contains(out, "BODY.PEEK[]") != c.body {
+			t.Fatalf("%s: %v\n%s", c.match, err, out)
+		}
 	}
 }

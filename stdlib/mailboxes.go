@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"regexp"
 	"strings"
 	"time"
 
@@ -194,4 +195,97 @@ func sleepFor(L *lua.LState, seconds float64) {
 	case <-bindings.Ctx(L).Done():
 		L.RaiseError("sleep: %v", bindings.Ctx(L).Err())
 	}
+}
+
+// wrapMailboxIndex lets mbox[uid] fetch one message, beside the methods.
+func wrapMailboxIndex(L *lua.LState, mt *lua.LTable) {
+	methods := mt.RawGetString("__index").(*lua.LTable)
+	L.SetFuncs(methods, map[string]lua.LGFunction{"message": mbMessage, "fetch_part": mbFetchPart})
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		if _, ok := L.Get(2).(lua.LNumber); ok {
+			L.SetTop(2)
+			return mbMessage(L)
+		}
+		L.Push(methods.RawGet(L.Get(2)))
+		return 1
+	}))
+}
+
+// uidArg reads argument n as a UID.
+func uidArg(L *lua.LState, n int) uint32 {
+	v, ok := L.Get(n).(lua.LNumber)
+	if !ok || v < 1 || v > 0xffffffff || float64(v) != float64(uint32(v)) {
+		L.ArgError(n, "a UID (a whole number from 1 to 4294967295) expected")
+	}
+	return uint32(v)
+}
+
+// fetchOne fetches items of the message uid of m, or nil if it is not
+// there.
+func (m *mailbox) fetchOne(L *lua.LState, uid uint32, items string) *imap.FetchMessage {
+	m.use(L)
+	msgs, err := m.a.fetchAll(L, []uint32{uid}, items)
+	if err != nil {
+		bindings.Raise(L, err)
+	}
+	for _, x := range msgs {
+		if x.UID == uid {
+			return x
+		}
+	}
+	return nil
+}
+
+// mbMessage is mbox:message(uid [, items]) and mbox[uid]: one message
+// table (envelope, flags, size, date and headers by default), or nil.
+func mbMessage(L *lua.LState) int {
+	m := checkMailbox(L, 1)
+	uid := uidArg(L, 2)
+	want := []string{"UID", "ENVELOPE", "FLAGS", "RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[HEADER]"}
+	if t, ok := L.Get(3).(*lua.LTable); ok {
+		want = []string{"UID"}
+		t.ForEach(func(_, v lua.LValue) {
+			n, ok := itemNames[strings.ToLower(lua.LVAsString(v))]
+			if !ok {
+				L.ArgError(3, "unknown item "+lua.LVAsString(v)+" (envelope, flags, size, date, headers, body, bodystructure)")
+			}
+			want = append(want, n)
+		})
+	}
+	msg := m.fetchOne(L, uid, "("+strings.Join(want, " ")+")")
+	if msg == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(messageTable(L, msg))
+	return 1
+}
+
+// sectionRE is what mbox:fetch_part takes: a part number ("1", "1.2"),
+// optionally with .MIME, .HEADER or .TEXT, or HEADER or TEXT alone.
+var sectionRE = regexp.MustCompile(`^(([1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,20})(\.(MIME|HEADER|TEXT))?|HEADER|TEXT)$`)
+
+// mbFetchPart is mbox:fetch_part(uid, section): the bytes of one part
+// (BODY.PEEK[section], as sent: transfer encoding not undone), or nil
+// when the message or the part is not there.
+func mbFetchPart(L *lua.LState) int {
+	m := checkMailbox(L, 1)
+	uid := uidArg(L, 2)
+	sec := strings.ToUpper(L.CheckString(3))
+	if !sectionRE.MatchString(sec) {
+		L.ArgError(3, `a section like "1", "1.2", "2.HEADER", "HEADER" or "TEXT" expected`)
+	}
+	msg := m.fetchOne(L, uid, "(UID BODY.PEEK["+sec+"])")
+	if msg == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	for k, v := range msg.Body {
+		if strings.EqualFold(k, sec) {
+			L.Push(lua.LString(v))
+			return 1
+		}
+	}
+	L.Push(lua.LNil)
+	return 1
 }

@@ -105,6 +105,7 @@ function Account:list_subscribed(folder, pattern) end
 ---@field raw string?
 
 ---@class account.Mailbox
+---@field [integer] account.Message?
 local Mailbox = {}
 ---@param criteria? account.Criteria
 ---@return account.Set
@@ -125,6 +126,16 @@ function Mailbox:status() end
 ---@param opts? {flags: string[]?, date: integer?}
 ---@return integer? uid
 function Mailbox:append(raw, opts) end
+---One message (envelope, flags, size, date, headers by default), or nil; mbox[uid] too.
+---@param uid integer
+---@param items? string[]
+---@return account.Message?
+function Mailbox:message(uid, items) end
+---The bytes of one part, as sent ("1", "1.2", "2.HEADER", "HEADER", "TEXT"), or nil.
+---@param uid integer
+---@param section string
+---@return string?
+function Mailbox:fetch_part(uid, section) end
 ---@return string
 function Mailbox:name() end
 ---@return account.Account

@@ -15,6 +15,8 @@ local rules = {}
 ---@field cc rules.Text?
 ---@field subject rules.Text?
 ---@field header table<string, rules.Text>?
+---@field body rules.Text? the decoded plain text (bodies fetched only when a rule has this)
+---@field raw rules.Text? the whole message
 ---@field larger integer?
 ---@field smaller integer?
 ---@field older_than string?

@@ -11,7 +11,8 @@
 --
 -- Conditions (all must hold): from, to, cc, subject, header = {Name = value}, with a value
 -- that is a string (case-insensitive substring), rules.glob("*@x.org"), rules.regex("..."),
--- a list of those (any may match) or a function(value) -> bool; larger, smaller (bytes);
+-- a list of those (any may match) or a function(value) -> bool; body (the decoded plain text) and
+-- raw (the whole message), which fetch bodies only when a rule has them; larger, smaller (bytes);
 -- older_than, newer_than ("90d"); seen, flagged, answered (true/false); fn = function(msg);
 -- any = {...}, all = {...}, none = {...} of condition tables.
 -- Actions: move, copy (a name, a mailbox, {special = "\\Junk"} or function(msg) -> name),
@@ -68,6 +69,18 @@ end
 
 local age = require("time").age
 
+-- the decoded plain text of a message, parsed once per message
+local texts = setmetatable({}, {__mode = "k"})
+local function body_text(msg)
+  local t = texts[msg]
+  if t == nil then
+    local m = msg.raw and require("mail").parse(msg.raw)
+    t = m and m:text() or ""
+    texts[msg] = t
+  end
+  return t
+end
+
 local function matches(cond, msg, now)
   for key, want in pairs(cond) do
     local ok
@@ -80,6 +93,8 @@ local function matches(cond, msg, now)
       for name, c in pairs(want) do
         if not test(c, msg:header(name)) then ok = false; break end
       end
+    elseif key == "body" then ok = test(want, body_text(msg))
+    elseif key == "raw" then ok = test(want, msg.raw or "")
     elseif key == "larger" then ok = (msg.size or 0) > want
     elseif key == "smaller" then ok = (msg.size or 0) < want
     elseif key == "older_than" then ok = msg.date ~= nil and msg.date < now - age(want)
@@ -113,7 +128,7 @@ rules.matches = matches
 -- Checking a ruleset before anything is done: a typo in a key or a value
 -- of the wrong type is an error naming the rule, never a rule that
 -- silently matches nothing or does nothing.
-local condition_keys = {from = true, to = true, cc = true, subject = true, header = true,
+local condition_keys = {from = true, to = true, cc = true, subject = true, header = true, body = true, raw = true,
   larger = true, smaller = true, older_than = true, newer_than = true, seen = true,
   flagged = true, answered = true, fn = true, any = true, all = true, none = true}
 local rule_keys = {name = true, match = true, move = true, copy = true, flag = true,
@@ -170,7 +185,7 @@ local function check_condition(where, cond)
     local w = where .. ": " .. tostring(key)
     if not condition_keys[key] then error(unknown(where, key, condition_keys), 0) end
     local t = type(want)
-    if key == "from" or key == "to" or key == "cc" or key == "subject" then
+    if key == "from" or key == "to" or key == "cc" or key == "subject" or key == "body" or key == "raw" then
       if not text_value_ok(want) then
         error(w .. " must be a string, rules.glob, rules.regex, a function or a list of those, not a " .. t, 0)
       end
@@ -237,6 +252,18 @@ local function check_rules(ruleset)
 end
 rules.check = check_rules
 
+-- needs_body says whether a condition reads the message's body, which
+-- is fetched only then.
+local function needs_body(cond)
+  for key, want in pairs(cond or {}) do
+    if key == "body" or key == "raw" then return true end
+    if (key == "any" or key == "all" or key == "none") then
+      for _, c in ipairs(want) do if needs_body(c) then return true end end
+    end
+  end
+  return false
+end
+
 -- call runs a function of a rule on msg; its failure names the rule, the
 -- message and the mailbox, keeping the script's own position.
 local function call(label, what, mbox_name, f, msg, ...)
@@ -296,7 +323,11 @@ function rules.apply(mbox, ruleset, opts)
       plans[i] = {uids = {}, dests = {}}
     end
     local last = first - 1
-    for msg in mbox:messages(candidates, {"envelope", "flags", "size", "date", "headers"}) do
+    local items = {"envelope", "flags", "size", "date", "headers"}
+    for _, r in ipairs(ruleset) do
+      if needs_body(r.match) then items[#items + 1] = "body"; break end
+    end
+    for msg in mbox:messages(candidates, items) do
       if msg.uid >= first then
         report.examined = report.examined + 1
         if msg.uid > last then last = msg.uid end
