@@ -201,6 +201,7 @@ func sleepFor(L *lua.LState, seconds float64) {
 func wrapMailboxIndex(L *lua.LState, mt *lua.LTable) {
 	methods := mt.RawGetString("__index").(*lua.LTable)
 	L.SetFuncs(methods, map[string]lua.LGFunction{"message": mbMessage, "fetch_part": mbFetchPart})
+	mt.RawSetString("__methods", methods) // what __index serves, for listing
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		if _, ok := L.Get(2).(lua.LNumber); ok {
 			L.SetTop(2)

@@ -92,7 +92,11 @@ func TestStubsNameEveryExport(t *testing.T) {
 			t.Fatalf("no metatable %s", c.typ)
 		}
 		src := stub(t, c.file)
-		for _, fn := range functions(mt.RawGetString("__index").(*lua.LTable)) {
+		methods, ok := mt.RawGetString("__index").(*lua.LTable)
+		if !ok {
+			methods = mt.RawGetString("__methods").(*lua.LTable)
+		}
+		for _, fn := range functions(methods) {
 			if !has(src, c.class+":"+fn) {
 				t.Errorf("stubs/%s lacks %s:%s", c.file, c.class, fn)
 			}
