@@ -78,8 +78,14 @@ func TestJSONStdoutIsOneDocument(t *testing.T) {
 			t.Fatalf("%v: %d %v %q", args, code, *doc.DryRun, errs)
 		}
 	}
+	loop := write(t, "loop.lua", `while true do end`)
+	out, _, code := mailscript(t, "", "run", "--json", "--timeout", "100ms", loop)
+	var limited struct{ Result jsonResult }
+	if json.Unmarshal([]byte(out), &limited) != nil || code != 1 || limited.Result.Stopped != "limit.time" {
+		t.Fatalf("%d %q", code, out)
+	}
 	bad := write(t, "bad.lua", `error("nope")`)
-	out, _, code := mailscript(t, "", "run", "--json", bad)
+	out, _, code = mailscript(t, "", "run", "--json", bad)
 	var doc struct{ Result jsonResult }
 	if json.Unmarshal([]byte(out), &doc) != nil || code != 1 || doc.Result.OK || doc.Result.Exit != 1 || !strings.Contains(doc.Result.Error, "nope") {
 		t.Fatalf("%d %q", code, out)

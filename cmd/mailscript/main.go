@@ -263,11 +263,12 @@ func (c *cli) finish(rf *runFlags, sig *stopper, res *runtime.Result, err error)
 	}
 	// a signal ends the run however the script took it (acct:watch
 	// returns when the run is stopped): said once, with 128 + the signal
-	if word, sigCode := sig.stopped(); word != "" {
+	word, sigCode := sig.stopped()
+	if word != "" {
 		err, code = errors.New(word), sigCode
 	}
 	if rf.json {
-		printJSON(c.stdout, rf.dryRun, res, err, code)
+		printJSON(c.stdout, rf.dryRun, res, err, code, word)
 	} else if res != nil && rf.dryRun {
 		printPlan(c.stdout, res.Plan, rf.verbose)
 	}

@@ -134,7 +134,7 @@ type jsonResult struct {
 
 // printJSON writes the one JSON document of --json: the plan, the rules
 // reports and the result.
-func printJSON(w io.Writer, dryRun bool, res *runtime.Result, err error, code int) {
+func printJSON(w io.Writer, dryRun bool, res *runtime.Result, err error, code int, stopped string) {
 	doc := struct {
 		DryRun  bool                   `json:"dry_run"`
 		Plan    []bindings.Action      `json:"plan"`
@@ -158,6 +158,9 @@ func printJSON(w io.Writer, dryRun bool, res *runtime.Result, err error, code in
 		var le *limit.Error
 		if errors.As(err, &le) {
 			doc.Result.Stopped = doc.Result.Kind
+		}
+		if stopped != "" {
+			doc.Result.Stopped = stopped
 		}
 	}
 	enc := json.NewEncoder(w)
