@@ -91,7 +91,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 		"flush": func(L *lua.LState) int { checkAccount(L, 1).sync(L); return 0 },
 		"id": func(L *lua.LState) int {
 			a := checkAccount(L, 1)
-			L.Push(lua.LString(fmt.Sprintf("%s@%s:%d", a.user, a.host, a.port)))
+			L.Push(lua.LString(a.id()))
 			return 1
 		},
 	}))
@@ -279,7 +279,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		return c, nil
 	}
 	ctx := bindings.Ctx(L)
-	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{},
+	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{}, port: port,
 		redial: func(ctx context.Context) (*imap.Client, error) {
 			if err := env.CountConnection(); err != nil { // a reconnect counts too
 				return nil, err
@@ -296,10 +296,6 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		bindings.Raise(L, err)
 	}
 	env.Track(c)
-	a.port = port
-	if a.port == 0 {
-		a.port = imap.Port
-	}
 	if list.Status == nil { // logged in before LOGIN (PREAUTH): nothing was pipelined
 		if err := c.Execute(ctx, ns, list); err != nil {
 			c.Close()

@@ -96,13 +96,13 @@ func TestRulesFunctionErrorsNameRuleUIDMailbox(t *testing.T) {
 
 func TestRulesRefusedFolderNamesRule(t *testing.T) {
 	_, _, err := memRun(t, 2, false, `rules.apply(inbox, {{name = "lists", move = "No/Such"}}, {incremental = false, create = false})`)
-	wantErr(t, err, `rule "lists"`, "move of 2 message(s) in INBOX to No/Such")
+	wantErr(t, err, `MOVE to No/Such (rule "lists", 2 message(s) from INBOX)`)
 }
 
 func TestQueuedActionErrorNamesAction(t *testing.T) {
 	_, _, err := memRun(t, 2, false, `inbox:all():move("Nope")
 acct:flush()`)
-	wantErr(t, err, "move of 2 message(s) in INBOX to Nope", "{create = true}")
+	wantErr(t, err, "MOVE to Nope (2 message(s) from INBOX; the folder does not exist: pass {create = true}")
 }
 
 func TestStatusOfMissingMailboxRaises(t *testing.T) {

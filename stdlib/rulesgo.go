@@ -51,33 +51,33 @@ func rulesReportOf(t *lua.LTable) bindings.RulesReport {
 	return r
 }
 
-// failed is the error of a queued action the server refused, naming the
-// action (verb, how many messages, from and to where) and the rule that
-// asked for it: the script's next line is not where it was asked for.
-func (a *account) failed(x queued, err error) error {
-	ie, ok := err.(*imap.Error)
-	if !ok {
-		return err
+// describeFailures names, in each refused copy or move of the wave w,
+// the rule that asked for it and how many messages it held from where,
+// before settle raises the failure (with the destination): the script's
+// next line is not where the action was asked for. A TRYCREATE refusal
+// without create says how to have the folder made.
+func (a *account) describeFailures(w []queued) {
+	for i := range w {
+		x := &w[i]
+		if x.dest == "" || x.cmd.Err() == nil {
+			continue
+		}
+		what := fmt.Sprintf("%d message(s) from %s", len(x.uids), a.userName(a.selected))
+		if x.rule != "" {
+			what = fmt.Sprintf("rule %q, ", x.rule) + what
+		}
+		if x.cmd.Status != nil && x.cmd.Status.Code == "TRYCREATE" && x.create == "" {
+			what += "; the folder does not exist: pass {create = true} to have it created"
+		}
+		x.dest += " (" + what + ")"
 	}
-	verb := strings.ToLower(strings.TrimPrefix(x.cmd.Name, "UID "))
-	what := fmt.Sprintf("%s of %d message(s) in %s", verb, len(x.uids), a.userName(a.selected))
-	if x.dest != "" {
-		what += " to " + x.dest
-	}
-	if x.rule != "" {
-		what = fmt.Sprintf("rule %q: %s", x.rule, what)
-	}
-	e := *ie
-	e.Text = what + ": " + ie.Text
-	if ie.Code == "TRYCREATE" && x.create == "" {
-		e.Text += " (the folder does not exist: pass {create = true} to create it)"
-	}
-	return &e
 }
 
-// tagQueued names dest on the chunks of the action queued last.
-func (a *account) tagQueued(dest string) {
-	for i := len(a.queue) - 1; i >= 0 && a.queue[i].action == a.actions; i-- {
-		a.queue[i].dest = dest
+// id is the account's id: user@host:port.
+func (a *account) id() string {
+	port := a.port
+	if port == 0 {
+		port = imap.Port
 	}
+	return fmt.Sprintf("%s@%s:%d", a.user, a.host, port)
 }

@@ -227,7 +227,9 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 			server = dest.server
 		}
 		a.enqueue("UID "+verb, s.uids, server, args)
-		a.tagQueued(dest.name)
+		for i := len(a.queue) - 1; i >= 0 && a.queue[i].action == a.actions; i-- {
+			a.queue[i].dest = dest.name
+		}
 		return
 	}
 	a.sync(L)
@@ -463,10 +465,11 @@ func (s *set) removeConfirmed(L *lua.LState) string {
 type queued struct {
 	cmd    *imap.Command
 	create string   // server name to create on TRYCREATE, "" for none
+	dest   string   // the destination a COPY or MOVE names, for its error
 	uids   []uint32 // the whole action's UIDs, sorted
 	action int      // which action of the queue it belongs to
 
-	rule, dest string // for errors: the rule that asked, the destination
+	rule string // the rule that asked for it (rules.apply), for its error
 }
 
 // enqueue adds an action on uids: one command per chunk, sent with the
@@ -535,6 +538,7 @@ func (a *account) sync(L *lua.LState, extra ...*imap.Command) {
 			cmds = append(cmds, extra...)
 		}
 		a.execute(L, cmds...)
+		a.describeFailures(w)
 		a.settle(L, w)
 		if last && mayRetry {
 			a.execute(L, extra...)
@@ -566,7 +570,11 @@ func (a *account) settle(L *lua.LState, w []queued) {
 				continue
 			}
 		}
-		bindings.Raise(L, a.failed(x, err))
+		if e, ok := err.(*imap.Error); ok && x.dest != "" {
+			// servers do not always name the mailbox (Cyrus does not)
+			e.Text = strings.TrimPrefix(x.cmd.Name, "UID ") + " to " + x.dest + ": " + e.Text
+		}
+		bindings.Raise(L, err)
 	}
 }
 

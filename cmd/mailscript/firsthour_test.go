@@ -253,7 +253,7 @@ inbox:all():move("Lists/golang")
 print(#inbox:all())
 `)
 	_, errs, code := mailscript(t, "", "test", "--mailbox", mbox, script)
-	if code != 1 || !strings.Contains(errs, "move of 1 message(s) in INBOX to Lists/golang") || !strings.Contains(errs, "{create = true}") {
+	if code != 1 || !strings.Contains(errs, "MOVE to Lists/golang (1 message(s) from INBOX") || !strings.Contains(errs, "{create = true}") {
 		t.Fatalf("%d %s", code, errs)
 	}
 }
