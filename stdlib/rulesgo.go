@@ -2,7 +2,6 @@ package stdlib
 
 import (
 	"fmt"
-	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
