@@ -96,7 +96,7 @@ func TestRulesFunctionErrorsNameRuleUIDMailbox(t *testing.T) {
 
 func TestRulesRefusedFolderNamesRule(t *testing.T) {
 	_, _, err := memRun(t, 2, false, `rules.apply(inbox, {{name = "lists", move = "No/Such"}}, {incremental = false, create = false})`)
-	wantErr(t, err, `MOVE to No/Such (rule "lists", 2 message(s) from INBOX)`)
+	wantErr(t, err, `MOVE to No/Such (rule "lists", 2 message(s) from INBOX`)
 }
 
 func TestQueuedActionErrorNamesAction(t *testing.T) {
