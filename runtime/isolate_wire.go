@@ -23,6 +23,8 @@ const (
 )
 
 type wireMsg struct {
+	Reports []bindings.RulesReport `json:"reports,omitempty"` // with Plan, in a "result"
+
 	Op     string            `json:"op"`
 	Stream int               `json:"stream,omitempty"` // out: 1 stdout, 2 stderr, 3 log
 	Name   string            `json:"name,omitempty"`
@@ -34,8 +36,6 @@ type wireMsg struct {
 	Run    *wireRun          `json:"run,omitempty"`
 	Plan   []bindings.Action `json:"plan,omitempty"`
 	Fail   *wireError        `json:"fail,omitempty"`
-
-	Reports []bindings.RulesReport `json:"reports,omitempty"`
 }
 
 // wireRun is what the child runs, with the options that can cross.

@@ -31,9 +31,9 @@ Usage:
   mailscript -e CODE [ARGS...]            run CODE (run's flags go before -e)
   mailscript check FILE...                compile only; report file:line: message
   mailscript repl [flags] [FILE]          read-eval-print loop, after running FILE if given
+  mailscript stubs DIR                    write LuaLS annotation stubs for editors into DIR
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
-  mailscript stubs DIR                    write LuaLS annotation stubs for editors into DIR
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
