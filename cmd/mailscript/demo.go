@@ -33,6 +33,11 @@ func (c *cli) demoCmd(args []string) int {
 	if _, code := parseRunFlags(fs, &rf, args); code >= 0 {
 		return code
 	}
+	if done := c.logTo(&rf); done != nil {
+		defer done()
+	} else if rf.logFile != "" {
+		return 1
+	}
 	msgs := demoMessages(time.Now())
 	imapSrv, err := memserver.StartIMAP("demo", "demo", msgs, nil)
 	if err != nil {

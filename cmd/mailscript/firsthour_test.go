@@ -346,6 +346,11 @@ func TestLogFile(t *testing.T) {
 	if code != 1 || !strings.Contains(string(b), "WARN  watch out") || !strings.Contains(string(b), "boom") || !strings.Contains(errs, "boom") {
 		t.Fatalf("%d %q %q", code, b, errs)
 	}
+	replLog := filepath.Join(t.TempDir(), "repl.log")
+	mailscript(t, "error('from the repl')\n", "repl", "--log", replLog)
+	if b, _ := os.ReadFile(replLog); !strings.Contains(string(b), "from the repl") {
+		t.Fatalf("repl --log: %q", b)
+	}
 	_, _, code = mailscript(t, "", "run", "--log", t.TempDir(), "-e", `print(1)`)
 	if code != 1 {
 		t.Fatal(code)
@@ -474,5 +479,13 @@ print("watch returned")`)
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 130 || errb.String() != "mailscript: interrupted\n" {
 		t.Fatalf("%d %q", code, errb.String())
+	}
+}
+
+func TestPlanWithoutRulesHasNoRuleHeaders(t *testing.T) {
+	var out bytes.Buffer
+	printPlan(&out, []bindings.Action{{Command: "DELE", Set: "3"}, {Command: "APPEND", Mailbox: "INBOX", Args: []string{"120 bytes"}}}, false)
+	if strings.Contains(out.String(), "rule") || !strings.Contains(out.String(), "dry run: 2 change(s) not made\n  DELE") {
+		t.Fatalf("%q", out.String())
 	}
 }

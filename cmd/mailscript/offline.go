@@ -43,6 +43,11 @@ func (c *cli) testCmd(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	if done := c.logTo(&rf); done != nil {
+		defer done()
+	} else if rf.logFile != "" {
+		return 1
+	}
 	scriptArgv, err := scriptArgs(fs, rest[1:])
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)

@@ -100,9 +100,13 @@ func printPlan(w io.Writer, plan []bindings.Action, full bool) {
 	for _, l := range lines {
 		wc, wm, wd = max(wc, len(l.command)), max(wm, len(l.mailbox)), max(wd, len(l.details))
 	}
+	byRule := false // headers only where rules asked for something
+	for _, l := range lines {
+		byRule = byRule || l.rule != ""
+	}
 	rule := "\x00"
 	for _, l := range lines {
-		if l.rule != rule {
+		if byRule && l.rule != rule {
 			rule = l.rule
 			if rule == "" {
 				fmt.Fprintln(w, "not from a rule:")

@@ -35,6 +35,11 @@ func (c *cli) replCmd(args []string) int {
 		fmt.Fprintln(c.stderr, "mailscript repl: one FILE at most")
 		return 2
 	}
+	if done := c.logTo(&rf); done != nil {
+		defer done()
+	} else if rf.logFile != "" {
+		return 1
+	}
 	sess := c.runtime(&rf).NewSession()
 	defer sess.Close()
 	L := sess.State()

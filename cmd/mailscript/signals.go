@@ -30,6 +30,14 @@ func signalContext() (context.Context, *stopper, func()) {
 			st.mu.Unlock()
 			cancel()
 		case <-done:
+			return
+		}
+		// a second signal while the run winds down: the user means it
+		select {
+		case <-ch:
+			_, code := st.stopped()
+			os.Exit(code)
+		case <-done:
 		}
 	}()
 	return ctx, st, func() {
