@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mailscript/mailscript/bindings"
 )
 
 // apply acts on the flags that set up the process: --ca.
@@ -49,12 +51,10 @@ func (c *cli) logTo(rf *runFlags) func() {
 	return func() { f.Close() }
 }
 
-// tlsHint says how to trust a server whose certificate does not verify.
+// tlsHint says how to trust a server whose certificate does not verify,
+// unless the message says so already (the modules' errors do).
 func tlsHint(msg string) string {
-	if !strings.Contains(msg, "x509:") && !strings.Contains(msg, "certificate") {
-		return ""
-	}
-	if !strings.Contains(msg, "unknown authority") && !strings.Contains(msg, "not trusted") && !strings.Contains(msg, "self-signed") && !strings.Contains(msg, "self signed") {
+	if bindings.TLSHint(msg) == "" || strings.Contains(msg, "ssl_context") {
 		return ""
 	}
 	return "hint: the server's certificate is self-signed or from a private CA. Trust its CA with\n" +
