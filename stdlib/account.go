@@ -69,7 +69,8 @@ type account struct {
 	// redial opens and logs in another connection like this one (watch).
 	redial func(ctx context.Context) (*imap.Client, error)
 
-	port int // in the account's id: two servers on one host keep apart state
+	port      int  // in the account's id: two servers on one host keep apart state
+	subscribe bool // subscribe_created: folders the account creates are subscribed
 }
 
 // Report is one action an account did (or, in a dry run, would do).
@@ -280,6 +281,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	}
 	ctx := bindings.Ctx(L)
 	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{}, port: port,
+		subscribe: lua.LVAsBool(o.RawGetString("subscribe_created")),
 		redial: func(ctx context.Context) (*imap.Client, error) {
 			if err := env.CountConnection(); err != nil { // a reconnect counts too
 				return nil, err

@@ -241,3 +241,30 @@ func TestRulesFetchBodiesOnlyWhenNeeded(t *testing.T) {
 		}
 	}
 }
+
+func TestSubscribeCreated(t *testing.T) {
+	var msgs []memserver.Message
+	msgs = append(msgs, memserver.Message{Raw: []byte("Subject: x\r\n\r\nx\r\n"), Date: time.Now()})
+	srv, err := memserver.StartIMAP("u", "p", msgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	var out bytes.Buffer
+	_, err = runtime.New(runtime.Options{Stdout: &out}).RunString(context.Background(), "t.lua", fmt.Sprintf(`
+local account = require("account")
+local plain = account.connect{host = %[1]q, port = %[2]s, user = "u", password = "p", tls = "none"}
+plain:create("Plain")
+plain:mailbox("INBOX"):all():copy("Copied/Plain", {create = true})
+plain:flush()
+local acct = account.connect{host = %[1]q, port = %[2]s, user = "u", password = "p", tls = "none", subscribe_created = true}
+acct:create("Made")
+acct:create("NotThis", {subscribe = false})
+acct:mailbox("INBOX"):all():copy("Copied/Sub", {create = true})
+acct:flush()
+local s = acct:list_subscribed() table.sort(s) print(table.concat(s, ","))`, host, port))
+	if err != nil || out.String() != "Copied/Sub,Made\n" {
+		t.Fatalf("%v %q", err, out.String())
+	}
+}

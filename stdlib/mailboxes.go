@@ -84,7 +84,11 @@ func acctCreate(L *lua.LState) int {
 	server := a.serverName(name)
 	ctx := bindings.Ctx(L)
 	a.change(L, "CREATE", "create", name, func() (*imap.Result, error) { return a.c.Create(ctx, server) })
-	if o, ok := L.Get(3).(*lua.LTable); ok && lua.LVAsBool(o.RawGetString("subscribe")) {
+	subscribe := a.subscribe
+	if o, ok := L.Get(3).(*lua.LTable); ok && o.RawGetString("subscribe") != lua.LNil {
+		subscribe = lua.LVAsBool(o.RawGetString("subscribe"))
+	}
+	if subscribe {
 		a.change(L, "SUBSCRIBE", "subscribe", name, func() (*imap.Result, error) { return a.c.Subscribe(ctx, server) })
 	}
 	return 0
@@ -289,4 +293,22 @@ func mbFetchPart(L *lua.LState) int {
 	}
 	L.Push(lua.LNil)
 	return 1
+}
+
+// subscribeCreated subscribes a folder made for a copy or move
+// ({create = true}) when the account was opened with subscribe_created;
+// a refusal is not worth failing the move for, so it is only reported.
+func (a *account) subscribeCreated(L *lua.LState, server string) {
+	if !a.subscribe {
+		return
+	}
+	res, err := a.c.Subscribe(bindings.Ctx(L), server)
+	note := ""
+	switch {
+	case err != nil:
+		bindings.Raise(L, err)
+	case res.Type != "OK":
+		note = "not subscribed: " + res.Status.Text
+	}
+	a.report = append(a.report, Report{Action: "subscribe", Mailbox: a.userName(server), Note: note})
 }

@@ -239,6 +239,7 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 		if _, err := a.c.Create(bindings.Ctx(L), dest.server); err != nil {
 			bindings.Raise(L, err)
 		}
+		a.subscribeCreated(L, dest.server)
 		bad = send() // chunks that did go through are copied twice at worst: never lost
 	}
 	if bad != nil {
@@ -561,6 +562,7 @@ func (a *account) settle(L *lua.LState, w []queued) {
 					bindings.Raise(L, err)
 				}
 				created[x.create] = true
+				a.subscribeCreated(L, x.create)
 			}
 			retry := &imap.Command{Name: x.cmd.Name, Args: x.cmd.Args, OnUntagged: func(*imap.Response) {}}
 			if err := a.c.Execute(bindings.Ctx(L), retry); err != nil {

@@ -16,6 +16,7 @@ local account = {}
 ---@field ssl_context imap.SSLContext?
 ---@field timeout number?
 ---@field allow_plaintext boolean?
+---@field subscribe_created boolean? subscribe the folders this account creates
 
 ---@param opts account.ConnectOptions
 ---@return account.Account
