@@ -22,6 +22,9 @@ local acct = account.connect{
 local dest = acct:mailbox(os.getenv("FETCH_INTO") or "INBOX")
 
 local seen = state.open("pop3-fetch-" .. pop_user .. "@" .. pop_host .. ":" .. pop_port)
+if next(seen.data) == nil then   -- state kept before the key held the port: taken over once
+  for uidl, mark in pairs(state.open("pop3-fetch-" .. pop_user .. "@" .. pop_host).data) do seen:set(uidl, mark) end
+end
 local P = pop3.POP3_SSL(pop_host, pop_port)
 P:user(pop_user)
 P:pass_(account.secret("env:POP3_PASSWORD"))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailscript/mailscript/internal/memserver"
 	"github.com/mailscript/mailscript/runtime"
+	"github.com/mailscript/mailscript/stdlib"
 )
 
 // memRun runs body against an in-process server holding n messages, the
@@ -46,7 +47,7 @@ local inbox = acct:mailbox("INBOX")
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err := runtime.New(runtime.Options{DryRun: dry, Debug: debug, Stdout: &out, Stderr: &out}).RunString(ctx, "t.lua", src)
+	res, err := runtime.New(runtime.Options{DryRun: dry, Debug: debug, Stdout: &out, Stderr: &out, State: &stdlib.MemStore{}}).RunString(ctx, "t.lua", src)
 	return res, out.String(), err
 }
 
@@ -252,7 +253,7 @@ func TestSubscribeCreated(t *testing.T) {
 	defer srv.Close()
 	host, port, _ := net.SplitHostPort(srv.Addr)
 	var out bytes.Buffer
-	_, err = runtime.New(runtime.Options{Stdout: &out}).RunString(context.Background(), "t.lua", fmt.Sprintf(`
+	_, err = runtime.New(runtime.Options{Stdout: &out, State: &stdlib.MemStore{}}).RunString(context.Background(), "t.lua", fmt.Sprintf(`
 local account = require("account")
 local plain = account.connect{host = %[1]q, port = %[2]s, user = "u", password = "p", tls = "none"}
 plain:create("Plain")
@@ -266,5 +267,18 @@ acct:flush()
 local s = acct:list_subscribed() table.sort(s) print(table.concat(s, ","))`, host, port))
 	if err != nil || out.String() != "Copied/Sub,Made\n" {
 		t.Fatalf("%v %q", err, out.String())
+	}
+}
+
+func TestRulesStateFromBeforeThePortIsTakenOver(t *testing.T) {
+	_, out, err := memRun(t, 3, false, `
+local state = require("state")
+local st = inbox:status()
+local old = state.open("rules-u@" .. HOST .. "-INBOX")
+old:set("uidvalidity", st.uidvalidity) old:set("last_uid", 2) old:save()
+local r = rules.apply(inbox, {{name = "all", flag = "x"}}, {quiet = true})
+print(r.examined, state.open("rules-" .. acct:id() .. "-INBOX"):get("last_uid"))`)
+	if err != nil || out != "1\t3\n" {
+		t.Fatalf("%v %q", err, out)
 	}
 }

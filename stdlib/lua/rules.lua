@@ -309,6 +309,14 @@ function rules.apply(mbox, ruleset, opts)
     unlock, err = state.lock(key)
     if not unlock then error("rules: " .. err, 0) end
     doc = state.open(key)
+    -- state kept before the key held the port: taken over once
+    if not opts.state and doc:get("uidvalidity") == nil then
+      local old = state.open("rules-" .. acct:id():gsub(":%d+$", "") .. "-" .. mbox:name())
+      if old:get("uidvalidity") ~= nil then
+        doc:set("uidvalidity", old:get("uidvalidity"))
+        doc:set("last_uid", old:get("last_uid"))
+      end
+    end
   end
   local ok, report = pcall(function()
     local first = 1
