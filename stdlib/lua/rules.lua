@@ -264,23 +264,15 @@ local function needs_body(cond)
   return false
 end
 
--- call runs a function of a rule on msg; its failure names the rule, the
--- message and the mailbox, keeping the script's own position.
-local function call(label, what, mbox_name, f, msg, ...)
-  local ok, a = pcall(f, ...)
-  if not ok then
-    error(string.format("rules: %s: %s failed on UID %s in %s: %s", label, what,
-      tostring(msg.uid), mbox_name, tostring(a)), 0)
-  end
-  return a
-end
+-- RuleError is a failure already naming its rule, message and mailbox.
+local RuleError = {__tostring = function(e) return e.message end}
 
 local function dest_name(acct, dest, msg, label, what, mbox_name)
   if type(dest) == "function" then
-    dest = call(label, what .. " function", mbox_name, dest, msg, msg)
+    dest = dest(msg)
     if type(dest) ~= "string" and type(dest) ~= "userdata" and not (type(dest) == "table" and dest.special) then
-      error(string.format("rules: %s: the %s function returned %s for UID %s in %s (a mailbox name expected)",
-        label, what, dest == nil and "nil" or ("a " .. type(dest)), tostring(msg.uid), mbox_name), 0)
+      error(setmetatable({message = string.format("rules: %s: the %s function returned %s for UID %s in %s (a mailbox name expected)",
+        label, what, dest == nil and "nil" or ("a " .. type(dest)), tostring(msg.uid), mbox_name)}, RuleError), 0)
     end
   end
   if type(dest) == "table" and dest.special then return acct:mailbox(dest) end
@@ -335,28 +327,43 @@ function rules.apply(mbox, ruleset, opts)
     for _, r in ipairs(ruleset) do
       if needs_body(r.match) then items[#items + 1] = "body"; break end
     end
-    for msg in mbox:messages(candidates, items) do
-      if msg.uid >= first then
-        report.examined = report.examined + 1
-        if msg.uid > last then last = msg.uid end
-        for i, r in ipairs(ruleset) do
-          if call(labels[i], "match", mbox:name(), matches, msg, r.match or {}, msg, now) then
-            report.rules[i].matched = report.rules[i].matched + 1
-            local p = plans[i]
-            p.uids[#p.uids + 1] = msg.uid
-            for _, what in ipairs{"move", "copy"} do
-              if r[what] then
-                local d = dest_name(acct, r[what], msg, labels[i], what, mbox:name())
-                local k = what .. "\0" .. (type(d) == "string" and d or tostring(d))
-                p.dests[k] = p.dests[k] or {what = what, dest = d, uids = {}}
-                table.insert(p.dests[k].uids, msg.uid)
+    -- a failure inside a rule (a function of the script's, a condition)
+    -- is reported naming the rule, the message and the mailbox; one pcall
+    -- for the whole loop, with where it is kept in these
+    local mbox_name = mbox:name()
+    local cur_i, cur_msg, cur_what
+    local looked, err = pcall(function()
+      for msg in mbox:messages(candidates, items) do
+        if msg.uid >= first then
+          report.examined = report.examined + 1
+          if msg.uid > last then last = msg.uid end
+          for i, r in ipairs(ruleset) do
+            cur_i, cur_msg, cur_what = i, msg, "match"
+            if matches(r.match or {}, msg, now) then
+              report.rules[i].matched = report.rules[i].matched + 1
+              local p = plans[i]
+              p.uids[#p.uids + 1] = msg.uid
+              for _, what in ipairs{"move", "copy"} do
+                if r[what] then
+                  cur_what = what .. " function"
+                  local d = dest_name(acct, r[what], msg, labels[i], what, mbox_name)
+                  local k = what .. "\0" .. (type(d) == "string" and d or tostring(d))
+                  p.dests[k] = p.dests[k] or {what = what, dest = d, uids = {}}
+                  table.insert(p.dests[k].uids, msg.uid)
+                end
               end
+              -- a moved or deleted message is gone: no later rule sees it
+              if r.stop or r.move or r.delete then break end
             end
-            -- a moved or deleted message is gone: no later rule sees it
-            if r.stop or r.move or r.delete then break end
           end
+          cur_i = nil
         end
       end
+    end)
+    if not looked then
+      if cur_i == nil or getmetatable(err) == RuleError then error(err, 0) end
+      error(string.format("rules: %s: %s failed on UID %s in %s: %s", labels[cur_i], cur_what,
+        tostring(cur_msg.uid), mbox_name, tostring(err)), 0)
     end
     -- act, rule by rule: flags first, then copies, then moves and deletes
     for i, r in ipairs(ruleset) do
