@@ -53,6 +53,9 @@ type Env struct {
 	mu   sync.Mutex
 	plan []Action
 	run  run
+
+	rule    string // the rule acting now (rules.apply), stamped on the plan
+	reports []RulesReport
 }
 
 // Action is one change a dry run did not make.
@@ -62,6 +65,8 @@ type Action struct {
 	Set     string   `json:"set,omitempty"`
 	UID     bool     `json:"uid,omitempty"`
 	Args    []string `json:"args,omitempty"`
+
+	Rule string `json:"rule,omitempty"` // the rule that asked for it, if one did
 }
 
 // Plan returns the actions a dry run has recorded.
@@ -74,6 +79,9 @@ func (e *Env) Plan() []Action {
 // Record adds a to the dry-run plan.
 func (e *Env) Record(a Action) {
 	e.mu.Lock()
+	if a.Rule == "" {
+		a.Rule = e.rule
+	}
 	e.plan = append(e.plan, a)
 	e.mu.Unlock()
 }

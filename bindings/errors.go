@@ -49,9 +49,9 @@ func Raise(L *lua.LState, err error) {
 	var pe *pop3.Error
 	switch {
 	case errors.As(err, &ie):
-		L.Error(errorObject(L, "imap", ie.Kind.String(), ie.Text, ie.Command, ie.Code, string(ie.Cause)), 0)
+		L.Error(errorObject(L, "imap", ie.Kind.String(), withTLSHint(ie.Text), ie.Command, ie.Code, string(ie.Cause)), 0)
 	case errors.As(err, &pe):
-		L.Error(errorObject(L, "pop3", "error_proto", pe.Text, pe.Command, pe.Code, pe.Cause), 0)
+		L.Error(errorObject(L, "pop3", "error_proto", withTLSHint(pe.Text), pe.Command, pe.Code, pe.Cause), 0)
 	default:
 		L.Error(errorObject(L, "imap", "error", err.Error(), "", "", ""), 0)
 	}

@@ -57,6 +57,9 @@ func SecretValue(v lua.LValue, host, user string) (pw string, ok bool, err error
 
 // secretArg reads argument n as a password (a string or a secret).
 func secretArg(L *lua.LState, n int, host, user string) string {
+	if L.Get(n) == lua.LNil { // an unset variable: never an empty password sent
+		L.ArgError(n, "the password is nil (an unset variable?); give a string or an account.secret")
+	}
 	pw, ok, err := SecretValue(L.Get(n), host, user)
 	if !ok {
 		L.ArgError(n, "string or secret expected, got "+L.Get(n).Type().String())

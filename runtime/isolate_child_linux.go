@@ -98,7 +98,7 @@ func childMain(spec string) int {
 	res, err := rt.RunString(context.Background(), run.Name, run.Src, run.Args...)
 	out := &wireMsg{Op: "result", Fail: toWire(err)}
 	if res != nil {
-		out.Plan = res.Plan
+		out.Plan, out.Reports = res.Plan, res.Reports
 	}
 	c.send(out)
 	return 0

@@ -322,7 +322,7 @@ func (p *child) outcome(result *wireMsg, name string, mem int64, wall time.Durat
 		return nil, &ScriptError{Message: "script stopped: " + msg}
 	}
 	if result != nil {
-		res := &Result{Plan: result.Plan}
+		res := &Result{Plan: result.Plan, Reports: result.Reports}
 		if result.Fail != nil {
 			return res, result.Fail.scriptError()
 		}

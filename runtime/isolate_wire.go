@@ -23,6 +23,8 @@ const (
 )
 
 type wireMsg struct {
+	Reports []bindings.RulesReport `json:"reports,omitempty"` // with Plan, in a "result"
+
 	Op     string            `json:"op"`
 	Stream int               `json:"stream,omitempty"` // out: 1 stdout, 2 stderr, 3 log
 	Name   string            `json:"name,omitempty"`

@@ -189,6 +189,8 @@ func (rt *Runtime) Expose(name string, v any) {
 type Result struct {
 	Plan []bindings.Action // what a dry run did not do
 	Run  string            // the run's id, as [Options.AuditRun] got it
+
+	Reports []bindings.RulesReport // what each rules.apply did
 }
 
 // ScriptError is a script's failure: its message, where in the script,
@@ -198,7 +200,7 @@ type ScriptError struct {
 	File      string
 	Line      int
 	Traceback string
-	Kind      string // "imap.abort" and the like for mail errors, "limit.memory" and the like for limits, "internal" for a Go panic
+	Kind      string // the error object's kind ("error", "abort", "readonly", "error_proto"), "limit.memory" and the like for limits, "internal" for a Go panic
 	Err       error  // the cause, if typed: a *limit.Error for Kind "limit.*"
 }
 
@@ -251,7 +253,7 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
 	L.Push(L.NewFunctionFromProto(proto))
 	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
-	res = &Result{Plan: env.Plan(), Run: env.Run}
+	res = &Result{Plan: env.Plan(), Reports: env.Reports(), Run: env.Run}
 	if le := env.LimitErr(); le != nil {
 		return res, limitError(name, err, le)
 	}
@@ -467,7 +469,7 @@ func (rt *Runtime) Compile(name, src string) (p *lua.FunctionProto, err error) {
 	defer recoverRun(name, &err)
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
-		return nil, compileError(name, err)
+		return nil, eofLine(compileError(name, err), src)
 	}
 	marker := ""
 	if rt.opts.MaxMemory > 0 {

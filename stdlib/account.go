@@ -33,12 +33,13 @@ func Preload(L *lua.LState, env *bindings.Env, store Store) {
 	L.PreloadModule("account", func(L *lua.LState) int { return openAccount(L, env) })
 	L.PreloadModule("state", func(L *lua.LState) int { return openState(L, env, store) })
 	L.PreloadModule("rules", func(L *lua.LState) int {
-		fn, err := L.LoadString(rulesSource)
+		fn, err := L.Load(strings.NewReader(rulesSource), rulesChunk)
 		if err != nil {
 			L.RaiseError("rules: %v", err)
 		}
 		L.Push(fn)
-		L.Call(0, 1)
+		L.Push(rulesHost(L, env))
+		L.Call(1, 1)
 		return 1
 	})
 	preloadHelpers(L, env)
@@ -70,6 +71,9 @@ type account struct {
 	report   []Report
 	// redial opens and logs in another connection like this one (watch).
 	redial func(ctx context.Context) (*imap.Client, error)
+
+	port      int  // in the account's id: two servers on one host keep apart state
+	subscribe bool // subscribe_created: folders the account creates are subscribed
 }
 
 // Report is one action an account did (or, in a dry run, would do).
@@ -91,10 +95,11 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 		"flush": func(L *lua.LState) int { checkAccount(L, 1).sync(L); return 0 },
 		"id": func(L *lua.LState) int {
 			a := checkAccount(L, 1)
-			L.Push(lua.LString(a.user + "@" + a.host))
+			L.Push(lua.LString(a.id()))
 			return 1
 		},
 	}))
+	addMailboxMethods(L, acctMT.RawGetString("__index").(*lua.LTable))
 	mbMT := L.NewTypeMetatable(mailboxType)
 	mbMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"search": mbSearch, "messages": mbMessages, "all": mbAll, "status": mbStatus, "append": mbAppend,
@@ -109,6 +114,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 			return 1
 		},
 	}))
+	wrapMailboxIndex(L, mbMT)
 	mbMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString("<mailbox " + checkMailbox(L, 1).name + ">"))
 		return 1
@@ -118,6 +124,7 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 		"flag": setFlag, "unflag": setUnflag, "copy": setCopy, "move": setMove, "delete": setDelete,
 		"uids": setUIDs, "count": setCount,
 	}))
+	addSetMethods(L, setMT.RawGetString("__index").(*lua.LTable))
 	setMT.RawSetString("__add", L.NewFunction(func(L *lua.LState) int { return setOp(L, union) }))
 	setMT.RawSetString("__mul", L.NewFunction(func(L *lua.LState) int { return setOp(L, intersect) }))
 	setMT.RawSetString("__sub", L.NewFunction(func(L *lua.LState) int { return setOp(L, difference) }))
@@ -204,6 +211,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if host == "" {
 		fail(L, "account.connect: host is required")
 	}
+	if o.RawGetString("password") == lua.LNil { // an unset variable: never an empty password sent
+		fail(L, "account.connect: password is nil (an unset variable?); give a string or an account.secret")
+	}
 	password, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
 	if !ok {
 		fail(L, "account.connect: password must be a string or an account.secret")
@@ -277,7 +287,8 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		return c, nil
 	}
 	ctx := bindings.Ctx(L)
-	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{},
+	a := &account{env: env, host: host, user: user, sep: "/", special: map[string]string{}, port: port,
+		subscribe: lua.LVAsBool(o.RawGetString("subscribe_created")),
 		redial: func(ctx context.Context) (*imap.Client, error) {
 			if err := env.CountConnection(); err != nil { // a reconnect counts too
 				return nil, err
@@ -591,9 +602,12 @@ func mbAll(L *lua.LState) int {
 func mbStatus(L *lua.LState) int {
 	m := checkMailbox(L, 1)
 	m.a.sync(L)
-	_, st, err := m.a.c.Status(bindings.Ctx(L), m.server, "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
+	res, st, err := m.a.c.Status(bindings.Ctx(L), m.server, "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
 	if err != nil {
 		bindings.Raise(L, err)
+	}
+	if res != nil && res.Type != "OK" { // NO for a mailbox that is not there: not an empty status
+		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "STATUS", Code: res.Status.Code, Text: "status of " + m.name + ": " + res.Status.Text})
 	}
 	t := L.NewTable()
 	if st != nil {

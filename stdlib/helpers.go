@@ -25,6 +25,7 @@ func preloadHelpers(L *lua.LState, env *bindings.Env) {
 	L.PreloadModule("log", func(L *lua.LState) int { return openLog(L, env) })
 	L.PreloadModule("time", openTime)
 	L.PreloadModule("pipe", func(L *lua.LState) int { return openPipe(L, env) })
+	L.SetGlobal("sleep", L.NewFunction(luaSleep))
 }
 
 // re: Go's regexp (RE2: linear time, safe on untrusted patterns).
@@ -257,6 +258,7 @@ func openLog(L *lua.LState, env *bindings.Env) int {
 func openTime(L *lua.LState) int {
 	mod := L.NewTable()
 	L.SetFuncs(mod, map[string]lua.LGFunction{
+		"sleep": luaSleep, // time.sleep(seconds), the global sleep
 		// time.age("90d") -> seconds
 		"age": func(L *lua.LState) int {
 			d, err := ParseAge(L.CheckString(1))

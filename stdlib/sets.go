@@ -258,6 +258,7 @@ func (s *set) transfer(L *lua.LState, verb string, dest *mailbox, create, confir
 		if _, err := a.c.Create(bindings.Ctx(L), dest.server); err != nil {
 			bindings.Raise(L, err)
 		}
+		a.subscribeCreated(L, dest.server)
 		bad = send() // chunks that did go through are copied twice at worst: never lost
 	}
 	if bad != nil {
@@ -486,6 +487,8 @@ type queued struct {
 	dest   string   // the destination a COPY or MOVE names, for its error
 	uids   []uint32 // the whole action's UIDs, sorted
 	action int      // which action of the queue it belongs to
+
+	rule string // the rule that asked for it (rules.apply), for its error
 }
 
 // enqueue adds an action on uids: one command per chunk, sent with the
@@ -494,7 +497,7 @@ func (a *account) enqueue(name string, uids []uint32, create string, args func(s
 	a.actions++
 	for _, set := range chunks(uids) {
 		a.queue = append(a.queue, queued{cmd: &imap.Command{Name: name, Args: args(set), OnUntagged: func(*imap.Response) {}},
-			create: create, uids: uids, action: a.actions})
+			create: create, uids: uids, action: a.actions, rule: a.env.Rule()})
 	}
 }
 
@@ -554,6 +557,7 @@ func (a *account) sync(L *lua.LState, extra ...*imap.Command) {
 			cmds = append(cmds, extra...)
 		}
 		a.execute(L, cmds...)
+		a.describeFailures(w)
 		a.settle(L, w)
 		if last && mayRetry {
 			a.execute(L, extra...)
@@ -576,6 +580,7 @@ func (a *account) settle(L *lua.LState, w []queued) {
 					bindings.Raise(L, err)
 				}
 				created[x.create] = true
+				a.subscribeCreated(L, x.create)
 			}
 			retry := &imap.Command{Name: x.cmd.Name, Args: x.cmd.Args, OnUntagged: func(*imap.Response) {}}
 			if err := a.c.Execute(bindings.Ctx(L), retry); err != nil {

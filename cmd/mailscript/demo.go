@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	_ "embed"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/mailscript/mailscript/internal/mailgen"
@@ -36,6 +33,11 @@ func (c *cli) demoCmd(args []string) int {
 	if _, code := parseRunFlags(fs, &rf, args); code >= 0 {
 		return code
 	}
+	if done := c.logTo(&rf); done != nil {
+		defer done()
+	} else if rf.logFile != "" {
+		return 1
+	}
 	msgs := demoMessages(time.Now())
 	imapSrv, err := memserver.StartIMAP("demo", "demo", msgs, nil)
 	if err != nil {
@@ -55,9 +57,9 @@ func (c *cli) demoCmd(args []string) int {
 	defer popSrv.Close()
 	host, imapPort, _ := net.SplitHostPort(imapSrv.Addr)
 	_, popPort, _ := net.SplitHostPort(popSrv.Addr)
-	fmt.Fprintf(c.stdout, "mailscript demo: IMAP on %s, POP3 on %s (user demo, password demo)\n\n", imapSrv.Addr, popSrv.Addr)
+	fmt.Fprintf(c.out(&rf), "mailscript demo: IMAP on %s, POP3 on %s (user demo, password demo)\n\n", imapSrv.Addr, popSrv.Addr)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, sig, stop := signalContext()
 	defer stop()
 	if rf.sandbox { // the demo's own servers
 		rf.allowHosts = append(rf.allowHosts, imapSrv.Addr, popSrv.Addr)
@@ -65,14 +67,16 @@ func (c *cli) demoCmd(args []string) int {
 	rt := c.runtime(&rf)
 	rt.SetState(&stdlib.MemStore{}) // the demo leaves nothing behind
 	res, err := rt.RunString(ctx, "demo/triage.lua", triageScript, host, imapPort, popPort)
-	if res != nil && rf.dryRun {
+	if res != nil && rf.dryRun && !rf.json {
 		fmt.Fprintln(c.stdout)
-		c.printPlan(res.Plan, rf.json)
 	}
-	if err != nil {
-		c.report(err)
-		return 1
+	code := c.finish(&rf, sig, res, err)
+	if code == 0 {
+		hint := "\nThe script is cmd/mailscript/demo/triage.lua"
+		if !rf.dryRun {
+			hint += "; try: mailscript demo --dry-run"
+		}
+		fmt.Fprintln(c.out(&rf), hint)
 	}
-	fmt.Fprintln(c.stdout, "\nThe script is cmd/mailscript/demo/triage.lua; try: mailscript demo --dry-run")
-	return 0
+	return code
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -59,4 +60,23 @@ func parseSize(v string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size like 256M, 1G, 64K or a number of bytes", v)
 	}
 	return n << shift, nil
+}
+
+// scriptArgs checks what follows the script file: a flag of ours there
+// would reach the script, not us (a --dry-run ignored, mail really
+// moved), so it is refused; after "--" anything goes to the script.
+func scriptArgs(fs *flag.FlagSet, rest []string) ([]string, error) {
+	if len(rest) > 0 && rest[0] == "--" {
+		return rest[1:], nil
+	}
+	for _, a := range rest {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name != "" && fs.Lookup(name) != nil {
+			return nil, fmt.Errorf("%s comes after the script file, where it would go to the script: put it before the file (or write -- before the script's own arguments)", a)
+		}
+	}
+	return rest, nil
 }

@@ -3,27 +3,20 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/peterh/liner"
 
-	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/runtime"
 )
@@ -34,15 +27,17 @@ var Version = "0.1.0-dev"
 const usage = `mailscript — mail scripts in Lua with imaplib- and poplib-like modules
 
 Usage:
-  mailscript run [flags] FILE [ARGS...]   run a script (it sees ARGS in arg)
+  mailscript run [flags] FILE [ARGS...]   run a script (it sees ARGS in arg); FILE - reads it from stdin
+  mailscript -e CODE [ARGS...]            run CODE (run's flags go before -e)
   mailscript check FILE...                compile only; report file:line: message
-  mailscript repl [flags]                 read-eval-print loop
+  mailscript repl [flags] [FILE]          read-eval-print loop, after running FILE if given
+  mailscript stubs DIR                    write LuaLS annotation stubs for editors into DIR
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
-Exit status: 0 ok, 1 script or mail error, 2 usage.
+Exit status: 0 ok, 1 script or mail error, 2 usage, 130 interrupted (Ctrl-C), 143 terminated.
 `
 
 func main() {
@@ -80,6 +75,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return c.runCmd(args[1:])
+	case "-e":
+		return c.runCmd(args)
+	case "stubs":
+		return c.stubsCmd(args[1:])
 	case "check":
 		return c.checkCmd(args[1:])
 	case "repl":
@@ -107,13 +106,14 @@ func colourFor(w io.Writer) bool {
 // runFlags are the flags run and repl share.
 type runFlags struct {
 	dryRun, sandbox, json bool
-	inProcess             bool
+	inProcess, verbose    bool
 	debug                 int
 	timeout               time.Duration
 	memory, maxOutput     sizeFlag
 	maxConnections        int
 	env, allowHosts       listFlag
 	isolate               bool // run: --sandbox without --in-process
+	ca, logFile           string
 }
 
 func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
@@ -126,9 +126,9 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 	if rf != nil {
 		fs.BoolVar(&rf.dryRun, "dry-run", false, "send nothing that changes a mailbox; print the plan instead")
 		fs.BoolVar(&rf.sandbox, "sandbox", false, "run as an untrusted script: no io, os, load*, IMAP4_stream")
-		fs.BoolVar(&rf.json, "json", false, "print the dry-run plan as JSON")
+		fs.BoolVar(&rf.json, "json", false, "print one JSON document on stdout (plan, rules reports, result); what the script prints goes to stderr")
 		fs.IntVar(&rf.debug, "debug", 0, "protocol debug level (imaplib's; 4 and up traces every line, secrets as ***)")
-		v := fs.Bool("v", false, "shorthand for --debug 4")
+		v := fs.Bool("v", false, "verbose: every UID in the plan, and --debug 4")
 		fs.DurationVar(&rf.timeout, "timeout", 0, "stop the script after this long (e.g. 10m); 0: none, or 60s with --sandbox; -1s: none even then")
 		fs.Var(&rf.memory, "memory", "memory limit (e.g. 256M, 1G); default none, or 256M with --sandbox; -1: none")
 		fs.Var(&rf.maxOutput, "max-output", "output limit (e.g. 64K, 1M); default none, or 1M with --sandbox; -1: none")
@@ -136,6 +136,8 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 		fs.Var(&rf.env, "env", "with --sandbox, an environment variable NAME the script may read with os.getenv (repeatable); no other")
 		fs.Var(&rf.allowHosts, "allow-host", "with --sandbox, a host the script may connect to: HOST or HOST:PORT (repeatable); no other")
 		fs.BoolVar(&rf.inProcess, "in-process", false, "with --sandbox, run the script in this process instead of a child process of its own")
+		fs.StringVar(&rf.ca, "ca", "", "trust the CA certificates in this PEM file too (a self-signed or private-CA server)")
+		fs.StringVar(&rf.logFile, "log", "", "append errors, log.* lines and protocol traces to this file too")
 		_ = v
 	}
 	return fs
@@ -144,7 +146,7 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 func (c *cli) runtime(rf *runFlags) *runtime.Runtime {
 	return runtime.New(runtime.Options{
 		DryRun: rf.dryRun, Sandbox: rf.sandbox, WallTime: rf.timeout, Debug: rf.debug,
-		Stdout: c.stdout, Stderr: c.stderr, Getenv: rf.getenv(),
+		Stdout: c.out(rf), Stderr: c.stderr, Getenv: rf.getenv(),
 		MaxMemory: int64(rf.memory), MaxOutput: int64(rf.maxOutput), MaxConnections: rf.maxConnections,
 		AllowHosts: rf.allowHosts, Isolate: rf.isolate,
 	})
@@ -170,35 +172,110 @@ func parseRunFlags(fs *flag.FlagSet, rf *runFlags, args []string) ([]string, int
 		}
 		return nil, 2
 	}
-	if f := fs.Lookup("v"); f != nil && f.Value.String() == "true" && rf.debug == 0 {
-		rf.debug = 4
+	if err := rf.apply(); err != nil {
+		fmt.Fprintln(fs.Output(), "mailscript:", err)
+		return nil, 2
+	}
+	if f := fs.Lookup("v"); f != nil && f.Value.String() == "true" {
+		rf.verbose = true
+		if rf.debug == 0 {
+			rf.debug = 4
+		}
 	}
 	return fs.Args(), -1
 }
 
 func (c *cli) runCmd(args []string) int {
 	var rf runFlags
-	fs := c.flags("run", "FILE [ARGS...]", "Runs a Lua script. The script sees ARGS in the table arg (arg[0] is FILE).", &rf)
-	rest, code := parseRunFlags(fs, &rf, args)
-	if code >= 0 {
-		return code
+	fs := c.flags("run", "FILE [ARGS...]", "Runs a Lua script. The script sees ARGS in the table arg (arg[0] is FILE).\n"+
+		"FILE - reads the script from stdin; -e CODE runs CODE. Flags go before FILE: after it they would\n"+
+		"go to the script, so they are refused (write -- before script arguments that look like flags).", &rf)
+	code := fs.String("e", "", "run this code instead of a file")
+	rest, status := parseRunFlags(fs, &rf, args)
+	if status >= 0 {
+		return status
 	}
-	if len(rest) == 0 {
+	if *code == "" && len(rest) == 0 {
 		fs.Usage()
 		return 2
 	}
+	if done := c.logTo(&rf); done != nil {
+		defer done()
+	} else if rf.logFile != "" {
+		return 1
+	}
 	rf.isolate = rf.sandbox && !rf.inProcess
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	name, src, argv := "", "", rest
+	switch {
+	case *code != "":
+		name, src = "(command line)", *code
+	case rest[0] == "-":
+		b, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinScript+1))
+		if err != nil || len(b) > maxStdinScript {
+			fmt.Fprintln(c.stderr, "mailscript run: reading the script from stdin:", errOr(err, "more than 16 MiB"))
+			return 1
+		}
+		name, src, argv = "stdin", string(b), rest[1:]
+	default:
+		b, err := os.ReadFile(rest[0])
+		if err != nil {
+			fmt.Fprintln(c.stderr, "mailscript run:", err)
+			return 1
+		}
+		name, src, argv = rest[0], string(b), rest[1:]
+	}
+	scriptArgv, err := scriptArgs(fs, argv)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "mailscript run:", err)
+		return 2
+	}
+	ctx, sig, stop := signalContext()
 	defer stop()
-	res, err := c.runtime(&rf).RunFile(ctx, rest[0], rest[1:]...)
-	if res != nil && rf.dryRun {
-		c.printPlan(res.Plan, rf.json)
+	res, err := c.runtime(&rf).RunString(ctx, name, src, scriptArgv...)
+	return c.finish(&rf, sig, res, err)
+}
+
+// maxStdinScript bounds a script read from stdin.
+const maxStdinScript = 16 << 20
+
+func errOr(err error, text string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return text
+}
+
+// out is where the script's print goes: stdout, or stderr when stdout
+// carries the --json document.
+func (c *cli) out(rf *runFlags) io.Writer {
+	if rf.json {
+		return c.stderr
+	}
+	return c.stdout
+}
+
+// finish prints what a run leaves (the plan, or the --json document) and
+// its error, and returns the exit status.
+func (c *cli) finish(rf *runFlags, sig *stopper, res *runtime.Result, err error) int {
+	code := 0
+	if err != nil {
+		code = 1
+	}
+	// a signal ends the run however the script took it (acct:watch
+	// returns when the run is stopped): said once, with 128 + the signal
+	word, sigCode := sig.stopped()
+	if word != "" {
+		err, code = errors.New(word), sigCode
+	}
+	if rf.json {
+		printJSON(c.stdout, rf.dryRun, res, err, code, word)
+	} else if res != nil && rf.dryRun {
+		printPlan(c.stdout, res.Plan, rf.verbose)
 	}
 	if err != nil {
 		c.report(err)
-		return 1
 	}
-	return 0
+	return code
 }
 
 func (c *cli) report(err error) {
@@ -207,41 +284,32 @@ func (c *cli) report(err error) {
 	trace := ""
 	var le *limit.Error
 	if errors.As(err, &se) && !errors.As(err, &le) { // a limit hit is one line
-		trace = se.Traceback
+		trace = userFrames(se.Traceback)
 	}
 	if c.colour {
 		msg = "\x1b[31m" + msg + "\x1b[0m"
 	}
 	fmt.Fprintln(c.stderr, "mailscript:", msg)
+	if hint := tlsHint(err.Error()); hint != "" {
+		fmt.Fprintln(c.stderr, hint)
+	}
 	if trace != "" {
 		fmt.Fprintln(c.stderr, trace)
 	}
 }
 
-func (c *cli) printPlan(plan []bindings.Action, asJSON bool) {
-	if plan == nil {
-		plan = []bindings.Action{}
-	}
-	if asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"dry_run": true, "plan": plan})
-		return
-	}
-	fmt.Fprintf(c.stdout, "dry run: %d change(s) not made\n", len(plan))
-	if len(plan) == 0 {
-		return
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTION\tMAILBOX\tMESSAGES\tDETAILS")
-	for _, a := range plan {
-		set := a.Set
-		if a.UID && set != "" {
-			set = "UID " + set
+// userFrames drops the library's own frames (rules.lua's) from a
+// traceback: the script's lines are the ones to look at.
+func userFrames(tb string) string {
+	lines := strings.Split(tb, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if strings.Contains(l, "mailscript/rules.lua:") {
+			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Command, a.Mailbox, set, strings.Join(a.Args, " "))
+		out = append(out, l)
 	}
-	tw.Flush()
+	return strings.Join(out, "\n")
 }
 
 func (c *cli) checkCmd(args []string) int {
@@ -269,84 +337,6 @@ func (c *cli) checkCmd(args []string) int {
 		}
 	}
 	return code
-}
-
-func (c *cli) replCmd(args []string) int {
-	var rf runFlags
-	fs := c.flags("repl", "", "Reads Lua and runs it as it comes; a statement may span lines; an expression's value is printed.\nOn a terminal: line editing and history (kept in the state folder).", &rf)
-	if _, code := parseRunFlags(fs, &rf, args); code >= 0 {
-		return code
-	}
-	sess := c.runtime(&rf).NewSession()
-	defer sess.Close()
-	read, done := c.lineReader()
-	defer done()
-	code := 0
-	var pending strings.Builder
-	for {
-		prompt := "> "
-		if pending.Len() > 0 {
-			prompt = ">> "
-		}
-		line, err := read(prompt)
-		if err != nil {
-			break
-		}
-		pending.WriteString(line)
-		pending.WriteByte('\n')
-		err = sess.Eval(context.Background(), "stdin", pending.String())
-		if runtime.Incomplete(err) {
-			continue
-		}
-		pending.Reset()
-		if err != nil {
-			c.report(err)
-			code = 1
-		}
-	}
-	return code
-}
-
-// lineReader reads lines with editing and history on a terminal, plainly
-// when piped.
-func (c *cli) lineReader() (read func(prompt string) (string, error), done func()) {
-	f, ok := c.stdin.(*os.File)
-	if !ok || !isatty.IsTerminal(f.Fd()) {
-		in := bufio.NewScanner(c.stdin)
-		in.Buffer(make([]byte, 1<<20), 1<<26)
-		return func(string) (string, error) {
-			if !in.Scan() {
-				if in.Err() != nil {
-					return "", in.Err()
-				}
-				return "", io.EOF
-			}
-			return in.Text(), nil
-		}, func() {}
-	}
-	ln := liner.NewLiner()
-	ln.SetCtrlCAborts(true)
-	hist := historyPath()
-	if h, err := os.Open(hist); err == nil {
-		ln.ReadHistory(h)
-		h.Close()
-	}
-	return func(prompt string) (string, error) {
-			line, err := ln.Prompt(prompt)
-			if err == nil && strings.TrimSpace(line) != "" {
-				ln.AppendHistory(line)
-			}
-			return line, err
-		}, func() {
-			if err := os.MkdirAll(filepath.Dir(hist), 0o700); err == nil {
-				if h, err := os.OpenFile(hist, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
-					ln.WriteHistory(h)
-					h.Close()
-				}
-			}
-			ln.Close()
-			fmt.Fprintln(c.stdout)
-		}
 }
 
 // historyPath is $XDG_STATE_HOME/mailscript/repl_history (else under ~/.local/state).

@@ -123,16 +123,16 @@ func TestSandboxFlagAndDryRunJSON(t *testing.T) {
 	if code != 0 || out != "true\n" {
 		t.Fatal(code, out)
 	}
-	out, _, code = mailscript(t, "", "run", "--dry-run", "--json", p)
+	out, errs, code := mailscript(t, "", "run", "--dry-run", "--json", p)
 	var plan struct {
 		DryRun bool  `json:"dry_run"`
 		Plan   []any `json:"plan"`
 	}
-	if code != 0 || json.Unmarshal([]byte(strings.TrimPrefix(out, "false\n")), &plan) != nil || !plan.DryRun {
-		t.Fatal(code, out)
+	if code != 0 || json.Unmarshal([]byte(out), &plan) != nil || !plan.DryRun || errs != "false\n" {
+		t.Fatal(code, out, errs)
 	}
 	loop := write(t, "loop.lua", `while true do end`)
-	_, errs, code := mailscript(t, "", "run", "--timeout", "200ms", loop)
+	_, errs, code = mailscript(t, "", "run", "--timeout", "200ms", loop)
 	if code != 1 || !strings.Contains(errs, "time limit of 200ms exceeded") {
 		t.Fatal(code, errs)
 	}
@@ -167,8 +167,12 @@ func TestDemo(t *testing.T) {
 	if total != 200 {
 		t.Fatalf("folders hold %d messages, want 200:\n%s", total, out)
 	}
-	out, _, code = mailscript(t, "", "demo", "--dry-run", "--json")
-	if code != 0 || !strings.Contains(out, `"dry_run": true`) || !strings.Contains(out, `"command": "MOVE"`) || !strings.Contains(out, "INBOX                             200 messages") {
+	if !strings.Contains(out, "try: mailscript demo --dry-run") {
+		t.Fatalf("demo lacks its hint:\n%s", out)
+	}
+	out, errs, code = mailscript(t, "", "demo", "--dry-run", "--json")
+	var doc map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || !strings.Contains(out, `"dry_run": true`) || !strings.Contains(out, `"command": "MOVE"`) || !strings.Contains(errs, "INBOX                             200 messages") {
 		t.Fatalf("dry run: %d\n%s", code, out)
 	}
 }

@@ -7,14 +7,16 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/mailscript/mailscript/internal/memserver"
 	"github.com/mailscript/mailscript/internal/selfsigned"
@@ -41,6 +43,16 @@ func (c *cli) testCmd(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	if done := c.logTo(&rf); done != nil {
+		defer done()
+	} else if rf.logFile != "" {
+		return 1
+	}
+	scriptArgv, err := scriptArgs(fs, rest[1:])
+	if err != nil {
+		fmt.Fprintln(c.stderr, "mailscript test:", err)
+		return 2
+	}
 	msgs, err := loadMailbox(*mailboxPath)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
@@ -57,14 +69,15 @@ func (c *cli) testCmd(args []string) int {
 		return 1
 	}
 	defer srv.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, sig, stop := signalContext()
 	defer stop()
 	before, err := snapshot(ctx, srv.Addr)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
 		return 1
 	}
-	fmt.Fprintf(c.stdout, "mailscript test: %d message(s) from %s loaded as INBOX\n\n", len(msgs), *mailboxPath)
+	info := c.out(&rf)
+	fmt.Fprintf(info, "mailscript test: %d message(s) from %s loaded as INBOX\n\n", len(msgs), *mailboxPath)
 
 	rt := c.runtime(&rf)
 	rt.SetState(&stdlib.MemStore{})
@@ -72,23 +85,18 @@ func (c *cli) testCmd(args []string) int {
 		var d net.Dialer
 		return d.DialContext(ctx, network, srv.Addr)
 	}, certs.Roots)
-	res, runErr := rt.RunFile(ctx, rest[0], rest[1:]...)
-	if res != nil && rf.dryRun {
-		fmt.Fprintln(c.stdout)
-		c.printPlan(res.Plan, rf.json)
-	}
+	res, runErr := rt.RunFile(ctx, rest[0], scriptArgv...)
 	after, err := snapshot(context.Background(), srv.Addr)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "mailscript test:", err)
 		return 1
 	}
-	fmt.Fprintln(c.stdout, "\nwhat happened to each message:")
-	printFates(c, before, after)
-	if runErr != nil {
-		c.report(runErr)
-		return 1
+	fmt.Fprintln(info, "\nwhat happened to each message:")
+	printFates(info, before, after)
+	if res != nil && rf.dryRun && !rf.json {
+		fmt.Fprintln(c.stdout)
 	}
-	return 0
+	return c.finish(&rf, sig, res, runErr)
 }
 
 // loadMailbox reads an mbox file or a Maildir folder.
@@ -129,9 +137,10 @@ func loadMbox(path string) ([]memserver.Message, error) {
 	started := false
 	flush := func() {
 		if started {
-			raw := crlf(bytes.TrimRight(cur.Bytes(), "\n"))
+			body, seen, flags := mboxFlags(bytes.TrimRight(cur.Bytes(), "\n"))
+			raw := crlf(body)
 			raw = append(raw, "\r\n"...)
-			out = append(out, memserver.Message{Raw: raw, Date: dateOf(raw)})
+			out = append(out, memserver.Message{Raw: raw, Date: dateOf(raw), Seen: seen, Flags: flags})
 		}
 		cur.Reset()
 	}
@@ -275,7 +284,7 @@ func flagDiff(before, after []string) string {
 	return strings.Join(parts, " ")
 }
 
-func printFates(c *cli, before, after map[[32]byte]*fate) {
+func printFates(w io.Writer, before, after map[[32]byte]*fate) {
 	unchanged := 0
 	type line struct{ subject, text string }
 	var lines []line
@@ -309,11 +318,50 @@ func printFates(c *cli, before, after map[[32]byte]*fate) {
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].subject < lines[j].subject })
 	for _, l := range lines {
-		subj := l.subject
-		if len([]rune(subj)) > 40 {
-			subj = string([]rune(subj)[:39]) + "…"
-		}
-		fmt.Fprintf(c.stdout, "  %-40s  %s\n", subj, l.text)
+		fmt.Fprintf(w, "  %s  %s\n", padColumns(l.subject, 40), l.text)
 	}
-	fmt.Fprintf(c.stdout, "  (%d message(s) unchanged)\n", unchanged)
+	fmt.Fprintf(w, "  (%d message(s) unchanged)\n", unchanged)
+}
+
+// padColumns cuts or pads s to width screen columns: CJK and other wide
+// characters take two.
+func padColumns(s string, width int) string {
+	if runewidth.StringWidth(s) > width {
+		s = runewidth.Truncate(s, width, "…")
+	}
+	return runewidth.FillRight(s, width)
+}
+
+// mboxFlags reads and removes the Status and X-Status headers mail
+// readers (mutt, Thunderbird, Dovecot's mbox) keep flags in: R read,
+// F flagged, A answered, D deleted, T draft (O, "old", is not a flag).
+func mboxFlags(msg []byte) (out []byte, seen bool, flags []string) {
+	end := bytes.Index(msg, []byte("\n\n"))
+	if end < 0 {
+		end = len(msg)
+	}
+	var head bytes.Buffer
+	for _, line := range bytes.SplitAfter(msg[:end], []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		key := strings.ToLower(string(name))
+		if !ok || (key != "status" && key != "x-status") {
+			head.Write(line)
+			continue
+		}
+		for _, ch := range strings.TrimSpace(string(value)) {
+			switch ch {
+			case 'R':
+				seen = true
+			case 'F':
+				flags = append(flags, `\Flagged`)
+			case 'A':
+				flags = append(flags, `\Answered`)
+			case 'D':
+				flags = append(flags, `\Deleted`)
+			case 'T':
+				flags = append(flags, `\Draft`)
+			}
+		}
+	}
+	return append(head.Bytes(), msg[end:]...), seen, flags
 }

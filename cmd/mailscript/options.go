@@ -1,0 +1,63 @@
+package main
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mailscript/mailscript/bindings"
+)
+
+// apply acts on the flags that set up the process: --ca.
+func (rf *runFlags) apply() error {
+	if rf.ca == "" {
+		return nil
+	}
+	pem, err := os.ReadFile(rf.ca)
+	if err != nil {
+		return fmt.Errorf("--ca: %v", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return errors.New("--ca " + rf.ca + ": no PEM certificate in it")
+	}
+	abs, err := filepath.Abs(rf.ca)
+	if err != nil {
+		return fmt.Errorf("--ca: %v", err)
+	}
+	// Go reads SSL_CERT_FILE beside the system's certificate folders, once,
+	// at the first TLS connection: the CA joins the roots for every module.
+	os.Setenv("SSL_CERT_FILE", abs)
+	return nil
+}
+
+// logTo tees stderr into the --log file; it returns the function that
+// closes it, or nil (with the error reported) when it cannot be opened.
+func (c *cli) logTo(rf *runFlags) func() {
+	if rf.logFile == "" {
+		return nil
+	}
+	f, err := os.OpenFile(rf.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "mailscript: --log:", err)
+		return nil
+	}
+	fmt.Fprintf(f, "--- mailscript %s %s\n", Version, time.Now().Format(time.RFC3339))
+	c.stderr = io.MultiWriter(c.stderr, f)
+	return func() { f.Close() }
+}
+
+// tlsHint says how to trust a server whose certificate does not verify,
+// unless the message says so already (the modules' errors do).
+func tlsHint(msg string) string {
+	if bindings.TLSHint(msg) == "" || strings.Contains(msg, "ssl_context") {
+		return ""
+	}
+	return "hint: the server's certificate is self-signed or from a private CA. Trust its CA with\n" +
+		"  ssl_context = {ca_file = \"ca.pem\"} (or ca_pem = PEM text) in account.connect / IMAP4_SSL,\n" +
+		"  or SSL_CERT_FILE=ca.pem in the environment, or mailscript run --ca ca.pem"
+}
