@@ -19,10 +19,10 @@ import (
 	"github.com/mattn/go-runewidth"
 
 	"github.com/mailscript/mailscript/bindings"
-	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/internal/memserver"
 	"github.com/mailscript/mailscript/internal/selfsigned"
+	"github.com/mailscript/mailscript/internal/servers"
 )
 
 func TestPlanTableOneLinePerAction(t *testing.T) {
@@ -277,16 +277,15 @@ rules.apply(acct:mailbox("INBOX"), {
 // right after an APPEND is confirmed and before the UIDL is marked done,
 // then runs it again: the message is in the folder once.
 func TestExamplePOP3FetchCrashAfterAppend(t *testing.T) {
-	e := newExample(t, 0)
-	md, err := e.srv.Maildir(e.user + "-pop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mailgen.New(7).WriteMaildir(md, 0, 5, e.srv.Chown); err != nil {
-		t.Fatal(err)
-	}
-	example, _ := filepath.Abs("../../examples/pop3_fetch.lua")
-	wrapper := write(t, "crash.lua", `
+	servers.Each(t, func(t *testing.T, srv *servers.Server) {
+		e := newExample(t, srv, 0)
+		pop := make([]mailgen.Message, 5)
+		for i := range pop {
+			pop[i] = mailgen.New(7).Message(i)
+		}
+		srv.Seed(t, e.user+"-pop", "", pop)
+		example, _ := filepath.Abs("../../examples/pop3_fetch.lua")
+		wrapper := write(t, "crash.lua", `
 local state = require("state")
 local open = state.open
 state.open = function(name)
@@ -299,29 +298,30 @@ state.open = function(name)
   return doc
 end
 dofile(arg[1])`)
-	run := func(crash bool) (string, int) {
-		cmd := exec.Command(bin, "run", wrapper, example)
-		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+e.srv.CAFile, "IMAP_HOST=127.0.0.1",
-			"IMAP_PORT="+strconv.Itoa(e.srv.IMAPS), "IMAP_USER="+e.user, "IMAP_PASSWORD="+dovecot.Password,
-			"POP3_HOST=127.0.0.1", "POP3_PORT="+strconv.Itoa(e.srv.POP3S), "POP3_USER="+e.user+"-pop",
-			"POP3_PASSWORD="+dovecot.Password, "XDG_STATE_HOME="+e.state, "NO_COLOR=1")
-		if crash {
-			cmd.Env = append(cmd.Env, "CRASH_AT_DONE=1")
+		run := func(crash bool) (string, int) {
+			cmd := exec.Command(bin, "run", wrapper, example)
+			cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+e.srv.CAFile, "IMAP_HOST=127.0.0.1",
+				"IMAP_PORT="+strconv.Itoa(e.srv.IMAPS), "IMAP_USER="+e.user, "IMAP_PASSWORD="+e.srv.Password,
+				"POP3_HOST=127.0.0.1", "POP3_PORT="+strconv.Itoa(e.srv.POP3S), "POP3_USER="+e.user+"-pop",
+				"POP3_PASSWORD="+e.srv.Password, "XDG_STATE_HOME="+e.state, "NO_COLOR=1")
+			if crash {
+				cmd.Env = append(cmd.Env, "CRASH_AT_DONE=1")
+			}
+			out, _ := cmd.CombinedOutput()
+			return string(out), cmd.ProcessState.ExitCode()
 		}
-		out, _ := cmd.CombinedOutput()
-		return string(out), cmd.ProcessState.ExitCode()
-	}
-	if out, code := run(true); code != 137 {
-		t.Fatalf("the crash run: %d\n%s", code, out)
-	}
-	c := e.client()
-	if got := e.count(c, "INBOX", "ALL"); got != 1 {
-		t.Fatalf("after the crash INBOX holds %d, want the one appended", got)
-	}
-	out, code := run(false)
-	if got := e.count(c, "INBOX", "ALL"); got != 5 || code != 0 || !strings.Contains(out, "4 new message(s)") {
-		t.Fatalf("rerun: INBOX holds %d, want 5 (no duplicate); %d\n%s", got, code, out)
-	}
+		if out, code := run(true); code != 137 {
+			t.Fatalf("the crash run: %d\n%s", code, out)
+		}
+		c := e.client()
+		if got := e.count(c, "INBOX", "ALL"); got != 1 {
+			t.Fatalf("after the crash INBOX holds %d, want the one appended", got)
+		}
+		out, code := run(false)
+		if got := e.count(c, "INBOX", "ALL"); got != 5 || code != 0 || !strings.Contains(out, "4 new message(s)") {
+			t.Fatalf("rerun: INBOX holds %d, want 5 (no duplicate); %d\n%s", got, code, out)
+		}
+	})
 }
 
 func TestRunFromStdinAndDashE(t *testing.T) {

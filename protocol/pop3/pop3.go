@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -428,6 +429,12 @@ func (c *Client) appendLine(dst, frag []byte, err error, limit int64) ([]byte, [
 	for {
 		if int64(len(dst)-start+len(frag)) > limit {
 			return dst[:start], nil, 0, protoErr(errTooLong)
+		}
+		if need := len(dst) + len(frag); need > cap(dst) {
+			// grow as append would, but never past what the line may take:
+			// a line at its limit costs the limit, not twice it
+			n := max(min(2*cap(dst), start+int(min(limit, math.MaxInt32))+1), need)
+			dst = append(make([]byte, 0, n), dst...)
 		}
 		dst = append(dst, frag...)
 		if err == nil {
