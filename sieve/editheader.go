@@ -1,0 +1,102 @@
+package sieve
+
+import (
+	"mime"
+	"strings"
+)
+
+// protectedHeaders cannot be added or deleted (RFC 5293 §6: trace fields and auto-submitted).
+var protectedHeaders = map[string]bool{"received": true, "auto-submitted": true}
+
+func (in *interp) addHeader(c *cargs) error {
+	name := in.str(&c.pos[0])
+	val := in.str(&c.pos[1])
+	if !validFieldName(name) {
+		return in.errorf("addheader: specified field name '%s' is invalid", name)
+	}
+	if protectedHeaders[strings.ToLower(name)] {
+		return nil
+	}
+	if strings.ContainsAny(val, "\r\n\x00") {
+		val = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\x00", "").Replace(val)
+	}
+	if !isASCII(val) {
+		val = mime.QEncoding.Encode("utf-8", val)
+	}
+	if len(in.header) > 10000 {
+		return in.errorf("addheader: too many header fields")
+	}
+	f := Field{Name: name, Value: " " + val}
+	h := make([]Field, 0, len(in.header)+1)
+	if c.tags["last"] != nil {
+		h = append(append(h, in.header...), f)
+	} else {
+		h = append(append(h, f), in.header...)
+	}
+	in.header, in.edited = h, true
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func (in *interp) deleteHeader(c *cargs) error {
+	name := in.str(&c.pos[0])
+	if !validFieldName(name) {
+		return in.errorf("deleteheader: specified field name '%s' is invalid", name)
+	}
+	if protectedHeaders[strings.ToLower(name)] {
+		return nil
+	}
+	var keys []string
+	if len(c.pos) == 2 {
+		keys = in.strs(&c.pos[1])
+	}
+	var idx []int
+	for i, f := range in.header {
+		if strings.EqualFold(f.Name, name) {
+			idx = append(idx, i)
+		}
+	}
+	if a := c.tags["index"]; a != nil {
+		n := int(min(a.num, 1<<30))
+		if c.tags["last"] != nil {
+			n = len(idx) - n + 1
+		}
+		if n < 1 || n > len(idx) {
+			return nil
+		}
+		idx = idx[n-1 : n]
+	}
+	drop := map[int]bool{}
+	for _, i := range idx {
+		if keys == nil {
+			drop[i] = true
+			continue
+		}
+		ok, err := in.matchWith(c, []string{decodeHeader(unfold(in.header[i].Value))}, keys)
+		if err != nil {
+			return err
+		}
+		if ok {
+			drop[i] = true
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	h := make([]Field, 0, len(in.header))
+	for i, f := range in.header {
+		if !drop[i] {
+			h = append(h, f)
+		}
+	}
+	in.header, in.edited = h, true
+	return nil
+}

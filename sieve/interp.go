@@ -1,0 +1,883 @@
+package sieve
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RuntimeError is an error that stopped a run (RFC 5228 §2.10.6).
+type RuntimeError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *RuntimeError) Error() string {
+	return fmt.Sprintf("%s: line %d: error: %s", e.File, e.Line, e.Msg)
+}
+
+type ctl int
+
+const (
+	ctlNext ctl = iota
+	ctlStop
+	ctlReturn
+)
+
+type scope struct {
+	vars    map[string]string
+	globals map[string]bool // names declared global in this script
+}
+
+type interp struct {
+	main    *Script
+	s       *Script
+	env     *Env
+	msg     *Message
+	lim     Limits
+	header  []Field
+	edited  bool
+	flags   []string
+	sc      *scope
+	globals map[string]string
+	mvars   []string
+	res     *Result
+	cancel  bool // implicit keep cancelled
+	steps   int
+	stack   []*Script
+	once    map[*Script]bool
+	parts   []part
+	partsOK bool
+	dups    []dupMark
+	regexps map[string]*regexp.Regexp
+	line    int
+}
+
+type dupMark struct {
+	id    string
+	until time.Time
+}
+
+// Run evaluates the script against msg. A runtime error leaves no action done, lists the
+// error and sets the implicit keep (RFC 5228 §2.10.6).
+func (s *Script) Run(msg *Message, env *Env) *Result {
+	if env == nil {
+		env = &Env{}
+	}
+	in := newInterp(s, msg, env)
+	err := in.runMain()
+	return in.finish(err)
+}
+
+func newInterp(s *Script, msg *Message, env *Env) *interp {
+	in := &interp{main: s, s: s, env: env, msg: msg, lim: s.opts.Limits, res: &Result{},
+		globals: map[string]string{}, once: map[*Script]bool{}, regexps: map[string]*regexp.Regexp{}}
+	in.header = msg.Header
+	in.sc = &scope{vars: map[string]string{}, globals: map[string]bool{}}
+	if s.exts["imap4flags"] {
+		in.flags = normFlags(nil, msg.Flags)
+	}
+	return in
+}
+
+func (in *interp) runMain() error {
+	_, err := in.block(in.s.cmds)
+	return err
+}
+
+func (in *interp) finish(err error) *Result {
+	res := in.res
+	if err != nil {
+		res.Errors = append(res.Errors, err.Error())
+		res.Actions = nil
+		res.ImplicitKeep = &Action{Kind: "keep", Flags: in.flagsCopy()}
+		return res
+	}
+	if !in.cancel {
+		res.ImplicitKeep = &Action{Kind: "keep", Flags: in.flagsCopy()}
+		if in.edited {
+			res.ImplicitKeep.Header = append([]Field(nil), in.header...)
+		}
+	}
+	if in.env.Duplicates != nil {
+		for _, d := range in.dups {
+			in.env.Duplicates.Mark(d.id, d.until)
+		}
+	}
+	return res
+}
+
+func (in *interp) flagsCopy() []string { return append([]string{}, in.flags...) }
+
+func (in *interp) errorf(format string, args ...any) error {
+	return &RuntimeError{File: in.s.name, Line: in.line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (in *interp) step() error {
+	in.steps++
+	if in.steps > in.lim.MaxSteps {
+		return in.errorf("execution exceeded its limit of %d steps", in.lim.MaxSteps)
+	}
+	return nil
+}
+
+func (in *interp) block(cmds []*node) (ctl, error) {
+	skipElse := false
+	for _, n := range cmds {
+		if n.name == "elsif" || n.name == "else" {
+			if skipElse {
+				continue
+			}
+		} else {
+			skipElse = false
+		}
+		if err := in.step(); err != nil {
+			return ctlStop, err
+		}
+		in.line = n.line
+		switch n.name {
+		case "if", "elsif", "else":
+			ok := true
+			if n.name != "else" {
+				var err error
+				if ok, err = in.test(n.tests[0]); err != nil {
+					return ctlStop, err
+				}
+			}
+			if ok {
+				skipElse = true
+				if c, err := in.block(n.block); c != ctlNext || err != nil {
+					return c, err
+				}
+			}
+			continue
+		}
+		c, err := in.command(n)
+		if c != ctlNext || err != nil {
+			return c, err
+		}
+	}
+	return ctlNext, nil
+}
+
+func (in *interp) strs(a *arg) []string {
+	if a == nil {
+		return nil
+	}
+	if !in.s.exts["variables"] {
+		return a.strs
+	}
+	out := make([]string, len(a.strs))
+	for i, s := range a.strs {
+		out[i] = in.expand(s)
+	}
+	return out
+}
+
+func (in *interp) str(a *arg) string {
+	s := in.strs(a)
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func (in *interp) command(n *node) (ctl, error) {
+	c := n.x.(*cargs)
+	if in.s.extra != nil && in.s.extra.cmd != nil {
+		if ok, err := in.s.extra.cmd(in, n, c); ok || err != nil {
+			return ctlNext, err
+		}
+	}
+	switch n.name {
+	case "require":
+	case "stop":
+		return ctlStop, nil
+	case "return":
+		return ctlReturn, nil
+	case "keep":
+		a := Action{Kind: "keep", Flags: in.actionFlags(c)}
+		return ctlNext, in.add(a, true)
+	case "discard":
+		in.cancel = true
+		return ctlNext, in.add(Action{Kind: "discard"}, false)
+	case "fileinto":
+		a := Action{Kind: "fileinto", Mailbox: in.str(&c.pos[0]), Flags: in.actionFlags(c),
+			Copy: c.tags["copy"] != nil, Create: c.tags["create"] != nil}
+		if t := c.tags["specialuse"]; t != nil {
+			a.SpecialUse = in.str(t)
+			if in.env.FindSpecialUse != nil {
+				if mb := in.env.FindSpecialUse(a.SpecialUse); mb != "" {
+					a.Mailbox = mb
+				}
+			}
+		}
+		if !validMailbox(a.Mailbox) {
+			return ctlStop, in.errorf("fileinto: invalid mailbox name '%s'", a.Mailbox)
+		}
+		if in.env.MailboxExists != nil && !a.Create && !in.env.MailboxExists(a.Mailbox) {
+			return ctlStop, in.errorf("fileinto: mailbox '%s' does not exist", a.Mailbox)
+		}
+		return ctlNext, in.add(a, !a.Copy)
+	case "redirect":
+		a := Action{Kind: "redirect", Address: in.str(&c.pos[0]), Copy: c.tags["copy"] != nil}
+		if _, ok := parseAddr(a.Address); !ok || strings.ContainsAny(a.Address, "\r\n") {
+			return ctlStop, in.errorf("redirect: invalid address '%s'", a.Address)
+		}
+		n := 0
+		for _, x := range in.res.Actions {
+			if x.Kind == "redirect" {
+				n++
+			}
+		}
+		if n >= in.lim.MaxRedirects {
+			return ctlStop, in.errorf("redirect: too many redirects (max %d)", in.lim.MaxRedirects)
+		}
+		return ctlNext, in.add(a, !a.Copy)
+	case "reject", "ereject":
+		return ctlNext, in.add(Action{Kind: n.name, Reason: in.str(&c.pos[0])}, true)
+	case "vacation":
+		a := Action{Kind: "vacation", Reason: in.str(&c.pos[0]), Days: 7, Subject: in.str(c.tags["subject"]),
+			From: in.str(c.tags["from"]), Addresses: in.strs(c.tags["addresses"]), Handle: in.str(c.tags["handle"]),
+			Mime: c.tags["mime"] != nil}
+		if t := c.tags["days"]; t != nil {
+			a.Days = int(min(t.num, 1<<20))
+			if a.Days < 1 {
+				a.Days = 1
+			}
+		}
+		if t := c.tags["seconds"]; t != nil {
+			a.Seconds, a.Days = int(min(t.num, 1<<30)), 0
+		}
+		return ctlNext, in.add(a, false)
+	case "setflag", "addflag", "removeflag":
+		return ctlNext, in.flagCommand(n.name, c)
+	case "set":
+		return ctlNext, in.set(c)
+	case "include":
+		return in.include(n, c)
+	case "global":
+		for _, name := range c.pos[0].strs {
+			in.sc.globals[strings.ToLower(name)] = true
+		}
+	case "addheader":
+		return ctlNext, in.addHeader(c)
+	case "deleteheader":
+		return ctlNext, in.deleteHeader(c)
+	case "error":
+		return ctlStop, in.errorf("%s", in.str(&c.pos[0]))
+	default:
+		return ctlStop, in.errorf("command '%s' is not implemented", n.name)
+	}
+	return ctlNext, nil
+}
+
+func validMailbox(s string) bool {
+	return s != "" && !strings.ContainsAny(s, "\r\n\x00")
+}
+
+// add appends an action, merging a repeated fileinto, keep or redirect into its first one.
+func (in *interp) add(a Action, cancels bool) error {
+	if in.edited && (a.Kind == "fileinto" || a.Kind == "keep") {
+		a.Header = append([]Field(nil), in.header...)
+	}
+	a.Line = in.line
+	for i := range in.res.Actions {
+		x := &in.res.Actions[i]
+		same := x.Kind == a.Kind && (a.Kind == "keep" || a.Kind == "discard" ||
+			a.Kind == "fileinto" && x.Mailbox == a.Mailbox || a.Kind == "redirect" && strings.EqualFold(x.Address, a.Address))
+		if a.Kind == "keep" && x.Kind == "fileinto" && x.Mailbox == "INBOX" && x.Mailbox == in.env.Mailbox {
+			same = true
+		}
+		if same {
+			x.Flags = normFlags(x.Flags, a.Flags)
+			x.Copy = x.Copy && a.Copy
+			x.Create = x.Create || a.Create
+			if cancels {
+				in.cancel = true
+			}
+			return nil
+		}
+	}
+	if len(in.res.Actions) >= in.lim.MaxActions {
+		return in.errorf("total number of actions exceeds policy limit (%d)", in.lim.MaxActions)
+	}
+	if cancels {
+		in.cancel = true
+	}
+	in.res.Actions = append(in.res.Actions, a)
+	return nil
+}
+
+func (in *interp) actionFlags(c *cargs) []string {
+	if t := c.tags["flags"]; t != nil {
+		return normFlags(nil, in.strs(t))
+	}
+	return in.flagsCopy()
+}
+
+// normFlags adds the space-separated flags in add to base, dropping repeats; system flags
+// compare without case.
+func normFlags(base []string, add []string) []string {
+	out := append([]string{}, base...)
+	for _, s := range add {
+		for _, f := range strings.Fields(s) {
+			if !hasFlag(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func flagEq(a, b string) bool {
+	return strings.EqualFold(a, b)
+}
+
+func hasFlag(list []string, f string) bool {
+	for _, x := range list {
+		if flagEq(x, f) {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *interp) flagCommand(name string, c *cargs) error {
+	list := in.strs(&c.pos[len(c.pos)-1])
+	var cur []string
+	varName := ""
+	if len(c.pos) == 2 {
+		varName = in.str(&c.pos[0])
+		if !validVarName(varName, false) {
+			return in.errorf("%s: invalid variable name '%s'", name, varName)
+		}
+		cur = strings.Fields(in.getVar(varName))
+	} else {
+		cur = in.flags
+	}
+	switch name {
+	case "setflag":
+		cur = normFlags(nil, list)
+	case "addflag":
+		cur = normFlags(cur, list)
+	case "removeflag":
+		rm := normFlags(nil, list)
+		var out []string
+		for _, f := range cur {
+			if !hasFlag(rm, f) {
+				out = append(out, f)
+			}
+		}
+		cur = out
+	}
+	if varName != "" {
+		return in.setVar(varName, strings.Join(cur, " "))
+	}
+	in.flags = cur
+	return nil
+}
+
+func (in *interp) include(n *node, c *cargs) (ctl, error) {
+	key, _ := in.s.includePath(c)
+	inc := in.s.includes[key]
+	if inc == nil {
+		return ctlNext, nil // :optional and missing
+	}
+	if c.tags["once"] != nil && in.once[inc] {
+		return ctlNext, nil
+	}
+	for _, x := range in.stack {
+		if x == inc {
+			return ctlStop, in.errorf("include: circular include of script '%s'", inc.name)
+		}
+	}
+	if inc == in.main || len(in.stack) >= in.lim.MaxIncludes || len(in.stack) >= in.lim.MaxNesting {
+		return ctlStop, in.errorf("include: circular or too deep include of script '%s'", inc.name)
+	}
+	in.once[inc] = true
+	saved, savedS, savedM, savedLine := in.sc, in.s, in.mvars, in.line
+	in.stack = append(in.stack, in.s)
+	in.s = inc
+	in.sc = &scope{vars: map[string]string{}, globals: map[string]bool{}}
+	in.mvars = nil
+	ct, err := in.block(inc.cmds)
+	in.stack = in.stack[:len(in.stack)-1]
+	in.sc, in.s, in.mvars, in.line = saved, savedS, savedM, savedLine
+	if ct == ctlReturn {
+		ct = ctlNext
+	}
+	return ct, err
+}
+
+var errNoEnvelope = errors.New("no envelope")
+
+func (in *interp) test(n *node) (bool, error) {
+	if err := in.step(); err != nil {
+		return false, err
+	}
+	in.line = n.line
+	c := n.x.(*cargs)
+	if in.s.extra != nil && in.s.extra.test != nil {
+		if ok, r, err := in.s.extra.test(in, n, c); ok || err != nil {
+			return r, err
+		}
+	}
+	switch n.name {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "not":
+		r, err := in.test(n.tests[0])
+		return !r, err
+	case "allof", "anyof":
+		all := n.name == "allof"
+		for _, t := range n.tests {
+			r, err := in.test(t)
+			if err != nil {
+				return false, err
+			}
+			if r != all {
+				return r, nil
+			}
+		}
+		return all, nil
+	case "exists":
+		for _, h := range in.strs(&c.pos[0]) {
+			if _, ok := firstField(in.header, h); !ok {
+				return false, nil
+			}
+		}
+		return true, nil
+	case "size":
+		lim := c.pos[0].num
+		if c.tags["over"] != nil {
+			return uint64(in.msg.Size) > lim, nil
+		}
+		return uint64(in.msg.Size) < lim, nil
+	case "header":
+		var vals []string
+		for _, h := range in.strs(&c.pos[0]) {
+			vals = append(vals, in.headerValues(h, c)...)
+		}
+		return in.matchWith(c, vals, in.strs(&c.pos[1]))
+	case "address":
+		var vals []string
+		for _, h := range in.strs(&c.pos[0]) {
+			for _, v := range in.headerValuesRaw(h, c) {
+				for _, a := range parseAddrList(v) {
+					if p, ok := in.addrPart(a, c); ok {
+						vals = append(vals, p)
+					}
+				}
+			}
+		}
+		return in.matchWith(c, vals, in.strs(&c.pos[1]))
+	case "envelope":
+		if in.env.Envelope == nil {
+			return false, in.errorf("envelope test: there is no envelope for a message already stored (RFC 6785 §4.6)")
+		}
+		var vals []string
+		for _, part := range in.strs(&c.pos[0]) {
+			var v string
+			switch strings.ToLower(part) {
+			case "from":
+				v = in.env.Envelope.From
+			case "to":
+				v = in.env.Envelope.To
+			case "auth":
+				v = in.env.Envelope.Auth
+			default:
+				continue
+			}
+			if v == "" && strings.ToLower(part) == "from" {
+				if c.tags["localpart"] == nil && c.tags["domain"] == nil && c.tags["user"] == nil && c.tags["detail"] == nil {
+					vals = append(vals, "")
+				}
+				continue
+			}
+			if a, ok := parseAddr(v); ok {
+				if p, ok := in.addrPart(a, c); ok {
+					vals = append(vals, p)
+				}
+			}
+		}
+		return in.matchWith(c, vals, in.strs(&c.pos[1]))
+	case "hasflag":
+		var vals []string
+		if len(c.pos) == 2 {
+			for _, v := range in.strs(&c.pos[0]) {
+				vals = append(vals, strings.Fields(in.getVar(v))...)
+			}
+		} else {
+			vals = append(vals, in.flags...)
+		}
+		keys := strings.Fields(strings.Join(in.strs(&c.pos[len(c.pos)-1]), " "))
+		return in.matchWith(c, vals, keys)
+	case "string":
+		vals := in.strs(&c.pos[0])
+		if m := in.matcherOf(c); m.typ == "count" {
+			var ne []string
+			for _, v := range vals {
+				if v != "" {
+					ne = append(ne, v)
+				}
+			}
+			vals = ne
+		}
+		return in.matchWith(c, vals, in.strs(&c.pos[1]))
+	case "body":
+		vals, err := in.bodyValues(c)
+		if err != nil {
+			return false, err
+		}
+		return in.matchWith(c, vals, in.strs(&c.pos[0]))
+	case "date", "currentdate":
+		return in.dateTest(n.name, c)
+	case "mailboxexists":
+		for _, mb := range in.strs(&c.pos[0]) {
+			if !validMailbox(mb) || in.env.MailboxExists != nil && !in.env.MailboxExists(mb) {
+				return false, nil
+			}
+		}
+		return true, nil
+	case "specialuse_exists":
+		uses := in.strs(&c.pos[len(c.pos)-1])
+		if len(c.pos) == 2 {
+			mb := in.str(&c.pos[0])
+			if in.env.MailboxExists != nil && !in.env.MailboxExists(mb) {
+				return false, nil
+			}
+			var have []string
+			if in.env.SpecialUse != nil {
+				have = in.env.SpecialUse(mb)
+			}
+			for _, u := range uses {
+				if !hasFlag(have, u) {
+					return false, nil
+				}
+			}
+			return true, nil
+		}
+		for _, u := range uses {
+			if in.env.FindSpecialUse == nil || in.env.FindSpecialUse(u) == "" {
+				return false, nil
+			}
+		}
+		return true, nil
+	case "spamtest":
+		v := in.spamValue(c.tags["percent"] != nil)
+		return in.matchWith(c, []string{v}, []string{in.str(&c.pos[0])})
+	case "virustest":
+		v := in.virusValue()
+		return in.matchWith(c, []string{v}, []string{in.str(&c.pos[0])})
+	case "environment":
+		v, ok := in.environment(strings.ToLower(in.str(&c.pos[0])))
+		var vals []string
+		if ok {
+			vals = []string{v}
+		}
+		return in.matchWith(c, vals, in.strs(&c.pos[1]))
+	case "ihave":
+		for _, e := range in.strs(&c.pos[0]) {
+			if !in.s.capable(e) {
+				return false, nil
+			}
+		}
+		return true, nil
+	case "duplicate":
+		return in.duplicate(c)
+	}
+	return false, in.errorf("test '%s' is not implemented", n.name)
+}
+
+func (in *interp) matcherOf(c *cargs) *matcher {
+	m := &matcher{typ: "is", cmp: "i;ascii-casemap", re: c.re}
+	for _, t := range []string{"is", "contains", "matches", "regex", "value", "count"} {
+		if a := c.tags[t]; a != nil {
+			m.typ = t
+			if t == "value" || t == "count" {
+				m.relop = strings.ToLower(a.strs[0])
+			}
+		}
+	}
+	if a := c.tags["comparator"]; a != nil {
+		m.cmp = strings.ToLower(a.strs[0])
+	}
+	return m
+}
+
+func (in *interp) matchWith(c *cargs, vals, keys []string) (bool, error) {
+	m := in.matcherOf(c)
+	ok, vars, err := m.match(in, vals, keys)
+	if err != nil {
+		return false, err
+	}
+	if ok && vars != nil && in.s.exts["variables"] {
+		if len(vars) > 10 {
+			vars = vars[:10]
+		}
+		in.mvars = vars
+	}
+	return ok, nil
+}
+
+func (in *interp) regex(k, cmp string) (*regexp.Regexp, error) {
+	key := cmp + "\x00" + k
+	if re, ok := in.regexps[key]; ok {
+		return re, nil
+	}
+	re, err := compileRE(k, cmp)
+	if err != nil {
+		return nil, in.errorf("invalid regular expression '%s': %v", k, err)
+	}
+	if len(in.regexps) < 256 {
+		in.regexps[key] = re
+	}
+	return re, nil
+}
+
+// headerValuesRaw returns the named fields' unfolded values, honouring :index and :last.
+func (in *interp) headerValuesRaw(name string, c *cargs) []string {
+	var vals []string
+	for _, f := range in.header {
+		if strings.EqualFold(f.Name, name) {
+			vals = append(vals, unfold(f.Value))
+		}
+	}
+	if a := c.tags["index"]; a != nil {
+		i := int(min(a.num, 1<<30))
+		if c.tags["last"] != nil {
+			i = len(vals) - i + 1
+		}
+		if i < 1 || i > len(vals) {
+			return nil
+		}
+		return vals[i-1 : i]
+	}
+	return vals
+}
+
+func (in *interp) headerValues(name string, c *cargs) []string {
+	vals := in.headerValuesRaw(name, c)
+	for i, v := range vals {
+		vals[i] = decodeHeader(v)
+	}
+	return vals
+}
+
+func (in *interp) addrPart(a address, c *cargs) (string, bool) {
+	switch {
+	case c.tags["localpart"] != nil:
+		return a.local, true
+	case c.tags["domain"] != nil:
+		return a.domain, true
+	case c.tags["user"] != nil || c.tags["detail"] != nil:
+		sep := in.env.SubaddressSep
+		if sep == "" {
+			sep = "+"
+		}
+		i := strings.Index(a.local, sep)
+		if c.tags["user"] != nil {
+			if i < 0 {
+				return a.local, true
+			}
+			return a.local[:i], true
+		}
+		if i < 0 {
+			return "", false
+		}
+		return a.local[i+len(sep):], true
+	}
+	if a.domain == "" {
+		return a.local, true
+	}
+	return a.local + "@" + a.domain, true
+}
+
+func (in *interp) bodyParts() ([]part, error) {
+	if !in.partsOK {
+		body, err := in.msg.Body()
+		if err != nil {
+			return nil, in.errorf("body: cannot read the message body: %v", err)
+		}
+		in.parts = bodyParts(in.msg.Header, body)
+		in.partsOK = true
+	}
+	return in.parts, nil
+}
+
+func (in *interp) bodyValues(c *cargs) ([]string, error) {
+	if c.tags["raw"] != nil {
+		body, err := in.msg.Body()
+		if err != nil {
+			return nil, in.errorf("body: cannot read the message body: %v", err)
+		}
+		return []string{string(body)}, nil
+	}
+	types := []string{"text"}
+	if t := c.tags["content"]; t != nil {
+		types = in.strs(t)
+	}
+	parts, err := in.bodyParts()
+	if err != nil {
+		return nil, err
+	}
+	var vals []string
+	for _, p := range parts {
+		if p.multi {
+			continue
+		}
+		for _, t := range types {
+			t = strings.ToLower(t)
+			if t == "" || t == p.ctype || !strings.Contains(t, "/") && strings.HasPrefix(p.ctype, t+"/") {
+				vals = append(vals, partText(p))
+				break
+			}
+		}
+	}
+	return vals, nil
+}
+
+func partText(p part) string {
+	cs := strings.ToLower(p.params["charset"])
+	if strings.HasPrefix(p.ctype, "text/") && cs != "" && cs != "utf-8" && cs != "us-ascii" {
+		if s, err := convertCharset(cs, p.body); err == nil {
+			return s
+		}
+	}
+	return string(p.body)
+}
+
+func (in *interp) duplicate(c *cargs) (bool, error) {
+	var id string
+	if t := c.tags["uniqueid"]; t != nil {
+		id = in.str(t)
+	} else {
+		h := "message-id"
+		if t := c.tags["header"]; t != nil {
+			h = in.str(t)
+		}
+		v, ok := firstField(in.header, h)
+		if !ok {
+			return false, nil
+		}
+		id = unfold(v)
+	}
+	id = in.str(c.tags["handle"]) + "\x00" + id
+	secs := uint64(7 * 24 * 3600)
+	if t := c.tags["seconds"]; t != nil {
+		secs = min(t.num, 1<<31)
+	}
+	seen := in.env.Duplicates != nil && in.env.Duplicates.Seen(id)
+	if !seen || c.tags["last"] != nil {
+		in.dups = append(in.dups, dupMark{id: id, until: in.now().Add(time.Duration(secs) * time.Second)})
+	}
+	return seen, nil
+}
+
+func (in *interp) now() time.Time {
+	if in.env.Now.IsZero() {
+		return time.Now()
+	}
+	return in.env.Now
+}
+
+// Version is reported by the environment test's "version" item.
+const Version = "0.1"
+
+func (in *interp) environment(name string) (string, bool) {
+	if v, ok := in.env.Environment[name]; ok {
+		return v, true
+	}
+	switch name {
+	case "name":
+		return "mailscript", true
+	case "version":
+		return Version, true
+	case "location":
+		return "MS", true // RFC 6785 §3.2: a message store
+	case "phase":
+		return "post", true
+	case "domain", "host":
+		return "localhost", true
+	case "imap.mailbox":
+		return in.env.Mailbox, true
+	case "imap.cause":
+		return "", false
+	}
+	return "", false
+}
+
+func (in *interp) spamValue(percent bool) string {
+	h := in.env.SpamHeader
+	if h == "" {
+		h = "X-Spam-Score"
+	}
+	max := in.env.SpamMax
+	if max <= 0 {
+		max = 10
+	}
+	v, ok := firstField(in.header, h)
+	if !ok {
+		return "0"
+	}
+	s := unfold(v)
+	end := 0
+	for end < len(s) && (isDigit(s[end]) || s[end] == '.' || s[end] == '-' && end == 0) {
+		end++
+	}
+	score, err := strconv.ParseFloat(s[:end], 64)
+	if err != nil {
+		return "0"
+	}
+	r := score / max
+	r = max0(min(r, 1))
+	if percent {
+		return strconv.Itoa(int(r*100 + 0.5))
+	}
+	return strconv.Itoa(1 + int(r*9+0.5))
+}
+
+func max0(f float64) float64 {
+	if f < 0 {
+		return 0
+	}
+	return f
+}
+
+func (in *interp) virusValue() string {
+	h := in.env.VirusHeader
+	if h == "" {
+		h = "X-Virus-Scan"
+	}
+	pat := in.env.VirusRegexp
+	if pat == "" {
+		pat = `Found to be (.+)\.`
+	}
+	levels := in.env.VirusLevels
+	if levels == nil {
+		levels = map[string]int{"clean": 1, "infected": 5}
+	}
+	v, ok := firstField(in.header, h)
+	if !ok {
+		return "0"
+	}
+	re, err := in.regex(pat, "i;octet")
+	if err != nil {
+		return "0"
+	}
+	m := re.FindStringSubmatch(unfold(v))
+	if len(m) < 2 {
+		return "0"
+	}
+	if n, ok := levels[strings.ToLower(m[1])]; ok {
+		return strconv.Itoa(n)
+	}
+	return "0"
+}

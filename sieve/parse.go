@@ -1,0 +1,302 @@
+package sieve
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is one compile or runtime error, located at a script line.
+type Error struct {
+	File string // the script's name, as given to Compile
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s: line %d: error: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: error: %s", e.File, e.Msg)
+}
+
+// CompileError lists every error found in one script, in script order.
+type CompileError struct {
+	Errors []*Error
+}
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	for i, x := range e.Errors {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(x.Error())
+	}
+	return b.String()
+}
+
+type argKind int
+
+const (
+	argTag argKind = iota
+	argNumber
+	argStrings // a string or a string list
+)
+
+type arg struct {
+	kind argKind
+	tag  string
+	num  uint64
+	strs []string
+	list bool // written as [ ... ]
+	line int
+}
+
+type node struct {
+	name  string
+	line  int
+	args  []arg
+	tests []*node
+	block []*node // nil when no block; empty slice for {}
+	hasBl bool
+
+	spec *spec // filled by the validator
+	x    any   // validator's compiled form (tags, regexps)
+}
+
+// Limits bound what a script may make the compiler and interpreter do.
+type Limits struct {
+	MaxScriptSize int // bytes; default 1 MiB
+	MaxNesting    int // blocks and tests; default 32
+	MaxIncludes   int // scripts included in one run; default 255
+	MaxActions    int // default 32
+	MaxRedirects  int // default 4
+	MaxVariables  int // per scope; default 255
+	MaxVarSize    int // bytes; default 4096
+	MaxSteps      int // commands and tests evaluated in one run; default 1e6
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxScriptSize, 1<<20)
+	def(&l.MaxNesting, 32)
+	def(&l.MaxIncludes, 255)
+	def(&l.MaxActions, 32)
+	def(&l.MaxRedirects, 4)
+	def(&l.MaxVariables, 255)
+	def(&l.MaxVarSize, 4096)
+	def(&l.MaxSteps, 1000000)
+	return l
+}
+
+type parser struct {
+	lx    lexer
+	tok   token
+	errs  []*Error
+	depth int
+	max   int
+}
+
+func (p *parser) advance() { p.tok = p.lx.next() }
+
+func (p *parser) errorf(line int, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// parse reads a whole script. Parse errors stop at the first one (as sievec does).
+func parse(src string, maxDepth int) ([]*node, []*Error) {
+	p := &parser{lx: lexer{src: src, line: 1}, max: maxDepth}
+	p.advance()
+	var cmds []*node
+	for p.tok.kind != tokEOF && len(p.errs) == 0 {
+		c := p.command()
+		if c == nil {
+			break
+		}
+		cmds = append(cmds, c)
+	}
+	if p.lx.err != nil && len(p.errs) == 0 {
+		p.errs = append(p.errs, p.lx.err)
+	}
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return cmds, nil
+}
+
+func (p *parser) lexFailed() bool {
+	if p.lx.err != nil {
+		if len(p.errs) == 0 {
+			p.errs = append(p.errs, p.lx.err)
+		}
+		return true
+	}
+	return false
+}
+
+func (p *parser) command() *node {
+	if p.tok.kind != tokIdent {
+		if p.lexFailed() {
+			return nil
+		}
+		if p.tok.kind == tokPunct && p.tok.text == "}" {
+			p.errorf(p.tok.line, "unexpected '}' found")
+		} else {
+			p.errorf(p.tok.line, "expected identifier, but found %s", p.tok.describe())
+		}
+		return nil
+	}
+	n := &node{name: p.tok.text, line: p.tok.line}
+	p.advance()
+	if !p.arguments(n, true) {
+		return nil
+	}
+	switch {
+	case p.tok.kind == tokPunct && p.tok.text == ";":
+		p.advance()
+	case p.tok.kind == tokPunct && p.tok.text == "{":
+		p.depth++
+		if p.depth > p.max {
+			p.errorf(p.tok.line, "cannot nest command blocks deeper than %d levels", p.max)
+			return nil
+		}
+		p.advance()
+		n.hasBl = true
+		n.block = []*node{}
+		for !(p.tok.kind == tokPunct && p.tok.text == "}") {
+			if p.tok.kind == tokEOF {
+				if !p.lexFailed() {
+					p.errorf(p.tok.line, "end of file before end of command block")
+				}
+				return nil
+			}
+			c := p.command()
+			if c == nil {
+				return nil
+			}
+			n.block = append(n.block, c)
+		}
+		p.depth--
+		p.advance()
+	default:
+		if !p.lexFailed() {
+			p.errorf(p.tok.line, "expected end of command ';' or the beginning of a compound block '{', but found %s", p.tok.describe())
+		}
+		return nil
+	}
+	return n
+}
+
+// arguments reads arguments then an optional test or test list.
+func (p *parser) arguments(n *node, isCommand bool) bool {
+	for {
+		switch p.tok.kind {
+		case tokTag:
+			n.args = append(n.args, arg{kind: argTag, tag: p.tok.text, line: p.tok.line})
+			p.advance()
+			continue
+		case tokNumber:
+			n.args = append(n.args, arg{kind: argNumber, num: p.tok.num, line: p.tok.line})
+			p.advance()
+			continue
+		case tokString:
+			n.args = append(n.args, arg{kind: argStrings, strs: []string{p.tok.text}, line: p.tok.line})
+			p.advance()
+			continue
+		case tokPunct:
+			if p.tok.text == "[" {
+				a := arg{kind: argStrings, list: true, line: p.tok.line}
+				p.advance()
+				for {
+					if p.tok.kind != tokString {
+						if !p.lexFailed() {
+							p.errorf(p.tok.line, "expected string in string list, but found %s", p.tok.describe())
+						}
+						return false
+					}
+					a.strs = append(a.strs, p.tok.text)
+					p.advance()
+					if p.tok.kind == tokPunct && p.tok.text == "," {
+						p.advance()
+						continue
+					}
+					if p.tok.kind == tokPunct && p.tok.text == "]" {
+						p.advance()
+						break
+					}
+					if !p.lexFailed() {
+						p.errorf(p.tok.line, "expected ',' or end of string list ']', but found %s", p.tok.describe())
+					}
+					return false
+				}
+				n.args = append(n.args, a)
+				continue
+			}
+		}
+		break
+	}
+	// test or test-list
+	if p.tok.kind == tokIdent {
+		t := p.test()
+		if t == nil {
+			return false
+		}
+		n.tests = []*node{t}
+		return true
+	}
+	if p.tok.kind == tokPunct && p.tok.text == "(" {
+		p.depth++
+		if p.depth > p.max {
+			p.errorf(p.tok.line, "cannot nest tests deeper than %d levels", p.max)
+			return false
+		}
+		p.advance()
+		n.tests = []*node{}
+		for {
+			if p.tok.kind != tokIdent {
+				if !p.lexFailed() {
+					p.errorf(p.tok.line, "expected test command after '(' or ',', but found %s", p.tok.describe())
+				}
+				return false
+			}
+			t := p.test()
+			if t == nil {
+				return false
+			}
+			n.tests = append(n.tests, t)
+			if p.tok.kind == tokPunct && p.tok.text == "," {
+				p.advance()
+				continue
+			}
+			if p.tok.kind == tokPunct && p.tok.text == ")" {
+				p.advance()
+				break
+			}
+			if !p.lexFailed() {
+				p.errorf(p.tok.line, "expected ',' or end of test list ')', but found %s", p.tok.describe())
+			}
+			return false
+		}
+		p.depth--
+	}
+	return true
+}
+
+func (p *parser) test() *node {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > p.max {
+		p.errorf(p.tok.line, "cannot nest tests deeper than %d levels", p.max)
+		return nil
+	}
+	n := &node{name: p.tok.text, line: p.tok.line}
+	p.advance()
+	if !p.arguments(n, false) {
+		return nil
+	}
+	return n
+}

@@ -1,0 +1,344 @@
+package sieve
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// An implementation of the parts of Pigeonhole's vnd.dovecot.testsuite extension that its
+// core and extension test files use, for the conformance harness.
+
+type storedMsg struct {
+	raw   string
+	flags []string
+}
+
+type suite struct {
+	dir      string
+	env      *Env
+	msgRaw   string
+	mail     map[string][]storedMsg // mailbox (INBOX upper-cased) -> messages
+	compiled *Script
+	errs     []string // of the last compile or run
+	result   *Result
+	passed   []string
+	failed   []string // "name: reason"
+	opts     *Options
+	curName  string
+}
+
+// failure ends one test block.
+type failure struct{ msg string }
+
+func (f *failure) Error() string { return f.msg }
+
+const defaultTestMessage = "From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFriep!\n"
+
+func newSuite(path string) *suite {
+	dir := filepath.Dir(path)
+	s := &suite{dir: dir, env: &Env{Test: true, Envelope: &Envelope{}}, mail: map[string][]storedMsg{"INBOX": nil}}
+	s.opts = &Options{Name: strings.TrimSuffix(filepath.Base(path), ".svtest"),
+		PersonalDir: filepath.Join(dir, "included"), GlobalDir: filepath.Join(dir, "included-global")}
+	s.opts.extra = s.extension()
+	return s
+}
+
+func mbKey(name string) string {
+	if strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	if len(name) > 6 && strings.EqualFold(name[:6], "INBOX.") {
+		return "INBOX" + name[5:]
+	}
+	return name
+}
+
+func (s *suite) setMessage(in *interp, raw string) {
+	m, _ := ParseMessage([]byte(raw))
+	s.msgRaw = raw
+	in.msg = m
+	in.header = m.Header
+	in.edited = false
+	in.partsOK = false
+	in.parts = nil
+}
+
+func (s *suite) extension() *extension {
+	tsTags := merge(matchTags, map[string]tagSpec{"index": {param: kNum}})
+	specs := []*spec{
+		{name: "test", pos: alts(p(kStr, "test-name")), block: true},
+		{name: "test_fail", pos: alts(p(kStr, "reason"))},
+		{name: "test_set", pos: alts(p(kStr, "object", kStr, "value"))},
+		{name: "test_result_reset"},
+		{name: "test_mailbox_create", pos: alts(p(kStr, "mailbox"))},
+		{name: "test_config_set", pos: alts(p(kStr, "setting", kStr, "value"))},
+		{name: "test_config_unset", pos: alts(p(kStr, "setting"))},
+		{name: "test_config_reload", tags: map[string]tagSpec{"extension": {param: kStr}}},
+		{name: "test_message", tags: map[string]tagSpec{"folder": {group: "src", param: kStr}, "smtp": {group: "src"}},
+			pos: alts(p(kNum, "index"))},
+		{name: "test_message", test: true, tags: map[string]tagSpec{"folder": {group: "src", param: kStr}, "smtp": {group: "src"}},
+			pos: alts(p(kNum, "index"))},
+		{name: "test_script_compile", test: true, pos: alts(p(kStr, "script"))},
+		{name: "test_script_run", test: true, tags: map[string]tagSpec{"append_result": {}}},
+		{name: "test_result_execute", test: true},
+		{name: "test_result_action", test: true, tags: tsTags, pos: alts(p(kList, "key list"))},
+		{name: "test_error", test: true, tags: tsTags, pos: alts(p(kList, "key list"))},
+	}
+	for _, sp := range specs {
+		sp.ext = "vnd.dovecot.testsuite"
+	}
+	// test_message is both a command and a test: the spec table is keyed by name, so the
+	// command form is looked up through cmdSpecs.
+	return &extension{
+		caps:  map[string]bool{"vnd.dovecot.testsuite": true},
+		specs: specs,
+		cmd:   s.command,
+		test:  s.test,
+	}
+}
+
+func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
+	switch n.name {
+	case "test":
+		s.curName = in.str(&c.pos[0])
+		_, err := in.block(n.block)
+		var f *failure
+		switch {
+		case errors.As(err, &f):
+			s.failed = append(s.failed, s.curName+": "+f.msg)
+		case err != nil:
+			s.failed = append(s.failed, s.curName+": "+err.Error())
+		default:
+			s.passed = append(s.passed, s.curName)
+		}
+		// A new test starts from a clean result.
+		in.res = &Result{}
+		in.cancel = false
+		return true, nil
+	case "test_fail":
+		return true, &failure{msg: fmt.Sprintf("line %d: %s", n.line, in.str(&c.pos[0]))}
+	case "test_set":
+		obj, val := strings.ToLower(in.str(&c.pos[0])), in.str(&c.pos[1])
+		switch obj {
+		case "message":
+			s.setMessage(in, val)
+		case "envelope.from":
+			s.env.Envelope.From = strings.Trim(val, "<>")
+		case "envelope.to", "envelope.orig_to":
+			s.env.Envelope.To = strings.Trim(val, "<>")
+		case "envelope.auth":
+			s.env.Envelope.Auth = val
+		default:
+			return true, in.errorf("test_set: unsupported object '%s'", obj)
+		}
+		return true, nil
+	case "test_result_reset":
+		s.result = nil
+		in.res = &Result{}
+		in.cancel = false
+		return true, nil
+	case "test_mailbox_create":
+		k := mbKey(in.str(&c.pos[0]))
+		if _, ok := s.mail[k]; !ok {
+			s.mail[k] = nil
+		}
+		return true, nil
+	case "test_config_set":
+		return true, s.config(in, in.str(&c.pos[0]), in.str(&c.pos[1]))
+	case "test_config_unset":
+		return true, s.config(in, in.str(&c.pos[0]), "")
+	case "test_config_reload":
+		return true, nil
+	case "test_message":
+		ok, err := s.message(in, c)
+		if err == nil && !ok {
+			err = in.errorf("test_message: no such message")
+		}
+		return true, err
+	}
+	return false, nil
+}
+
+func (s *suite) config(in *interp, key, val string) error {
+	switch key {
+	case "sieve_spamtest_status_header":
+		s.env.SpamHeader = val
+		if i := strings.IndexByte(val, ':'); i >= 0 {
+			s.env.SpamHeader = val[:i]
+		}
+	case "sieve_spamtest_max_value":
+		f, _ := strconv.ParseFloat(val, 64)
+		s.env.SpamMax = f
+	case "sieve_virustest_status_header":
+		s.env.VirusHeader = val
+		if i := strings.IndexByte(val, ':'); i >= 0 {
+			s.env.VirusHeader, s.env.VirusRegexp = val[:i], val[i+1:]
+		}
+	case "recipient_delimiter":
+		s.env.SubaddressSep = val
+	case "sieve_variables_max_variable_size":
+		n, _ := strconv.Atoi(val)
+		in.lim.MaxVarSize = n
+	default:
+		if strings.HasPrefix(key, "sieve_virustest_text_value") {
+			if s.env.VirusLevels == nil {
+				s.env.VirusLevels = map[string]int{}
+			}
+			n, _ := strconv.Atoi(strings.TrimPrefix(key, "sieve_virustest_text_value"))
+			s.env.VirusLevels[strings.ToLower(val)] = n
+		}
+	}
+	return nil
+}
+
+func (s *suite) message(in *interp, c *cargs) (bool, error) {
+	if c.tags["folder"] == nil {
+		return false, nil // :smtp: nothing is ever sent
+	}
+	msgs := s.mail[mbKey(in.str(c.tags["folder"]))]
+	i := int(c.pos[0].num)
+	if i >= len(msgs) {
+		return false, nil
+	}
+	s.setMessage(in, msgs[i].raw)
+	in.flags = append([]string{}, msgs[i].flags...)
+	return true, nil
+}
+
+func (s *suite) test(in *interp, n *node, c *cargs) (bool, bool, error) {
+	switch n.name {
+	case "test_message":
+		ok, err := s.message(in, c)
+		return true, ok, err
+	case "test_script_compile":
+		path := filepath.Join(s.dir, in.str(&c.pos[0]))
+		src, err := os.ReadFile(path)
+		if err != nil {
+			s.errs = []string{err.Error()}
+			return true, false, nil
+		}
+		o := *s.opts
+		o.extra = nil
+		o.Name = strings.TrimSuffix(filepath.Base(path), ".sieve")
+		o.Limits = Limits{}
+		sc, err := Compile(src, &o)
+		s.errs = nil
+		s.compiled = sc
+		if err != nil {
+			var ce *CompileError
+			if errors.As(err, &ce) {
+				for _, e := range ce.Errors {
+					s.errs = append(s.errs, e.Msg)
+				}
+			}
+			return true, false, nil
+		}
+		return true, true, nil
+	case "test_script_run":
+		if s.compiled == nil {
+			return true, false, nil
+		}
+		m, _ := ParseMessage([]byte(s.msgRaw))
+		m.Header = in.header
+		m.Flags = in.flags
+		sub := newInterp(s.compiled, m, s.env)
+		sub.lim.MaxVarSize = in.lim.MaxVarSize
+		err := sub.runMain()
+		res := sub.finish(err)
+		if c.tags["append_result"] != nil && s.result != nil {
+			res.Actions = append(s.result.Actions, res.Actions...)
+		}
+		s.result = res
+		s.errs = nil
+		if err != nil {
+			var re *RuntimeError
+			if errors.As(err, &re) {
+				s.errs = []string{re.Msg}
+			}
+			return true, false, nil
+		}
+		return true, true, nil
+	case "test_result_execute":
+		if s.result == nil {
+			return true, true, nil
+		}
+		return true, s.execute(s.result), nil
+	case "test_result_action":
+		var vals []string
+		if s.result != nil {
+			for _, a := range s.result.Actions {
+				vals = append(vals, resultName(a))
+			}
+			if s.result.ImplicitKeep != nil && c.tags["count"] == nil {
+				vals = append(vals, "keep")
+			}
+		}
+		r, err := s.indexed(in, c, vals)
+		return true, r, err
+	case "test_error":
+		r, err := s.indexed(in, c, s.errs)
+		return true, r, err
+	}
+	return false, false, nil
+}
+
+func resultName(a Action) string {
+	if a.Kind == "fileinto" {
+		return "store"
+	}
+	return a.Kind
+}
+
+func (s *suite) indexed(in *interp, c *cargs, vals []string) (bool, error) {
+	if a := c.tags["index"]; a != nil {
+		i := int(a.num)
+		if i < 1 || i > len(vals) {
+			return false, nil
+		}
+		vals = vals[i-1 : i]
+	}
+	return in.matchWith(c, vals, in.strs(&c.pos[0]))
+}
+
+// execute stores the result's messages into the fake mail store, as delivery would.
+func (s *suite) execute(r *Result) bool {
+	store := func(a Action) bool {
+		mb := "INBOX"
+		if a.Kind == "fileinto" {
+			mb = mbKey(a.Mailbox)
+		}
+		if _, ok := s.mail[mb]; !ok {
+			if !a.Create {
+				return false
+			}
+		}
+		raw := s.msgRaw
+		if a.Header != nil {
+			var b strings.Builder
+			for _, f := range a.Header {
+				b.WriteString(f.Name + ":" + f.Value + "\r\n")
+			}
+			_, body := splitMessage([]byte(raw))
+			b.WriteString("\r\n")
+			b.Write(body)
+			raw = b.String()
+		}
+		s.mail[mb] = append(s.mail[mb], storedMsg{raw: raw, flags: a.Flags})
+		return true
+	}
+	for _, a := range r.Actions {
+		if a.Kind == "keep" || a.Kind == "fileinto" {
+			if !store(a) {
+				return false
+			}
+		}
+	}
+	if r.ImplicitKeep != nil {
+		return store(*r.ImplicitKeep)
+	}
+	return true
+}

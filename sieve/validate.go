@@ -1,0 +1,497 @@
+package sieve
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// cargs is a node's arguments sorted by the validator.
+type cargs struct {
+	tags map[string]*arg // tag name -> its parameter (an argTag arg when it has none)
+	pos  []arg
+	re   []*regexp.Regexp // :regex keys compiled once, when they hold no variables
+}
+
+type validator struct {
+	s     *Script
+	specs map[string]*spec
+	errs  []*Error
+	exts  map[string]bool
+}
+
+func (v *validator) errorf(line int, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.s.name, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func article(s *spec) string {
+	if s.test {
+		return "the " + s.name + " test"
+	}
+	return "the " + s.name + " command"
+}
+
+func kindName(k kindSet) string {
+	switch k {
+	case kStr:
+		return "a string"
+	case kList:
+		return "a string list"
+	}
+	return "a number"
+}
+
+func argName(a arg) string {
+	switch a.kind {
+	case argTag:
+		return "a tag"
+	case argNumber:
+		return "a number"
+	}
+	if a.list {
+		return "a string list"
+	}
+	return "a string"
+}
+
+func (v *validator) block(cmds []*node, top bool) {
+	requireOK := top
+	var prev string
+	for _, n := range cmds {
+		if n.name == "require" {
+			if !requireOK {
+				v.errorf(n.line, "require commands can only be placed at top level at the beginning of the file")
+			}
+		} else {
+			requireOK = false
+		}
+		if (n.name == "elsif" || n.name == "else") && prev != "if" && prev != "elsif" {
+			v.errorf(n.line, "the %s command must follow an if or elseif command", n.name)
+		}
+		prev = n.name
+		v.command(n)
+	}
+}
+
+func (v *validator) known(n *node, test bool) *spec {
+	s := v.specs[n.name]
+	if alt := v.specs["test:"+n.name]; test && alt != nil {
+		s = alt // a name that is both a command and a test
+	}
+	what := "command"
+	if test {
+		what = "test"
+	}
+	if s == nil || s.test != test || (s.ext != "" && !v.exts[s.ext] && !(s.name == "ereject" && v.exts["reject"])) {
+		if s != nil && s.test == test {
+			v.errorf(n.line, "unknown %s '%s' (perhaps it is part of an extension that is not required: '%s')", what, n.name, s.ext)
+		} else if s != nil {
+			v.errorf(n.line, "%s '%s' is a %s, not a %s", what, n.name, map[bool]string{true: "test", false: "command"}[s.test], what)
+		} else {
+			v.errorf(n.line, "unknown %s '%s'", what, n.name)
+		}
+		return nil
+	}
+	return s
+}
+
+func (v *validator) command(n *node) {
+	s := v.known(n, false)
+	if s == nil {
+		return
+	}
+	n.spec = s
+	if v.s.opts.StoredMail && (undeliverable[s.name] || s.name == "redirect" && !v.s.opts.AllowRedirect) {
+		v.errorf(n.line, "%s is inapplicable to stored mail (RFC 6785 §3.11): the message was delivered already", s.name)
+	}
+	v.args(n, s)
+	if s.block && !n.hasBl {
+		v.errorf(n.line, "%s requires a command block", article(s))
+	} else if !s.block && n.hasBl {
+		v.errorf(n.line, "%s does not take a command block", article(s))
+	}
+	if s.name == "require" {
+		v.require(n)
+	}
+	if (s.name == "if" || s.name == "elsif") && len(n.tests) == 1 && n.tests[0].name == "ihave" && v.exts["ihave"] {
+		// RFC 5463 §4: a block guarded by ihave is checked with those extensions, or not at
+		// all when one is unknown.
+		c, _ := n.tests[0].x.(*cargs)
+		if c == nil || len(c.pos) != 1 {
+			return
+		}
+		saved := map[string]bool{}
+		for k, x := range v.exts {
+			saved[k] = x
+		}
+		for _, e := range c.pos[0].strs {
+			if !v.capable(e) {
+				return
+			}
+			v.exts[e] = true
+		}
+		v.block(n.block, false)
+		for k := range v.exts {
+			if !saved[k] {
+				delete(v.exts, k)
+			}
+		}
+		return
+	}
+	v.block(n.block, false)
+}
+
+func (v *validator) require(n *node) {
+	c, ok := n.x.(*cargs)
+	if !ok || len(c.pos) != 1 {
+		return
+	}
+	for _, e := range c.pos[0].strs {
+		if !v.capable(e) {
+			v.errorf(n.line, "require command: unknown Sieve capability '%s'", e)
+			continue
+		}
+		v.exts[e] = true
+	}
+}
+
+func (v *validator) capable(e string) bool { return v.s.capable(e) }
+
+func (s *Script) capable(e string) bool {
+	if capabilities[e] {
+		return true // with StoredMail, reject and vacation are refused by the command, naming the policy
+	}
+	return s.extra != nil && s.extra.caps[e]
+}
+
+func (v *validator) test(n *node) {
+	s := v.known(n, true)
+	if s == nil {
+		return
+	}
+	n.spec = s
+	v.args(n, s)
+}
+
+func (v *validator) args(n *node, s *spec) {
+	c := &cargs{tags: map[string]*arg{}}
+	n.x = c
+	groups := map[string]string{}
+	args := n.args
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a.kind != argTag {
+			c.pos = append(c.pos, a)
+			continue
+		}
+		if len(c.pos) > 0 {
+			v.errorf(a.line, "tagged argument ':%s' of %s comes after positional arguments", a.tag, article(s))
+		}
+		ts, ok := s.tags[a.tag]
+		if ok && ts.ext != "" && !v.exts[ts.ext] {
+			ok = false
+		}
+		if !ok {
+			v.errorf(a.line, "unknown tagged argument ':%s' for %s", a.tag, article(s))
+			if s.tags[a.tag].param != 0 && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		if g := ts.group; g != "" {
+			if other, dup := groups[g]; dup {
+				v.errorf(a.line, "%s: tags ':%s' and ':%s' cannot be used together", article(s), other, a.tag)
+			}
+			groups[g] = a.tag
+		}
+		if _, dup := c.tags[a.tag]; dup {
+			v.errorf(a.line, "encountered duplicate tag ':%s' for %s", a.tag, article(s))
+		}
+		if ts.param == 0 {
+			c.tags[a.tag] = &args[i]
+			continue
+		}
+		if i+1 >= len(args) || !fits(args[i+1], ts.param) {
+			found := "none"
+			if i+1 < len(args) {
+				found = argName(args[i+1])
+			}
+			v.errorf(a.line, "the :%s tag for %s requires %s as parameter, but %s was found", a.tag, article(s), kindName(ts.param), found)
+			continue
+		}
+		i++
+		c.tags[a.tag] = &args[i]
+	}
+	// positional arguments: the alternative with the matching count
+	var want []posArg
+	for _, alt := range s.pos {
+		if len(alt) == len(c.pos) {
+			want = alt
+		}
+	}
+	if want == nil && (len(s.pos) > 0 || len(c.pos) > 0) {
+		n := 0
+		if len(s.pos) > 0 {
+			n = len(s.pos[len(s.pos)-1])
+		}
+		v.errorf(lineOf(nodeLine(args, s), c), "%s requires %d positional argument(s), but %d is/are specified", article(s), n, len(c.pos))
+	}
+	for i, pa := range want {
+		if !fits(c.pos[i], pa.kind) {
+			v.errorf(c.pos[i].line, "%s expects %s as argument %d (%s), but %s was found", article(s), kindName(pa.kind), i+1, pa.name, argName(c.pos[i]))
+		}
+	}
+	// tests
+	switch {
+	case s.tests == 0 && n.tests != nil:
+		v.errorf(n.line, "%s accepts no tests", article(s))
+	case s.tests == 1 && len(n.tests) != 1:
+		v.errorf(n.line, "%s requires one test", article(s))
+	case s.tests == -1 && (n.tests == nil || len(n.tests) == 0 && false):
+		v.errorf(n.line, "%s requires a list of tests", article(s))
+	}
+	if s.tests == 1 && n.tests != nil && len(n.tests) == 1 && n.args != nil && false {
+		return
+	}
+	for _, t := range n.tests {
+		v.test(t)
+	}
+	v.encoded(c)
+	v.check(n, s, c)
+}
+
+func nodeLine(args []arg, s *spec) int {
+	if len(args) > 0 {
+		return args[0].line
+	}
+	return 0
+}
+
+func lineOf(l int, _ *cargs) int { return l }
+
+func fits(a arg, k kindSet) bool {
+	switch k {
+	case kStr:
+		return a.kind == argStrings && !a.list && len(a.strs) == 1
+	case kList:
+		return a.kind == argStrings
+	}
+	return a.kind == argNumber
+}
+
+// encoded applies RFC 5228 §2.4.2.4 to every string when the script requires it.
+func (v *validator) encoded(c *cargs) {
+	if !v.exts["encoded-character"] {
+		return
+	}
+	fix := func(a *arg) {
+		if a.kind != argStrings {
+			return
+		}
+		for i, s := range a.strs {
+			out, err := decodeEncoded(s)
+			if err != nil {
+				v.errorf(a.line, "%v", err)
+				continue
+			}
+			a.strs[i] = out
+		}
+	}
+	for _, a := range c.tags {
+		fix(a)
+	}
+	for i := range c.pos {
+		fix(&c.pos[i])
+	}
+}
+
+// decodeEncoded expands ${hex:...} and ${unicode:...}; malformed ones stay as written.
+func decodeEncoded(s string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		b.WriteString(s[:i])
+		rest := s[i+2:]
+		colon := strings.IndexByte(rest, ':')
+		end := strings.IndexByte(rest, '}')
+		if colon < 0 || end < colon {
+			b.WriteString("${")
+			s = rest
+			continue
+		}
+		kind := strings.ToLower(strings.TrimSpace(rest[:colon]))
+		if kind != "hex" && kind != "unicode" {
+			b.WriteString("${")
+			s = rest
+			continue
+		}
+		fields := strings.Fields(rest[colon+1 : end])
+		var out strings.Builder
+		ok := true
+		for _, f := range fields {
+			if kind == "hex" {
+				n, err := strconv.ParseUint(f, 16, 8)
+				if err != nil || len(f) > 2 && strings.TrimLeft(f, "0") != "" && len(strings.TrimLeft(f, "0")) > 2 {
+					ok = false
+					break
+				}
+				out.WriteByte(byte(n))
+			} else {
+				n, err := strconv.ParseUint(f, 16, 32)
+				if err != nil || len(f) > 6 && len(strings.TrimLeft(f, "0")) > 6 {
+					ok = false
+					break
+				}
+				if n > utf8.MaxRune || n >= 0xd800 && n <= 0xdfff {
+					return "", fmt.Errorf("invalid unicode character 0x%x in encoded character substitution", n)
+				}
+				out.WriteRune(rune(n))
+			}
+		}
+		if !ok || strings.TrimSpace(rest[colon+1:end]) != "" && len(fields) == 0 {
+			b.WriteString("${")
+			s = rest
+			continue
+		}
+		b.WriteString(out.String())
+		s = rest[end+1:]
+	}
+}
+
+var comparators = map[string]string{"i;octet": "", "i;ascii-casemap": "", "i;ascii-numeric": "comparator-i;ascii-numeric"}
+
+var relops = map[string]bool{"gt": true, "ge": true, "lt": true, "le": true, "eq": true, "ne": true}
+
+// check does the per-command checks that need argument values.
+func (v *validator) check(n *node, s *spec, c *cargs) {
+	if a := c.tags["comparator"]; a != nil && a.kind == argStrings && len(a.strs) == 1 {
+		name := strings.ToLower(a.strs[0])
+		ext, ok := comparators[name]
+		if !ok || ext != "" && !v.exts[ext] {
+			v.errorf(a.line, "unknown comparator '%s'", a.strs[0])
+		} else if name == "i;ascii-numeric" && (c.tags["contains"] != nil || c.tags["matches"] != nil || c.tags["regex"] != nil) {
+			v.errorf(a.line, "the match type doesn't support the i;ascii-numeric comparator")
+		}
+	}
+	for _, rel := range []string{"value", "count"} {
+		if a := c.tags[rel]; a != nil && a.kind == argStrings && len(a.strs) == 1 && !relops[strings.ToLower(a.strs[0])] {
+			v.errorf(a.line, "invalid relational match type '%s'", a.strs[0])
+		}
+	}
+	if a := c.tags["regex"]; a != nil && len(c.pos) > 0 {
+		keys := c.pos[len(c.pos)-1]
+		for _, k := range keys.strs {
+			if v.exts["variables"] && strings.Contains(k, "${") {
+				c.re = nil
+				break
+			}
+			re, err := compileRegex(k, c.tags["comparator"])
+			if err != nil {
+				v.errorf(keys.line, "invalid regular expression '%s' for regex match: %v", k, err)
+				continue
+			}
+			c.re = append(c.re, re)
+		}
+	}
+	switch s.name {
+	case "size":
+		if c.tags["over"] == nil && c.tags["under"] == nil {
+			v.errorf(n.line, "the size test requires either the :under or the :over tag")
+		}
+	case "set":
+		if len(c.pos) == 2 && fits(c.pos[0], kStr) && !validVarName(c.pos[0].strs[0], false) {
+			v.errorf(c.pos[0].line, "invalid variable name '%s'", c.pos[0].strs[0])
+		}
+	case "date", "currentdate":
+		i := 0
+		if s.name == "date" {
+			i = 1
+		}
+		if len(c.pos) > i && fits(c.pos[i], kStr) && !strings.Contains(c.pos[i].strs[0], "${") && !dateParts[strings.ToLower(c.pos[i].strs[0])] {
+			v.errorf(c.pos[i].line, "invalid date part '%s'", c.pos[i].strs[0])
+		}
+	case "include":
+		if len(c.pos) == 1 && fits(c.pos[0], kStr) {
+			name := c.pos[0].strs[0]
+			if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
+				v.errorf(c.pos[0].line, "include: invalid script name '%s'", name)
+			}
+		}
+	case "global":
+		if len(c.pos) == 1 {
+			for _, name := range c.pos[0].strs {
+				if !validVarName(name, false) {
+					v.errorf(c.pos[0].line, "invalid variable name '%s'", name)
+				}
+			}
+		}
+	case "addheader", "deleteheader":
+		if len(c.pos) > 0 && fits(c.pos[0], kStr) && !strings.Contains(c.pos[0].strs[0], "${") && !validFieldName(c.pos[0].strs[0]) {
+			v.errorf(c.pos[0].line, "%s: specified field name '%s' is invalid", s.name, c.pos[0].strs[0])
+		}
+	case "header", "exists", "address":
+		if len(c.pos) > 0 && c.pos[0].kind == argStrings {
+			for _, h := range c.pos[0].strs {
+				if !strings.Contains(h, "${") && !validFieldName(h) {
+					v.errorf(c.pos[0].line, "%s: specified header field name '%s' is invalid", article(s), h)
+				}
+			}
+		}
+	}
+	if s.name == "deleteheader" && len(c.pos) == 1 && (c.tags["is"] != nil || c.tags["contains"] != nil || c.tags["matches"] != nil || c.tags["regex"] != nil || c.tags["value"] != nil || c.tags["count"] != nil) {
+		// a match type with no value patterns
+		v.errorf(n.line, "the deleteheader command requires a value pattern with a match type")
+	}
+	if v.s.extra != nil && v.s.extra.check != nil {
+		if msg := v.s.extra.check(n.name, c); msg != "" {
+			v.errorf(n.line, "%s", msg)
+		}
+	}
+}
+
+var dateParts = map[string]bool{"year": true, "month": true, "day": true, "date": true, "julian": true,
+	"hour": true, "minute": true, "second": true, "time": true, "iso8601": true, "std11": true,
+	"zone": true, "weekday": true}
+
+func validFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// validVarName: identifier or, when num is set, also a match variable number.
+func validVarName(s string, num bool) bool {
+	if s == "" {
+		return false
+	}
+	parts := strings.Split(s, ".")
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		if !isAlpha(p[0]) {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if !isAlpha(p[i]) && !isDigit(p[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
