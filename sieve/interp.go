@@ -326,12 +326,28 @@ func normFlags(base []string, add []string) []string {
 	out := append([]string{}, base...)
 	for _, s := range add {
 		for _, f := range strings.Fields(s) {
-			if !hasFlag(out, f) {
+			if validFlag(f) && !hasFlag(out, f) {
 				out = append(out, f)
 			}
 		}
 	}
 	return out
+}
+
+var systemFlags = map[string]bool{`\answered`: true, `\flagged`: true, `\deleted`: true, `\seen`: true, `\draft`: true}
+
+// validFlag: a system flag or an IMAP atom (RFC 3501 flag-keyword); others are ignored, as
+// Pigeonhole ignores them.
+func validFlag(f string) bool {
+	if strings.HasPrefix(f, `\`) {
+		return systemFlags[strings.ToLower(f)]
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			return false
+		}
+	}
+	return f != ""
 }
 
 func flagEq(a, b string) bool {
