@@ -15,13 +15,14 @@ func (in *interp) dateTest(name string, c *cargs) (bool, error) {
 	if name == "date" {
 		i = 1
 		vals := in.headerValuesRaw(in.str(&c.pos[0]), c)
-		if len(vals) == 0 {
-			return false, nil
-		}
 		// With no :index, the first field is used.
-		d, ok := parseDate(vals[0])
+		var d time.Time
+		ok := len(vals) > 0
+		if ok {
+			d, ok = parseDate(vals[0])
+		}
 		if !ok {
-			return false, nil
+			return in.matchWith(c, nil, in.strs(&c.pos[2]))
 		}
 		t = d
 	} else {
@@ -71,6 +72,9 @@ func parseZone(z string) (*time.Location, bool) {
 }
 
 func parseDate(v string) (time.Time, bool) {
+	if i := strings.LastIndexByte(v, ';'); i >= 0 {
+		v = v[i+1:] // a Received field's date follows its last ';'
+	}
 	v = strings.TrimSpace(stripComments(unfold(v)))
 	if t, err := mail.ParseDate(v); err == nil {
 		return t, true

@@ -17,16 +17,28 @@ type Env struct {
 	Duplicates     DuplicateStore                // nil: every message is new
 	SubaddressSep  string                        // default "+"
 
-	SpamHeader  string         // default "X-Spam-Score"
-	SpamMax     float64        // default 10
-	VirusHeader string         // default "X-Virus-Scan"
-	VirusRegexp string         // default `Found to be (.+)\.`; ${1} is looked up in VirusLevels
-	VirusLevels map[string]int // default clean=1, infected=5
+	Spam  *ScoreTest // spamtest's source; nil: X-Spam-Score, a score out of 10
+	Virus *ScoreTest // virustest's source; nil: X-Virus-Scan "Found to be clean." (1) or "infected." (5)
 
 	// Test reports redirect, reject, ereject and vacation as actions (mailscript sieve test);
 	// without it, a script compiled with StoredMail never reaches them.
 	Test bool
 }
+
+// ScoreTest says where spamtest or virustest reads its value (RFC 5235 leaves it to the
+// implementation), as Pigeonhole's sieve_spamtest_* and sieve_virustest_* settings do.
+type ScoreTest struct {
+	Header    string         // "Name", or "Name:regexp" whose first group is the status
+	Type      string         // "score" (default), "strlen" (a run of one character) or "text"
+	Max       float64        // the highest status, for score and strlen
+	MaxHeader string         // "Name[:regexp]" holding the highest status, instead of Max
+	Text      map[string]int // for text: status -> 0..10 (0..5 for virustest)
+}
+
+var (
+	defaultSpam  = &ScoreTest{Header: "X-Spam-Score", Type: "score", Max: 10}
+	defaultVirus = &ScoreTest{Header: `X-Virus-Scan:Found to be (.+)\.`, Type: "text", Text: map[string]int{"clean": 1, "infected": 5}}
+)
 
 // DuplicateStore remembers message identifiers for the duplicate test (RFC 7352).
 type DuplicateStore interface {

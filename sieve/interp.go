@@ -225,9 +225,11 @@ func (in *interp) command(n *node) (ctl, error) {
 		return ctlNext, in.add(a, !a.Copy)
 	case "redirect":
 		a := Action{Kind: "redirect", Address: in.str(&c.pos[0]), Copy: c.tags["copy"] != nil}
-		if _, ok := parseAddr(a.Address); !ok || strings.ContainsAny(a.Address, "\r\n") {
+		addr, ok := parseAddr(a.Address)
+		if !ok || strings.ContainsAny(a.Address, "\r\n") {
 			return ctlStop, in.errorf("redirect: invalid address '%s'", a.Address)
 		}
+		a.Address = addr.local + "@" + addr.domain
 		n := 0
 		for _, x := range in.res.Actions {
 			if x.Kind == "redirect" {
@@ -288,13 +290,11 @@ func (in *interp) add(a Action, cancels bool) error {
 	a.Line = in.line
 	for i := range in.res.Actions {
 		x := &in.res.Actions[i]
-		same := x.Kind == a.Kind && (a.Kind == "keep" || a.Kind == "discard" ||
-			a.Kind == "fileinto" && x.Mailbox == a.Mailbox || a.Kind == "redirect" && strings.EqualFold(x.Address, a.Address))
-		if a.Kind == "keep" && x.Kind == "fileinto" && x.Mailbox == "INBOX" && x.Mailbox == in.env.Mailbox {
-			same = true
-		}
+		// keep is a store into the message's own mailbox (RFC 5228 §2.10.3)
+		same := x.Kind == a.Kind && (a.Kind == "discard" || a.Kind == "redirect" && strings.EqualFold(x.Address, a.Address)) ||
+			in.target(*x) != "" && in.target(*x) == in.target(a)
 		if same {
-			x.Flags = normFlags(x.Flags, a.Flags)
+			x.Flags = a.Flags // RFC 5232 §5: the last flag list wins
 			x.Copy = x.Copy && a.Copy
 			x.Create = x.Create || a.Create
 			if cancels {
@@ -311,6 +311,28 @@ func (in *interp) add(a Action, cancels bool) error {
 	}
 	in.res.Actions = append(in.res.Actions, a)
 	return nil
+}
+
+// target is the mailbox a keep or fileinto stores into, "" for other actions.
+func (in *interp) target(a Action) string {
+	switch a.Kind {
+	case "keep":
+		if in.env.Mailbox == "" {
+			return "INBOX"
+		}
+		return mailboxKey(in.env.Mailbox)
+	case "fileinto":
+		return mailboxKey(a.Mailbox)
+	}
+	return ""
+}
+
+// mailboxKey compares INBOX without case (RFC 3501 §5.1).
+func mailboxKey(m string) string {
+	if strings.EqualFold(m, "INBOX") {
+		return "INBOX"
+	}
+	return m
 }
 
 func (in *interp) actionFlags(c *cargs) []string {
@@ -517,6 +539,10 @@ func (in *interp) test(n *node) (bool, error) {
 				}
 				continue
 			}
+			if strings.ToLower(part) == "auth" && !strings.Contains(v, "@") {
+				vals = append(vals, v)
+				continue
+			}
 			if a, ok := parseAddr(v); ok {
 				if p, ok := in.addrPart(a, c); ok {
 					vals = append(vals, p)
@@ -528,7 +554,7 @@ func (in *interp) test(n *node) (bool, error) {
 		var vals []string
 		if len(c.pos) == 2 {
 			for _, v := range in.strs(&c.pos[0]) {
-				vals = append(vals, strings.Fields(in.getVar(v))...)
+				vals = normFlags(vals, []string{in.getVar(v)})
 			}
 		} else {
 			vals = append(vals, in.flags...)
@@ -587,10 +613,18 @@ func (in *interp) test(n *node) (bool, error) {
 		}
 		return true, nil
 	case "spamtest":
-		v := in.spamValue(c.tags["percent"] != nil)
+		st := in.env.Spam
+		if st == nil {
+			st = defaultSpam
+		}
+		v := in.scoreValue(st, false, c.tags["percent"] != nil)
 		return in.matchWith(c, []string{v}, []string{in.str(&c.pos[0])})
 	case "virustest":
-		v := in.virusValue()
+		st := in.env.Virus
+		if st == nil {
+			st = defaultVirus
+		}
+		v := in.scoreValue(st, true, false)
 		return in.matchWith(c, []string{v}, []string{in.str(&c.pos[0])})
 	case "environment":
 		v, ok := in.environment(strings.ToLower(in.str(&c.pos[0])))
@@ -635,8 +669,8 @@ func (in *interp) matchWith(c *cargs, vals, keys []string) (bool, error) {
 		return false, err
 	}
 	if ok && vars != nil && in.s.exts["variables"] {
-		if len(vars) > 10 {
-			vars = vars[:10]
+		if len(vars) > 256 {
+			vars = vars[:256]
 		}
 		in.mvars = vars
 	}
@@ -698,7 +732,8 @@ func (in *interp) addrPart(a address, c *cargs) (string, bool) {
 		if sep == "" {
 			sep = "+"
 		}
-		i := strings.Index(a.local, sep)
+		// Each character of the separator is a separator, as Pigeonhole's recipient_delimiter.
+		i := strings.IndexAny(a.local, sep)
 		if c.tags["user"] != nil {
 			if i < 0 {
 				return a.local, true
@@ -708,7 +743,7 @@ func (in *interp) addrPart(a address, c *cargs) (string, bool) {
 		if i < 0 {
 			return "", false
 		}
-		return a.local[i+len(sep):], true
+		return a.local[i+1:], true
 	}
 	if a.domain == "" {
 		return a.local, true
@@ -830,34 +865,99 @@ func (in *interp) environment(name string) (string, bool) {
 	return "", false
 }
 
-func (in *interp) spamValue(percent bool) string {
-	h := in.env.SpamHeader
-	if h == "" {
-		h = "X-Spam-Score"
+// scoreValue computes spamtest's or virustest's value: "0" when not tested, else 1..10
+// (1..5 for virustest), or 0..100 with :percent (RFC 5235 §3).
+func (in *interp) scoreValue(st *ScoreTest, virus, percent bool) string {
+	header := func(spec string) (string, bool) {
+		name, pat, hasRE := strings.Cut(spec, ":")
+		v, ok := firstField(in.header, strings.TrimSpace(name))
+		if !ok {
+			return "", false
+		}
+		v = decodeHeader(unfold(v))
+		if !hasRE {
+			return v, true
+		}
+		re, err := in.regex(pat, "i;octet")
+		if err != nil {
+			return "", false
+		}
+		m := re.FindStringSubmatch(v)
+		if len(m) < 2 {
+			return "", false
+		}
+		return m[1], true
 	}
-	max := in.env.SpamMax
-	if max <= 0 {
-		max = 10
+	top := 10.0
+	if virus {
+		top = 5
 	}
-	v, ok := firstField(in.header, h)
+	max := top
+	var status float64
+	typ := st.Type
+	if typ == "" {
+		typ = "score"
+	}
+	if typ != "text" {
+		max = st.Max
+		if st.MaxHeader != "" {
+			v, ok := header(st.MaxHeader)
+			if !ok {
+				return "0"
+			}
+			if max, ok = parseDecimal(v); !ok {
+				return "0"
+			}
+		}
+		if max == 0 {
+			return "0"
+		}
+	}
+	v, ok := header(st.Header)
 	if !ok {
 		return "0"
 	}
-	s := unfold(v)
+	switch typ {
+	case "score":
+		if status, ok = parseDecimal(v); !ok {
+			return "0"
+		}
+	case "strlen":
+		for i := 0; i < len(v); i++ {
+			if v[i] != v[0] {
+				return "0"
+			}
+		}
+		status = float64(len(v))
+	default:
+		n, ok := st.Text[v]
+		if !ok {
+			return "0"
+		}
+		status = float64(n)
+	}
+	r := status / max
+	r = max0(min(r, 1))
+	switch {
+	case percent:
+		return strconv.Itoa(int(r*100 + 0.001))
+	case virus:
+		return strconv.Itoa(int(r*4 + 1.001))
+	}
+	return strconv.Itoa(int(r*9 + 1.001))
+}
+
+func parseDecimal(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
 	end := 0
-	for end < len(s) && (isDigit(s[end]) || s[end] == '.' || s[end] == '-' && end == 0) {
+	if end < len(s) && (s[end] == '-' || s[end] == '+') {
 		end++
 	}
-	score, err := strconv.ParseFloat(s[:end], 64)
-	if err != nil {
-		return "0"
+	for end < len(s) && (isDigit(s[end]) || s[end] == '.') {
+		end++
 	}
-	r := score / max
-	r = max0(min(r, 1))
-	if percent {
-		return strconv.Itoa(int(r*100 + 0.5))
-	}
-	return strconv.Itoa(1 + int(r*9+0.5))
+	f, err := strconv.ParseFloat(s[:end], 64)
+	return f, err == nil
 }
 
 func max0(f float64) float64 {
@@ -865,35 +965,4 @@ func max0(f float64) float64 {
 		return 0
 	}
 	return f
-}
-
-func (in *interp) virusValue() string {
-	h := in.env.VirusHeader
-	if h == "" {
-		h = "X-Virus-Scan"
-	}
-	pat := in.env.VirusRegexp
-	if pat == "" {
-		pat = `Found to be (.+)\.`
-	}
-	levels := in.env.VirusLevels
-	if levels == nil {
-		levels = map[string]int{"clean": 1, "infected": 5}
-	}
-	v, ok := firstField(in.header, h)
-	if !ok {
-		return "0"
-	}
-	re, err := in.regex(pat, "i;octet")
-	if err != nil {
-		return "0"
-	}
-	m := re.FindStringSubmatch(unfold(v))
-	if len(m) < 2 {
-		return "0"
-	}
-	if n, ok := levels[strings.ToLower(m[1])]; ok {
-		return strconv.Itoa(n)
-	}
-	return "0"
 }

@@ -221,7 +221,7 @@ func (l *lexer) multiline(line int) token {
 		if end < 0 {
 			return l.fail(line, "end of file before end of multi-line string")
 		}
-		if strings.HasPrefix(ln, ".") {
+		if strings.HasPrefix(ln, "..") {
 			ln = ln[1:]
 		}
 		b.WriteString(ln)

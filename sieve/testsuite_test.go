@@ -24,10 +24,10 @@ type suite struct {
 	mail     map[string][]storedMsg // mailbox (INBOX upper-cased) -> messages
 	compiled *Script
 	errs     []string // of the last compile or run
-	result   *Result
 	passed   []string
 	failed   []string // "name: reason"
 	opts     *Options
+	smtp     []string // messages redirect "sent"
 	curName  string
 }
 
@@ -105,6 +105,7 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 	switch n.name {
 	case "test":
 		s.curName = in.str(&c.pos[0])
+		in.flags = nil
 		_, err := in.block(n.block)
 		var f *failure
 		switch {
@@ -137,7 +138,6 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 		}
 		return true, nil
 	case "test_result_reset":
-		s.result = nil
 		in.res = &Result{}
 		in.cancel = false
 		return true, nil
@@ -164,43 +164,56 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 }
 
 func (s *suite) config(in *interp, key, val string) error {
+	score := func(p **ScoreTest) *ScoreTest {
+		if *p == nil {
+			*p = &ScoreTest{Type: "score", Text: map[string]int{}}
+		}
+		return *p
+	}
+	for _, k := range []string{"spamtest", "virustest"} {
+		rest, ok := strings.CutPrefix(key, "sieve_"+k+"_")
+		if !ok {
+			continue
+		}
+		st := score(&s.env.Spam)
+		if k == "virustest" {
+			st = score(&s.env.Virus)
+		}
+		switch {
+		case rest == "status_header":
+			st.Header = val
+		case rest == "max_header":
+			st.MaxHeader = val
+		case rest == "status_type":
+			st.Type = val
+		case rest == "max_value":
+			st.Max, _ = strconv.ParseFloat(val, 64)
+		case strings.HasPrefix(rest, "text_value"):
+			n, _ := strconv.Atoi(strings.TrimPrefix(rest, "text_value"))
+			st.Text[val] = n
+		}
+		return nil
+	}
 	switch key {
-	case "sieve_spamtest_status_header":
-		s.env.SpamHeader = val
-		if i := strings.IndexByte(val, ':'); i >= 0 {
-			s.env.SpamHeader = val[:i]
-		}
-	case "sieve_spamtest_max_value":
-		f, _ := strconv.ParseFloat(val, 64)
-		s.env.SpamMax = f
-	case "sieve_virustest_status_header":
-		s.env.VirusHeader = val
-		if i := strings.IndexByte(val, ':'); i >= 0 {
-			s.env.VirusHeader, s.env.VirusRegexp = val[:i], val[i+1:]
-		}
 	case "recipient_delimiter":
 		s.env.SubaddressSep = val
 	case "sieve_variables_max_variable_size":
 		n, _ := strconv.Atoi(val)
 		in.lim.MaxVarSize = n
-	default:
-		if strings.HasPrefix(key, "sieve_virustest_text_value") {
-			if s.env.VirusLevels == nil {
-				s.env.VirusLevels = map[string]int{}
-			}
-			n, _ := strconv.Atoi(strings.TrimPrefix(key, "sieve_virustest_text_value"))
-			s.env.VirusLevels[strings.ToLower(val)] = n
-		}
 	}
 	return nil
 }
 
 func (s *suite) message(in *interp, c *cargs) (bool, error) {
+	i := int(c.pos[0].num)
 	if c.tags["folder"] == nil {
-		return false, nil // :smtp: nothing is ever sent
+		if i >= len(s.smtp) {
+			return false, nil
+		}
+		s.setMessage(in, s.smtp[i])
+		return true, nil
 	}
 	msgs := s.mail[mbKey(in.str(c.tags["folder"]))]
-	i := int(c.pos[0].num)
 	if i >= len(msgs) {
 		return false, nil
 	}
@@ -249,10 +262,14 @@ func (s *suite) test(in *interp, n *node, c *cargs) (bool, bool, error) {
 		sub.lim.MaxVarSize = in.lim.MaxVarSize
 		err := sub.runMain()
 		res := sub.finish(err)
-		if c.tags["append_result"] != nil && s.result != nil {
-			res.Actions = append(s.result.Actions, res.Actions...)
+		if c.tags["append_result"] != nil {
+			res.Actions = append(in.res.Actions, res.Actions...)
 		}
-		s.result = res
+		in.res = &Result{Actions: res.Actions}
+		in.cancel = res.ImplicitKeep == nil
+		if res.ImplicitKeep != nil {
+			in.flags = res.ImplicitKeep.Flags
+		}
 		s.errs = nil
 		if err != nil {
 			var re *RuntimeError
@@ -263,19 +280,11 @@ func (s *suite) test(in *interp, n *node, c *cargs) (bool, bool, error) {
 		}
 		return true, true, nil
 	case "test_result_execute":
-		if s.result == nil {
-			return true, true, nil
-		}
-		return true, s.execute(s.result), nil
+		return true, s.execute(in), nil
 	case "test_result_action":
 		var vals []string
-		if s.result != nil {
-			for _, a := range s.result.Actions {
-				vals = append(vals, resultName(a))
-			}
-			if s.result.ImplicitKeep != nil && c.tags["count"] == nil {
-				vals = append(vals, "keep")
-			}
+		for _, a := range in.res.Actions {
+			vals = append(vals, resultName(a))
 		}
 		r, err := s.indexed(in, c, vals)
 		return true, r, err
@@ -304,8 +313,25 @@ func (s *suite) indexed(in *interp, c *cargs, vals []string) (bool, error) {
 	return in.matchWith(c, vals, in.strs(&c.pos[0]))
 }
 
+// editedRaw is the current message with header h instead of its own (when h is not nil).
+func (s *suite) editedRaw(h []Field) string {
+	raw := s.msgRaw
+	if h == nil {
+		return raw
+	}
+	var b strings.Builder
+	for _, f := range h {
+		b.WriteString(f.Name + ":" + f.Value + "\r\n")
+	}
+	_, body := splitMessage([]byte(raw))
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.String()
+}
+
 // execute stores the result's messages into the fake mail store, as delivery would.
-func (s *suite) execute(r *Result) bool {
+func (s *suite) execute(in *interp) bool {
+	r := in.res
 	store := func(a Action) bool {
 		mb := "INBOX"
 		if a.Kind == "fileinto" {
@@ -316,17 +342,7 @@ func (s *suite) execute(r *Result) bool {
 				return false
 			}
 		}
-		raw := s.msgRaw
-		if a.Header != nil {
-			var b strings.Builder
-			for _, f := range a.Header {
-				b.WriteString(f.Name + ":" + f.Value + "\r\n")
-			}
-			_, body := splitMessage([]byte(raw))
-			b.WriteString("\r\n")
-			b.Write(body)
-			raw = b.String()
-		}
+		raw := s.editedRaw(a.Header)
 		s.mail[mb] = append(s.mail[mb], storedMsg{raw: raw, flags: a.Flags})
 		return true
 	}
@@ -336,9 +352,12 @@ func (s *suite) execute(r *Result) bool {
 				return false
 			}
 		}
+		if a.Kind == "redirect" {
+			s.smtp = append(s.smtp, s.editedRaw(a.Header))
+		}
 	}
-	if r.ImplicitKeep != nil {
-		return store(*r.ImplicitKeep)
+	if !in.cancel {
+		return store(Action{Kind: "keep", Flags: in.flagsCopy()})
 	}
 	return true
 }

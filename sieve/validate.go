@@ -154,6 +154,9 @@ func (v *validator) require(n *node) {
 			continue
 		}
 		v.exts[e] = true
+		if e == "spamtestplus" {
+			v.exts["spamtest"] = true
+		}
 	}
 }
 
@@ -437,14 +440,6 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 	case "addheader", "deleteheader":
 		if len(c.pos) > 0 && fits(c.pos[0], kStr) && !strings.Contains(c.pos[0].strs[0], "${") && !validFieldName(c.pos[0].strs[0]) {
 			v.errorf(c.pos[0].line, "%s: specified field name '%s' is invalid", s.name, c.pos[0].strs[0])
-		}
-	case "header", "exists", "address":
-		if len(c.pos) > 0 && c.pos[0].kind == argStrings {
-			for _, h := range c.pos[0].strs {
-				if !strings.Contains(h, "${") && !validFieldName(h) {
-					v.errorf(c.pos[0].line, "%s: specified header field name '%s' is invalid", article(s), h)
-				}
-			}
 		}
 	}
 	if s.name == "deleteheader" && len(c.pos) == 1 && (c.tags["is"] != nil || c.tags["contains"] != nil || c.tags["matches"] != nil || c.tags["regex"] != nil || c.tags["value"] != nil || c.tags["count"] != nil) {
