@@ -37,6 +37,14 @@ func (in *interp) addHeader(c *cargs) error {
 	return nil
 }
 
+func headerSize(h []Field) int64 {
+	var n int64
+	for _, f := range h {
+		n += int64(len(f.Name) + 1 + len(f.Value) + 2)
+	}
+	return n
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {

@@ -219,9 +219,6 @@ func (in *interp) command(n *node) (ctl, error) {
 		if !validMailbox(a.Mailbox) {
 			return ctlStop, in.errorf("fileinto: invalid mailbox name '%s'", a.Mailbox)
 		}
-		if in.env.MailboxExists != nil && !a.Create && !in.env.MailboxExists(a.Mailbox) {
-			return ctlStop, in.errorf("fileinto: mailbox '%s' does not exist", a.Mailbox)
-		}
 		return ctlNext, in.add(a, !a.Copy)
 	case "redirect":
 		a := Action{Kind: "redirect", Address: in.str(&c.pos[0]), Copy: c.tags["copy"] != nil}
@@ -494,10 +491,17 @@ func (in *interp) test(n *node) (bool, error) {
 		return true, nil
 	case "size":
 		lim := c.pos[0].num
-		if c.tags["over"] != nil {
-			return uint64(in.msg.Size) > lim, nil
+		size := in.msg.Size
+		if in.edited {
+			size += headerSize(in.header) - headerSize(in.msg.Header) // editheader changes the size
 		}
-		return uint64(in.msg.Size) < lim, nil
+		if size < 0 {
+			size = 0
+		}
+		if c.tags["over"] != nil {
+			return uint64(size) > lim, nil
+		}
+		return uint64(size) < lim, nil
 	case "header":
 		var vals []string
 		for _, h := range in.strs(&c.pos[0]) {
@@ -628,11 +632,10 @@ func (in *interp) test(n *node) (bool, error) {
 		return in.matchWith(c, []string{v}, []string{in.str(&c.pos[0])})
 	case "environment":
 		v, ok := in.environment(strings.ToLower(in.str(&c.pos[0])))
-		var vals []string
-		if ok {
-			vals = []string{v}
+		if !ok {
+			return false, nil // an unknown item matches nothing, not even :count (RFC 5183 §4.1)
 		}
-		return in.matchWith(c, vals, in.strs(&c.pos[1]))
+		return in.matchWith(c, []string{v}, in.strs(&c.pos[1]))
 	case "ihave":
 		for _, e := range in.strs(&c.pos[0]) {
 			if !in.s.capable(e) {
@@ -769,6 +772,9 @@ func (in *interp) bodyValues(c *cargs) ([]string, error) {
 		if err != nil {
 			return nil, in.errorf("body: cannot read the message body: %v", err)
 		}
+		if len(body) == 0 {
+			return nil, nil
+		}
 		return []string{string(body)}, nil
 	}
 	types := []string{"text"}
@@ -870,6 +876,7 @@ func (in *interp) environment(name string) (string, bool) {
 func (in *interp) scoreValue(st *ScoreTest, virus, percent bool) string {
 	header := func(spec string) (string, bool) {
 		name, pat, hasRE := strings.Cut(spec, ":")
+		pat = strings.TrimLeft(pat, " \t")
 		v, ok := firstField(in.header, strings.TrimSpace(name))
 		if !ok {
 			return "", false

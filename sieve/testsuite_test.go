@@ -28,6 +28,7 @@ type suite struct {
 	failed   []string // "name: reason"
 	opts     *Options
 	smtp     []string // messages redirect "sent"
+	binaries map[string]*Script
 	curName  string
 }
 
@@ -44,6 +45,10 @@ func newSuite(path string) *suite {
 	s.opts = &Options{Name: strings.TrimSuffix(filepath.Base(path), ".svtest"),
 		PersonalDir: filepath.Join(dir, "included"), GlobalDir: filepath.Join(dir, "included-global")}
 	s.opts.extra = s.extension()
+	s.env.MailboxExists = func(name string) bool {
+		_, ok := s.mail[mbKey(name)]
+		return ok
+	}
 	return s
 }
 
@@ -74,6 +79,8 @@ func (s *suite) extension() *extension {
 		{name: "test_fail", pos: alts(p(kStr, "reason"))},
 		{name: "test_set", pos: alts(p(kStr, "object", kStr, "value"))},
 		{name: "test_result_reset"},
+		{name: "test_binary_save", pos: alts(p(kStr, "name"))},
+		{name: "test_binary_load", pos: alts(p(kStr, "name"))},
 		{name: "test_mailbox_create", pos: alts(p(kStr, "mailbox"))},
 		{name: "test_config_set", pos: alts(p(kStr, "setting", kStr, "value"))},
 		{name: "test_config_unset", pos: alts(p(kStr, "setting"))},
@@ -136,6 +143,20 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 		default:
 			return true, in.errorf("test_set: unsupported object '%s'", obj)
 		}
+		return true, nil
+	case "test_binary_save":
+		// A compiled Script is its own "binary": saving keeps it, loading restores it.
+		if s.binaries == nil {
+			s.binaries = map[string]*Script{}
+		}
+		s.binaries[in.str(&c.pos[0])] = s.compiled
+		return true, nil
+	case "test_binary_load":
+		sc, ok := s.binaries[in.str(&c.pos[0])]
+		if !ok {
+			return true, in.errorf("test_binary_load: no binary '%s'", in.str(&c.pos[0]))
+		}
+		s.compiled = sc
 		return true, nil
 	case "test_result_reset":
 		in.res = &Result{}
