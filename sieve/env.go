@@ -9,7 +9,7 @@ import (
 type Env struct {
 	Envelope       *Envelope                     // nil over IMAP: the envelope test is then a runtime error
 	Mailbox        string                        // the mailbox the message is in (imap.mailbox)
-	MailboxExists  func(string) bool             // mailboxexists and fileinto checks; nil: every mailbox exists
+	MailboxExists  func(string) bool             // for mailboxexists; nil: every mailbox exists (a missing fileinto target fails when applied)
 	SpecialUse     func(mailbox string) []string // special-use attributes of a mailbox; nil: none
 	FindSpecialUse func(use string) string       // the mailbox with a special-use attribute, "" when none
 	Now            time.Time                     // for currentdate; zero: time.Now()

@@ -281,7 +281,7 @@ func validMailbox(s string) bool {
 
 // add appends an action, merging a repeated fileinto, keep or redirect into its first one.
 func (in *interp) add(a Action, cancels bool) error {
-	if in.edited && (a.Kind == "fileinto" || a.Kind == "keep") {
+	if in.edited && (a.Kind == "fileinto" || a.Kind == "keep" || a.Kind == "redirect") {
 		a.Header = append([]Field(nil), in.header...)
 	}
 	a.Line = in.line

@@ -22,7 +22,7 @@ type Action struct {
 	Addresses  []string // vacation
 	Handle     string   // vacation
 	Mime       bool     // vacation
-	Header     []Field  // fileinto, keep: the edited header when editheader changed it; nil otherwise
+	Header     []Field  // fileinto, keep, redirect: the edited header when editheader changed it; nil otherwise
 	Line       int      // the script line that did it
 }
 
@@ -79,7 +79,7 @@ func (a Action) MarshalJSON() ([]byte, error) {
 			m["mime"] = true
 		}
 	}
-	if a.Header != nil && (a.Kind == "keep" || a.Kind == "fileinto") {
+	if a.Header != nil {
 		h := make([][2]string, len(a.Header))
 		for i, f := range a.Header {
 			h[i] = [2]string{f.Name, f.Value}
