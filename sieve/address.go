@@ -154,3 +154,84 @@ func unquote(s string) string {
 	}
 	return b.String()
 }
+
+// parsePath reads an SMTP path (RFC 5321 §4.1.2), with or without angle brackets and with an
+// optional source route; "" and "<>" are the null path. ok is false for a malformed path.
+func parsePath(s string) (a address, null, ok bool) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<") || strings.HasSuffix(s, ">") {
+		if !strings.HasPrefix(s, "<") || !strings.HasSuffix(s, ">") || len(s) < 2 {
+			return address{}, false, false
+		}
+		s = s[1 : len(s)-1]
+		if strings.ContainsAny(s, "<>") {
+			return address{}, false, false
+		}
+	}
+	if s == "" {
+		return address{}, true, true
+	}
+	if strings.HasPrefix(s, "@") {
+		i := strings.IndexByte(s, ':')
+		if i < 0 {
+			return address{}, false, false
+		}
+		for _, hop := range strings.Split(s[:i], ",") {
+			if !strings.HasPrefix(hop, "@") || !validDomain(hop[1:]) {
+				return address{}, false, false
+			}
+		}
+		s = s[i+1:]
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		if !validLocal(s) {
+			return address{}, false, false
+		}
+		return address{local: s}, false, true // a local part only, as MAILER-DAEMON
+	}
+	local, domain := s[:at], s[at+1:]
+	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
+		local = unquote(local[1 : len(local)-1])
+	} else if !validLocal(local) {
+		return address{}, false, false
+	}
+	if !validDomain(domain) {
+		return address{}, false, false
+	}
+	return address{local: local, domain: domain}, false, true
+}
+
+func validLocal(s string) bool {
+	if s == "" {
+		return false // dots anywhere are accepted, as real (Japanese) mail has them
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`()<>[]:;@\,"`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validDomain(s string) bool {
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		return len(s) > 2
+	}
+	if s == "" {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(isAlpha(c) || isDigit(c) || c == '-' || c >= 0x80) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -537,17 +537,21 @@ func (in *interp) test(n *node) (bool, error) {
 			default:
 				continue
 			}
-			if v == "" && strings.ToLower(part) == "from" {
-				if c.tags["localpart"] == nil && c.tags["domain"] == nil && c.tags["user"] == nil && c.tags["detail"] == nil {
-					vals = append(vals, "")
+			if strings.ToLower(part) == "auth" {
+				if v != "" {
+					vals = append(vals, v)
 				}
 				continue
 			}
-			if strings.ToLower(part) == "auth" && !strings.Contains(v, "@") {
-				vals = append(vals, v)
-				continue
-			}
-			if a, ok := parseAddr(v); ok {
+			a, null, ok := parsePath(v)
+			switch {
+			case !ok:
+			case null:
+				// The null reverse path: every part is empty (RFC 5228 §5.4).
+				if c.tags["user"] == nil && c.tags["detail"] == nil {
+					vals = append(vals, "")
+				}
+			default:
 				if p, ok := in.addrPart(a, c); ok {
 					vals = append(vals, p)
 				}
@@ -638,7 +642,7 @@ func (in *interp) test(n *node) (bool, error) {
 		return in.matchWith(c, []string{v}, in.strs(&c.pos[1]))
 	case "ihave":
 		for _, e := range in.strs(&c.pos[0]) {
-			if !in.s.capable(e) {
+			if !in.s.capable(e) || !ihaveable(e) {
 				return false, nil
 			}
 		}

@@ -135,9 +135,9 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 		case "message":
 			s.setMessage(in, val)
 		case "envelope.from":
-			s.env.Envelope.From = strings.Trim(val, "<>")
+			s.env.Envelope.From = val
 		case "envelope.to", "envelope.orig_to":
-			s.env.Envelope.To = strings.Trim(val, "<>")
+			s.env.Envelope.To = val
 		case "envelope.auth":
 			s.env.Envelope.Auth = val
 		default:

@@ -127,7 +127,7 @@ func (v *validator) command(n *node) {
 			saved[k] = x
 		}
 		for _, e := range c.pos[0].strs {
-			if !v.capable(e) {
+			if !v.capable(e) || !ihaveable(e) {
 				return
 			}
 			v.exts[e] = true
@@ -360,7 +360,7 @@ func decodeEncoded(s string) (string, error) {
 				out.WriteRune(rune(n))
 			}
 		}
-		if !ok || strings.TrimSpace(rest[colon+1:end]) != "" && len(fields) == 0 {
+		if !ok || len(fields) == 0 {
 			b.WriteString("${")
 			s = rest
 			continue
@@ -369,6 +369,10 @@ func decodeEncoded(s string) (string, error) {
 		s = rest[end+1:]
 	}
 }
+
+// ihaveable: encoded-character and variables change how a script is read, so ihave cannot
+// enable them (RFC 5463 §4).
+func ihaveable(e string) bool { return e != "encoded-character" && e != "variables" }
 
 var comparators = map[string]string{"i;octet": "", "i;ascii-casemap": "", "i;ascii-numeric": "comparator-i;ascii-numeric"}
 
