@@ -586,7 +586,9 @@ func (in *interp) test(n *node) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return in.matchWith(c, vals, in.strs(&c.pos[0]))
+		// body sets no match variables (RFC 5173 §5)
+		ok, _, err := in.matcherOf(c).match(in, vals, in.strs(&c.pos[0]))
+		return ok, err
 	case "date", "currentdate":
 		return in.dateTest(n.name, c)
 	case "mailboxexists":
@@ -781,9 +783,10 @@ func (in *interp) bodyValues(c *cargs) ([]string, error) {
 		}
 		return []string{string(body)}, nil
 	}
-	types := []string{"text"}
+	text := true
+	var types []string
 	if t := c.tags["content"]; t != nil {
-		types = in.strs(t)
+		text, types = false, in.strs(t)
 	}
 	parts, err := in.bodyParts()
 	if err != nil {
@@ -791,21 +794,34 @@ func (in *interp) bodyValues(c *cargs) ([]string, error) {
 	}
 	var vals []string
 	for _, p := range parts {
-		if p.multi {
+		if text {
+			// :text: text/* as is, HTML and XHTML as their text; nothing else (as Pigeonhole).
+			if !p.multi && (strings.HasPrefix(p.ctype, "text/") || p.ctype == "application/xhtml+xml") {
+				vals = append(vals, partText(p))
+			}
 			continue
 		}
 		for _, t := range types {
 			t = strings.ToLower(t)
-			if t == "" || t == p.ctype || !strings.Contains(t, "/") && strings.HasPrefix(p.ctype, t+"/") {
-				vals = append(vals, partText(p))
-				break
+			if t != "" && t != p.ctype && (strings.Contains(t, "/") || !strings.HasPrefix(p.ctype, t+"/")) {
+				continue
 			}
+			switch {
+			case p.rawHeader != nil:
+				vals = append(vals, string(p.rawHeader))
+			case p.multi:
+				vals = append(vals, string(p.pro), string(p.epi))
+			default:
+				vals = append(vals, partContent(p))
+			}
+			break
 		}
 	}
 	return vals, nil
 }
 
-func partText(p part) string {
+// partContent is a part's decoded content, in UTF-8 when it is text.
+func partContent(p part) string {
 	cs := strings.ToLower(p.params["charset"])
 	if strings.HasPrefix(p.ctype, "text/") && cs != "" && cs != "utf-8" && cs != "us-ascii" {
 		if s, err := convertCharset(cs, p.body); err == nil {
@@ -813,6 +829,14 @@ func partText(p part) string {
 		}
 	}
 	return string(p.body)
+}
+
+func partText(p part) string {
+	s := partContent(p)
+	if p.ctype == "text/html" || p.ctype == "application/xhtml+xml" {
+		return htmlText(s)
+	}
+	return s
 }
 
 func (in *interp) duplicate(c *cargs) (bool, error) {

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"mime/multipart"
 	"strings"
 	"time"
 
@@ -112,17 +110,19 @@ func decodeHeader(v string) string {
 
 // part is one MIME body part, for the body test (RFC 5173).
 type part struct {
-	ctype  string // lower-case type/subtype
-	params map[string]string
-	header []Field
-	body   []byte // decoded content (transfer encoding removed) for leaves
-	multi  bool
+	ctype     string // lower-case type/subtype
+	params    map[string]string
+	header    []Field
+	body      []byte // decoded content (transfer encoding removed) for leaves
+	multi     bool   // multipart or message/rfc822: body holds no content
+	pro, epi  []byte // a multipart's prologue and epilogue
+	rawHeader []byte // a message/rfc822's nested header
 }
 
 const maxParts = 1000
 const maxPartDepth = 20
 
-// parts lists the message's body parts in order, parents before children.
+// bodyParts lists the message's body parts in order, parents before children.
 func bodyParts(hdr []Field, body []byte) []part {
 	var out []part
 	var walk func(h []Field, b []byte, depth int, defType string)
@@ -135,40 +135,29 @@ func bodyParts(hdr []Field, body []byte) []part {
 		if v, ok := firstField(h, "content-type"); ok {
 			if t, p, err := mime.ParseMediaType(unfold(v)); err == nil {
 				ct, params = strings.ToLower(t), p
+			} else {
+				ct = "application/octet-stream" // unreadable: not text (Pigeonhole agrees)
 			}
 		}
 		p := part{ctype: ct, params: params, header: h}
 		if strings.HasPrefix(ct, "multipart/") && params["boundary"] != "" && depth < maxPartDepth {
-			p.multi = true
+			pro, kids, epi := splitMultipart(b, params["boundary"])
+			p.multi, p.pro, p.epi = true, pro, epi
 			out = append(out, p)
-			mr := multipart.NewReader(bytes.NewReader(b), params["boundary"])
 			def := "text/plain"
 			if ct == "multipart/digest" {
 				def = "message/rfc822"
 			}
-			for {
-				np, err := mr.NextRawPart()
-				if err != nil {
-					break
-				}
-				raw, err := io.ReadAll(io.LimitReader(np, int64(len(b))+1))
-				if err != nil {
-					break
-				}
-				var fh []Field
-				for k, vs := range np.Header {
-					for _, v := range vs {
-						fh = append(fh, Field{Name: k, Value: " " + v})
-					}
-				}
-				walk(fh, raw, depth+1, def)
+			for _, k := range kids {
+				kh, kb := splitMessage(k)
+				walk(parseFields(kh), kb, depth+1, def)
 			}
 			return
 		}
 		if ct == "message/rfc822" && depth < maxPartDepth {
-			p.multi = true
-			out = append(out, p)
 			h2, b2 := splitMessage(b)
+			p.multi, p.rawHeader = true, h2
+			out = append(out, p)
 			walk(parseFields(h2), b2, depth+1, "text/plain")
 			return
 		}
@@ -177,6 +166,60 @@ func bodyParts(hdr []Field, body []byte) []part {
 	}
 	walk(hdr, body, 0, "text/plain")
 	return out
+}
+
+// splitMultipart cuts a multipart body at its boundary lines (RFC 2046 §5.1.1); the CRLF
+// before a boundary line belongs to it.
+func splitMultipart(b []byte, boundary string) (pro []byte, parts [][]byte, epi []byte) {
+	delim := []byte("--" + boundary)
+	start := -1 // start of the current part's content, -1 before the first boundary
+	pos := 0
+	for pos <= len(b) {
+		end := bytes.IndexByte(b[pos:], '\n')
+		lineEnd := len(b)
+		next := len(b) + 1
+		if end >= 0 {
+			lineEnd = pos + end
+			next = lineEnd + 1
+		}
+		line := bytes.TrimRight(b[pos:lineEnd], "\r")
+		if bytes.HasPrefix(line, delim) {
+			rest := line[len(delim):]
+			closing := bytes.HasPrefix(rest, []byte("--"))
+			if closing {
+				rest = rest[2:]
+			}
+			if len(bytes.Trim(rest, " \t")) == 0 {
+				cut := pos
+				if cut > 0 && b[cut-1] == '\n' {
+					cut--
+					if cut > 0 && b[cut-1] == '\r' {
+						cut--
+					}
+				}
+				if start < 0 {
+					pro = b[:cut]
+				} else {
+					parts = append(parts, b[start:cut])
+				}
+				if len(parts) >= maxParts {
+					return pro, parts, nil
+				}
+				if closing {
+					if next <= len(b) {
+						epi = b[next:]
+					}
+					return pro, parts, epi
+				}
+				start = min(next, len(b))
+			}
+		}
+		pos = next
+	}
+	if start < 0 {
+		return b, nil, nil
+	}
+	return pro, append(parts, b[start:]), nil
 }
 
 func firstField(h []Field, name string) (string, bool) {
@@ -195,8 +238,10 @@ func decodeTransfer(h []Field, b []byte) []byte {
 		return decodeBase64(b)
 	case "quoted-printable":
 		return decodeQP(b)
+	case "", "7bit", "8bit", "binary":
+		return b
 	}
-	return b
+	return nil // an unknown encoding: the content cannot be read
 }
 
 func decodeBase64(b []byte) []byte {
