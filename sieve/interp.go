@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RuntimeError is an error that stopped a run (RFC 5228 §2.10.6).
@@ -276,7 +277,7 @@ func (in *interp) command(n *node) (ctl, error) {
 }
 
 func validMailbox(s string) bool {
-	return s != "" && !strings.ContainsAny(s, "\r\n\x00")
+	return s != "" && utf8.ValidString(s) && !strings.ContainsAny(s, "\r\n\x00")
 }
 
 // add appends an action, merging a repeated fileinto, keep or redirect into its first one.

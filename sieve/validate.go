@@ -16,10 +16,11 @@ type cargs struct {
 }
 
 type validator struct {
-	s     *Script
-	specs map[string]*spec
-	errs  []*Error
-	exts  map[string]bool
+	s       *Script
+	specs   map[string]*spec
+	errs    []*Error
+	exts    map[string]bool
+	unknown map[string]bool
 }
 
 func (v *validator) errorf(line int, format string, args ...any) {
@@ -89,9 +90,13 @@ func (v *validator) known(n *node, test bool) *spec {
 			v.errorf(n.line, "unknown %s '%s' (perhaps it is part of an extension that is not required: '%s')", what, n.name, s.ext)
 		} else if s != nil {
 			v.errorf(n.line, "%s '%s' is a %s, not a %s", what, n.name, map[bool]string{true: "test", false: "command"}[s.test], what)
-		} else {
+		} else if !v.unknown[what+" "+n.name] {
 			v.errorf(n.line, "unknown %s '%s'", what, n.name)
 		}
+		if v.unknown == nil {
+			v.unknown = map[string]bool{}
+		}
+		v.unknown[what+" "+n.name] = true // reported once, as sievec does
 		return nil
 	}
 	return s
@@ -181,6 +186,18 @@ func (v *validator) test(n *node) {
 func (v *validator) args(n *node, s *spec) {
 	c := &cargs{tags: map[string]*arg{}}
 	n.x = c
+	before := len(v.errs)
+	// As sievec, the first error in a command's arguments ends their checks (its tests are
+	// still checked).
+	defer func() {
+		for _, t := range n.tests {
+			v.test(t)
+		}
+		if len(v.errs) == before {
+			v.encoded(c)
+			v.check(n, s, c)
+		}
+	}()
 	groups := map[string]string{}
 	args := n.args
 	for i := 0; i < len(args); i++ {
@@ -191,6 +208,7 @@ func (v *validator) args(n *node, s *spec) {
 		}
 		if len(c.pos) > 0 {
 			v.errorf(a.line, "tagged argument ':%s' of %s comes after positional arguments", a.tag, article(s))
+			return
 		}
 		ts, ok := s.tags[a.tag]
 		if ok && ts.ext != "" && !v.exts[ts.ext] {
@@ -198,19 +216,18 @@ func (v *validator) args(n *node, s *spec) {
 		}
 		if !ok {
 			v.errorf(a.line, "unknown tagged argument ':%s' for %s", a.tag, article(s))
-			if s.tags[a.tag].param != 0 && i+1 < len(args) {
-				i++
-			}
-			continue
+			return
 		}
 		if g := ts.group; g != "" {
 			if other, dup := groups[g]; dup {
 				v.errorf(a.line, "%s: tags ':%s' and ':%s' cannot be used together", article(s), other, a.tag)
+				return
 			}
 			groups[g] = a.tag
 		}
 		if _, dup := c.tags[a.tag]; dup {
 			v.errorf(a.line, "encountered duplicate tag ':%s' for %s", a.tag, article(s))
+			return
 		}
 		if ts.param == 0 {
 			c.tags[a.tag] = &args[i]
@@ -222,7 +239,7 @@ func (v *validator) args(n *node, s *spec) {
 				found = argName(args[i+1])
 			}
 			v.errorf(a.line, "the :%s tag for %s requires %s as parameter, but %s was found", a.tag, article(s), kindName(ts.param), found)
-			continue
+			return
 		}
 		i++
 		c.tags[a.tag] = &args[i]
@@ -235,15 +252,17 @@ func (v *validator) args(n *node, s *spec) {
 		}
 	}
 	if want == nil && (len(s.pos) > 0 || len(c.pos) > 0) {
-		n := 0
+		want := 0
 		if len(s.pos) > 0 {
-			n = len(s.pos[len(s.pos)-1])
+			want = len(s.pos[len(s.pos)-1])
 		}
-		v.errorf(lineOf(nodeLine(args, s), c), "%s requires %d positional argument(s), but %d is/are specified", article(s), n, len(c.pos))
+		v.errorf(nodeLine(n), "%s requires %d positional argument(s), but %d is/are specified", article(s), want, len(c.pos))
+		return
 	}
 	for i, pa := range want {
 		if !fits(c.pos[i], pa.kind) {
 			v.errorf(c.pos[i].line, "%s expects %s as argument %d (%s), but %s was found", article(s), kindName(pa.kind), i+1, pa.name, argName(c.pos[i]))
+			return
 		}
 	}
 	// tests
@@ -252,27 +271,17 @@ func (v *validator) args(n *node, s *spec) {
 		v.errorf(n.line, "%s accepts no tests", article(s))
 	case s.tests == 1 && len(n.tests) != 1:
 		v.errorf(n.line, "%s requires one test", article(s))
-	case s.tests == -1 && (n.tests == nil || len(n.tests) == 0 && false):
+	case s.tests == -1 && n.tests == nil:
 		v.errorf(n.line, "%s requires a list of tests", article(s))
 	}
-	if s.tests == 1 && n.tests != nil && len(n.tests) == 1 && n.args != nil && false {
-		return
-	}
-	for _, t := range n.tests {
-		v.test(t)
-	}
-	v.encoded(c)
-	v.check(n, s, c)
 }
 
-func nodeLine(args []arg, s *spec) int {
-	if len(args) > 0 {
-		return args[0].line
+func nodeLine(n *node) int {
+	if len(n.args) > 0 {
+		return n.args[0].line
 	}
-	return 0
+	return n.line
 }
-
-func lineOf(l int, _ *cargs) int { return l }
 
 func fits(a arg, k kindSet) bool {
 	switch k {
@@ -409,7 +418,39 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 			c.re = append(c.re, re)
 		}
 	}
+	if c.tags["last"] != nil && c.tags["index"] == nil && s.name != "addheader" && s.name != "duplicate" {
+		v.errorf(n.line, "%s: the :last tag requires the :index tag", article(s))
+	}
+	if a := c.tags["index"]; a != nil && a.num == 0 {
+		v.errorf(a.line, "%s: the :index tag requires a non-zero number", article(s))
+	}
+	constant := func(a *arg) []string {
+		if a == nil || a.kind != argStrings || v.exts["variables"] && strings.Contains(strings.Join(a.strs, ""), "${") {
+			return nil
+		}
+		return a.strs
+	}
 	switch s.name {
+	case "specialuse_exists", "fileinto":
+		var uses, boxes []string
+		if s.name == "fileinto" {
+			uses = constant(c.tags["specialuse"])
+			if len(c.pos) == 1 {
+				boxes = constant(&c.pos[0])
+			}
+		} else if len(c.pos) > 0 {
+			uses = constant(&c.pos[len(c.pos)-1]) // a bad mailbox name here is only a warning in sievec
+		}
+		for _, u := range uses {
+			if len(u) < 2 || u[0] != '\\' || !validFlag(u[1:]) {
+				v.errorf(n.line, "%s: invalid special-use flag '%s'", article(s), u)
+			}
+		}
+		for _, b := range boxes {
+			if !utf8.ValidString(b) {
+				v.errorf(n.line, "%s: invalid mailbox name: not valid UTF-8", article(s))
+			}
+		}
 	case "size":
 		if c.tags["over"] == nil && c.tags["under"] == nil {
 			v.errorf(n.line, "the size test requires either the :under or the :over tag")
