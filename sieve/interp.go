@@ -218,7 +218,7 @@ func (in *interp) command(n *node) (ctl, error) {
 			}
 		}
 		if !validMailbox(a.Mailbox) {
-			return ctlStop, in.errorf("fileinto: invalid mailbox name '%s'", a.Mailbox)
+			return ctlStop, in.errorf("fileinto: invalid folder name '%s'", strings.ToValidUTF8(a.Mailbox, "?"))
 		}
 		return ctlNext, in.add(a, !a.Copy)
 	case "redirect":
@@ -235,7 +235,7 @@ func (in *interp) command(n *node) (ctl, error) {
 			}
 		}
 		if n >= in.lim.MaxRedirects {
-			return ctlStop, in.errorf("redirect: too many redirects (max %d)", in.lim.MaxRedirects)
+			return ctlStop, in.errorf("redirect: number of redirect actions exceeds policy limit (%d)", in.lim.MaxRedirects)
 		}
 		return ctlNext, in.add(a, !a.Copy)
 	case "reject", "ereject":
@@ -286,6 +286,14 @@ func (in *interp) add(a Action, cancels bool) error {
 		a.Header = append([]Field(nil), in.header...)
 	}
 	a.Line = in.line
+	// reject refuses the message, so it conflicts with delivering it (RFC 5429 §2.1).
+	for _, x := range in.res.Actions {
+		rx, ra := x.Kind == "reject" || x.Kind == "ereject", a.Kind == "reject" || a.Kind == "ereject"
+		deliver := func(k string) bool { return k == "keep" || k == "fileinto" || k == "redirect" || k == "vacation" }
+		if rx && deliver(a.Kind) || ra && deliver(x.Kind) {
+			return in.errorf("%s action conflicts with earlier %s action", a.Kind, x.Kind)
+		}
+	}
 	for i := range in.res.Actions {
 		x := &in.res.Actions[i]
 		// keep is a store into the message's own mailbox (RFC 5228 §2.10.3)

@@ -162,10 +162,20 @@ func TestStoredMailPolicy(t *testing.T) {
 	if _, err := Compile([]byte(`redirect "a@example.org";`), &Options{StoredMail: true, AllowRedirect: true}); err != nil {
 		t.Errorf("redirect with a submission account: %v", err)
 	}
-	r := run(t, `require ["vacation", "reject"]; vacation :days 0 :subject "Away" "Back soon"; reject "no";`, nil)
-	want := `{"actions":[{"action":"vacation","days":1,"reason":"Back soon","subject":"Away"},{"action":"reject","reason":"no"}],"errors":[],"implicit_keep":null}`
+	r := run(t, `require "vacation"; vacation :days 0 :subject "Away" "Back soon";`, nil)
+	want := `{"actions":[{"action":"vacation","days":1,"reason":"Back soon","subject":"Away"}],"errors":[],"implicit_keep":{"flags":[]}}`
 	if got := jsonOf(t, r); got != want {
 		t.Errorf("test mode:\n got %s\nwant %s", got, want)
+	}
+	r = run(t, `require "reject"; reject "no";`, nil)
+	want = `{"actions":[{"action":"reject","reason":"no"}],"errors":[],"implicit_keep":null}`
+	if got := jsonOf(t, r); got != want {
+		t.Errorf("test mode:\n got %s\nwant %s", got, want)
+	}
+	// reject refuses what fileinto would store (RFC 5429 §2.1): a runtime error.
+	r = run(t, `require ["reject", "fileinto"]; fileinto "A"; reject "no";`, nil)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "conflicts") || r.ImplicitKeep == nil {
+		t.Errorf("conflict: %s", jsonOf(t, r))
 	}
 }
 

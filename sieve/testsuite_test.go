@@ -353,13 +353,19 @@ func (s *suite) editedRaw(h []Field) string {
 // execute stores the result's messages into the fake mail store, as delivery would.
 func (s *suite) execute(in *interp) bool {
 	r := in.res
+	s.errs = nil
 	store := func(a Action) bool {
 		mb := "INBOX"
 		if a.Kind == "fileinto" {
 			mb = mbKey(a.Mailbox)
 		}
+		if strings.Contains(mb, "//") || strings.HasPrefix(mb, "/") || strings.HasSuffix(mb, "/") {
+			s.errs = append(s.errs, fmt.Sprintf("failed to store into mailbox '%s': invalid name", a.Mailbox))
+			return false
+		}
 		if _, ok := s.mail[mb]; !ok {
 			if !a.Create {
+				s.errs = append(s.errs, fmt.Sprintf("failed to store into mailbox '%s': mailbox does not exist", a.Mailbox))
 				return false
 			}
 		}

@@ -162,6 +162,9 @@ func (v *validator) require(n *node) {
 		if e == "spamtestplus" {
 			v.exts["spamtest"] = true
 		}
+		if e == "vacation-seconds" {
+			v.exts["vacation"] = true
+		}
 	}
 }
 
