@@ -17,9 +17,7 @@ func (in *interp) addHeader(c *cargs) error {
 	if protectedHeaders[strings.ToLower(name)] {
 		return nil
 	}
-	if strings.ContainsAny(val, "\r\n\x00") {
-		val = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\x00", "").Replace(val)
-	}
+	val = foldValue(val)
 	if !isASCII(val) {
 		val = mime.QEncoding.Encode("utf-8", val)
 	}
@@ -35,6 +33,26 @@ func (in *interp) addHeader(c *cargs) error {
 	}
 	in.header, in.edited = h, true
 	return nil
+}
+
+// foldValue makes every line break a fold (CRLF then white space), so that a value with
+// newlines stays one field; NULs and bare CRs are dropped.
+func foldValue(v string) string {
+	v = strings.ReplaceAll(v, "\x00", "")
+	v = strings.ReplaceAll(v, "\r\n", "\n")
+	v = strings.ReplaceAll(v, "\r", "")
+	lines := strings.Split(strings.TrimRight(v, "\n"), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteString("\r\n")
+			if l == "" || l[0] != ' ' && l[0] != '\t' {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 func headerSize(h []Field) int64 {

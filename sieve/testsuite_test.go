@@ -113,6 +113,7 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 	case "test":
 		s.curName = in.str(&c.pos[0])
 		in.flags = nil
+		s.smtp = nil
 		_, err := in.block(n.block)
 		var f *failure
 		switch {
@@ -384,7 +385,11 @@ func (s *suite) execute(in *interp) bool {
 		}
 	}
 	if !in.cancel {
-		return store(Action{Kind: "keep", Flags: in.flagsCopy()})
+		a := Action{Kind: "keep", Flags: in.flagsCopy()}
+		if in.edited {
+			a.Header = in.header
+		}
+		return store(a)
 	}
 	return true
 }
