@@ -134,7 +134,9 @@ func (m *matcher) match(in *interp, values, keys []string) (bool, []string, erro
 				} else {
 					var err error
 					if re, err = in.regex(k, m.cmp); err != nil {
-						return false, nil, err
+						// A key made at run time that is no regexp matches nothing; the run goes on.
+						in.res.Warnings = append(in.res.Warnings, err.Error())
+						continue
 					}
 				}
 				if sub := re.FindStringSubmatch(v); sub != nil {

@@ -31,6 +31,7 @@ type Result struct {
 	Actions      []Action
 	ImplicitKeep *Action // non-nil when the message stays through the implicit keep
 	Errors       []string
+	Warnings     []string // problems that did not stop the run, such as a bad regexp made at run time
 }
 
 func nonNil(s []string) []string {
@@ -99,5 +100,9 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	if r.ImplicitKeep != nil {
 		ik = map[string]any{"flags": nonNil(r.ImplicitKeep.Flags)}
 	}
-	return json.Marshal(map[string]any{"actions": acts, "implicit_keep": ik, "errors": nonNil(r.Errors)})
+	m := map[string]any{"actions": acts, "implicit_keep": ik, "errors": nonNil(r.Errors)}
+	if len(r.Warnings) > 0 {
+		m["warnings"] = r.Warnings
+	}
+	return json.Marshal(m)
 }

@@ -292,7 +292,7 @@ func (s *suite) test(in *interp, n *node, c *cargs) (bool, bool, error) {
 		if res.ImplicitKeep != nil {
 			in.flags = res.ImplicitKeep.Flags
 		}
-		s.errs = nil
+		s.errs = res.Warnings
 		if err != nil {
 			var re *RuntimeError
 			if errors.As(err, &re) {

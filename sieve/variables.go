@@ -120,6 +120,14 @@ func (in *interp) set(c *cargs) error {
 	if c.tags["quotewildcard"] != nil {
 		r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
 		val = r.Replace(val)
+		if len(val) > in.lim.MaxVarSize {
+			// Cut at the limit without splitting an escape pair.
+			val = val[:in.lim.MaxVarSize]
+			n := len(val) - len(strings.TrimRight(val, `\`))
+			if n%2 == 1 {
+				val = val[:len(val)-1]
+			}
+		}
 	}
 	if c.tags["quoteregex"] != nil {
 		val = regexp.QuoteMeta(val)
