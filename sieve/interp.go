@@ -56,6 +56,10 @@ type interp struct {
 	dups    []dupMark
 	regexps map[string]*regexp.Regexp
 	line    int
+	// expanded counts the bytes variable substitution made; sticky is the error that ends
+	// the run at the next step once a budget is spent.
+	expanded int
+	sticky   error
 }
 
 type dupMark struct {
@@ -119,6 +123,9 @@ func (in *interp) errorf(format string, args ...any) error {
 }
 
 func (in *interp) step() error {
+	if in.sticky != nil {
+		return in.sticky
+	}
 	in.steps++
 	if in.steps > in.lim.MaxSteps {
 		return in.errorf("execution exceeded its limit of %d steps", in.lim.MaxSteps)

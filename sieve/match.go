@@ -124,7 +124,12 @@ func (m *matcher) match(in *interp, values, keys []string) (bool, []string, erro
 					return true, nil, nil
 				}
 			case "matches":
-				if ok, vars := wildcard(m.fold(v), m.fold(k), v); ok {
+				ok, vars, cost := wildcard(m.fold(v), m.fold(k), v)
+				in.steps += cost / 64 // backtracking is paid for from the run's step budget
+				if err := in.step(); err != nil {
+					return false, nil, err
+				}
+				if ok {
 					return true, vars, nil
 				}
 			case "regex":
@@ -150,7 +155,7 @@ func (m *matcher) match(in *interp, values, keys []string) (bool, []string, erro
 
 // wildcard matches s against a :matches pattern (* and ?, \ escapes) with the shortest
 // match for each wildcard, returning ${0} and one match variable per wildcard, cut from orig.
-func wildcard(s, pat, orig string) (bool, []string) {
+func wildcard(s, pat, orig string) (bool, []string, int) {
 	// Split the pattern into literal runs and wildcards.
 	type piece struct {
 		lit  string
@@ -180,7 +185,7 @@ func wildcard(s, pat, orig string) (bool, []string) {
 		ps = append(ps, piece{lit: lit.String()})
 	}
 	caps := make([][2]int, 0, len(ps))
-	budget := 100000
+	var budget int
 	var rec func(pi, si int) bool
 	rec = func(pi, si int) bool {
 		if budget--; budget < 0 {
@@ -220,14 +225,16 @@ func wildcard(s, pat, orig string) (bool, []string) {
 		}
 		return false
 	}
+	const total = 100000
+	budget = total
 	if !rec(0, 0) {
-		return false, nil
+		return false, nil, total - budget
 	}
 	vars := []string{orig}
 	for _, c := range caps {
 		vars = append(vars, orig[c[0]:c[1]])
 	}
-	return true, vars
+	return true, vars, total - budget
 }
 
 func runeLen(s string) int {

@@ -3,8 +3,6 @@ package sieve
 import (
 	"bufio"
 	"bytes"
-	"errors"
-	"fmt"
 	"mime"
 	"strings"
 	"time"
@@ -34,9 +32,6 @@ type Envelope struct {
 	To   string
 	Auth string
 }
-
-// ErrMessageTooBig is returned by [ParseMessage] for a message over its limit.
-var ErrMessageTooBig = errors.New("sieve: message too big")
 
 // ParseMessage reads a raw RFC 5322 message (LF or CRLF line ends).
 func ParseMessage(raw []byte) (*Message, error) {
@@ -284,6 +279,18 @@ func decodeBase64(b []byte) []byte {
 	return out
 }
 
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}
+
 func decodeQP(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
@@ -301,9 +308,8 @@ func decodeQP(b []byte) []byte {
 			continue
 		}
 		if i+2 < len(b) {
-			var v byte
-			if _, err := fmt.Sscanf(string(b[i+1:i+3]), "%02X", &v); err == nil {
-				out = append(out, v)
+			if hi, lo := unhex(b[i+1]), unhex(b[i+2]); hi >= 0 && lo >= 0 {
+				out = append(out, byte(hi<<4|lo))
 				i += 2
 				continue
 			}

@@ -300,3 +300,21 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+func TestExpansionBudget(t *testing.T) {
+	line := `if string :is "` + strings.Repeat("${a}", 1000) + `" "" { discard; }` + "\n"
+	src := `require "variables"; set "a" "` + strings.Repeat("x", 4000) + `";` + "\n" + strings.Repeat(line, 20)
+	r := run(t, src, nil)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "expanded more than") || r.ImplicitKeep == nil {
+		t.Errorf("expansion budget: %v", r.Errors)
+	}
+}
+
+func TestWildcardBacktrackingIsBudgeted(t *testing.T) {
+	m, _ := ParseMessage([]byte("Subject: " + strings.Repeat("a", 3000) + "\r\n\r\n"))
+	s := mustCompile(t, `if header :matches "subject" "*a*a*a*a*a*a*a*b" { discard; }`, &Options{Limits: Limits{MaxSteps: 1000}})
+	r := s.Run(m, nil)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "steps") {
+		t.Errorf("backtracking: %v", r.Errors)
+	}
+}

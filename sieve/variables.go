@@ -46,8 +46,18 @@ func (in *interp) expand(s string) string {
 		b.WriteString("${")
 		s = s[i+2:]
 	}
+	in.expanded += b.Len()
+	if in.expanded > maxExpanded && in.sticky == nil {
+		in.sticky = in.errorf("variables: the run expanded more than %d bytes of strings", maxExpanded)
+	}
+	if in.sticky != nil {
+		return ""
+	}
 	return b.String()
 }
+
+// maxExpanded bounds the bytes variable substitution may produce in one run.
+const maxExpanded = 64 << 20
 
 func isNum(s string) bool {
 	if s == "" || len(s) > 9 {
