@@ -4,11 +4,16 @@ import "strings"
 
 type address struct {
 	local, domain string
+	bad           bool   // syntactically invalid: only :all sees it, as raw (RFC 5228 §2.7.4)
+	raw           string
 }
 
 // parseAddrList splits an address header leniently: groups, comments, display names and
 // angle brackets as in RFC 5322, but a malformed entry is skipped rather than failing all.
 func parseAddrList(v string) []address {
+	if strings.TrimSpace(v) == "" {
+		return []address{{bad: true}} // an empty field is one empty (invalid) address
+	}
 	var out []address
 	for _, item := range splitTop(v) {
 		item = strings.TrimSpace(item)
@@ -21,6 +26,8 @@ func parseAddrList(v string) []address {
 		}
 		if a, ok := parseAddr(item); ok {
 			out = append(out, a)
+		} else {
+			out = append(out, address{bad: true, raw: item})
 		}
 		if len(out) >= 1000 {
 			break
@@ -134,8 +141,8 @@ func parseAddr(s string) (address, bool) {
 	local := strings.TrimSpace(s[:at])
 	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
 		local = unquote(local[1 : len(local)-1])
-	} else if strings.ContainsAny(local, " \t\"") {
-		return address{}, false
+	} else if strings.ContainsAny(local, " \t\"") || !isASCII(local) {
+		return address{}, false // 8-bit local parts are not RFC 5322 (as Pigeonhole 0.5 reads them)
 	}
 	domain := strings.TrimSpace(s[at+1:])
 	if strings.ContainsAny(domain, " \t\"<>,") {

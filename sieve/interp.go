@@ -1,7 +1,6 @@
 package sieve
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -465,8 +464,6 @@ func (in *interp) include(n *node, c *cargs) (ctl, error) {
 	return ct, err
 }
 
-var errNoEnvelope = errors.New("no envelope")
-
 func (in *interp) test(n *node) (bool, error) {
 	if err := in.step(); err != nil {
 		return false, err
@@ -747,6 +744,12 @@ func (in *interp) headerValues(name string, c *cargs) []string {
 }
 
 func (in *interp) addrPart(a address, c *cargs) (string, bool) {
+	if a.bad {
+		if c.tags["localpart"] != nil || c.tags["domain"] != nil || c.tags["user"] != nil || c.tags["detail"] != nil {
+			return "", false
+		}
+		return a.raw, true
+	}
 	switch {
 	case c.tags["localpart"] != nil:
 		return a.local, true
