@@ -4,7 +4,7 @@ import "strings"
 
 type address struct {
 	local, domain string
-	bad           bool   // syntactically invalid: only :all sees it, as raw (RFC 5228 §2.7.4)
+	bad           bool // syntactically invalid: only :all sees it, as raw (RFC 5228 §2.7.4)
 	raw           string
 }
 
