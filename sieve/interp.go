@@ -446,7 +446,7 @@ func (in *interp) include(n *node, c *cargs) (ctl, error) {
 			return ctlStop, in.errorf("include: circular include of script '%s'", inc.name)
 		}
 	}
-	if inc == in.main || len(in.stack) >= in.lim.MaxIncludes || len(in.stack) >= in.lim.MaxNesting {
+	if inc == in.main || len(in.stack) >= in.lim.MaxIncludeDepth {
 		return ctlStop, in.errorf("include: circular or too deep include of script '%s'", inc.name)
 	}
 	in.once[inc] = true

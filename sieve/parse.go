@@ -66,14 +66,15 @@ type node struct {
 
 // Limits bound what a script may make the compiler and interpreter do.
 type Limits struct {
-	MaxScriptSize int // bytes; default 1 MiB
-	MaxNesting    int // blocks and tests; default 32
-	MaxIncludes   int // scripts included in one run; default 255
-	MaxActions    int // default 32
-	MaxRedirects  int // default 4
-	MaxVariables  int // per scope; default 255
-	MaxVarSize    int // bytes; default 4096
-	MaxSteps      int // commands and tests evaluated in one run; default 1e6
+	MaxScriptSize   int // bytes; default 1 MiB
+	MaxNesting      int // blocks and tests; default 32
+	MaxIncludes     int // distinct scripts one script may include, all levels; default 255
+	MaxIncludeDepth int // nesting of include; default 10
+	MaxActions      int // default 32
+	MaxRedirects    int // default 4
+	MaxVariables    int // per scope; default 255
+	MaxVarSize      int // bytes; default 4096
+	MaxSteps        int // commands and tests evaluated in one run; default 1e6
 }
 
 func (l Limits) withDefaults() Limits {
@@ -85,6 +86,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxScriptSize, 1<<20)
 	def(&l.MaxNesting, 32)
 	def(&l.MaxIncludes, 255)
+	def(&l.MaxIncludeDepth, 10)
 	def(&l.MaxActions, 32)
 	def(&l.MaxRedirects, 4)
 	def(&l.MaxVariables, 255)

@@ -101,9 +101,7 @@ func compile(src, name string, o *Options, cache map[string]*Script, depth int) 
 	}
 	v.block(cmds, true)
 	s.cmds = cmds
-	if len(v.errs) == 0 {
-		v.errs = append(v.errs, s.resolveIncludes(cmds, depth)...)
-	}
+	v.errs = append(v.errs, s.resolveIncludes(cmds, depth)...)
 	if len(v.errs) > 0 {
 		return nil, &CompileError{Errors: append(v.errs, &Error{File: name, Msg: "validation failed"})}
 	}
@@ -118,16 +116,24 @@ func (s *Script) resolveIncludes(cmds []*node, depth int) []*Error {
 		if n.name != "include" || n.spec == nil {
 			continue
 		}
-		c := n.x.(*cargs)
-		if len(c.pos) != 1 {
+		c, _ := n.x.(*cargs)
+		if c == nil || len(c.pos) != 1 || len(c.pos[0].strs) != 1 || !validScriptName(c.pos[0].strs[0]) {
 			continue
 		}
 		key, path := s.includePath(c)
-		if _, ok := s.includes[key]; ok {
+		if inc, ok := s.includes[key]; ok {
+			if inc != nil && inc.cmds == nil && inc.name == "" && c.tags["once"] == nil {
+				// still being compiled: a cycle (RFC 6609 §3.2)
+				errs = append(errs, &Error{File: s.name, Line: n.line, Msg: fmt.Sprintf("include: circular include of script '%s'", c.pos[0].strs[0])})
+			}
 			continue
 		}
-		if depth+1 > s.opts.Limits.MaxIncludes || depth > s.opts.Limits.MaxNesting {
-			errs = append(errs, &Error{File: s.name, Line: n.line, Msg: "include: too many nested includes"})
+		if depth+1 > s.opts.Limits.MaxIncludeDepth {
+			errs = append(errs, &Error{File: s.name, Line: n.line, Msg: fmt.Sprintf("include: the nesting depth of included scripts exceeds the limit (%d)", s.opts.Limits.MaxIncludeDepth)})
+			continue
+		}
+		if len(s.includes) >= s.opts.Limits.MaxIncludes {
+			errs = append(errs, &Error{File: s.name, Line: n.line, Msg: fmt.Sprintf("include: the number of included scripts exceeds the limit (%d)", s.opts.Limits.MaxIncludes)})
 			continue
 		}
 		src, err := os.ReadFile(path)
@@ -144,7 +150,11 @@ func (s *Script) resolveIncludes(cmds []*node, depth int) []*Error {
 		if err != nil {
 			errs = append(errs, &Error{File: s.name, Line: n.line, Msg: fmt.Sprintf("include: failed to compile included script '%s'", c.pos[0].strs[0])})
 			if ce, ok := err.(*CompileError); ok {
-				errs = append(ce.Errors, errs...)
+				for _, e := range ce.Errors {
+					if e.Line > 0 || e.Msg != "validation failed" && e.Msg != "parse failed" {
+						errs = append(errs, e)
+					}
+				}
 			}
 			delete(s.includes, key)
 			continue

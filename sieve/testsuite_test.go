@@ -217,6 +217,10 @@ func (s *suite) config(in *interp, key, val string) error {
 		return nil
 	}
 	switch key {
+	case "sieve_include_max_includes":
+		s.opts.Limits.MaxIncludes, _ = strconv.Atoi(val)
+	case "sieve_include_max_nesting_depth":
+		s.opts.Limits.MaxIncludeDepth, _ = strconv.Atoi(val)
 	case "recipient_delimiter":
 		s.env.SubaddressSep = val
 	case "sieve_variables_max_variable_size":
@@ -259,7 +263,7 @@ func (s *suite) test(in *interp, n *node, c *cargs) (bool, bool, error) {
 		o := *s.opts
 		o.extra = nil
 		o.Name = strings.TrimSuffix(filepath.Base(path), ".sieve")
-		o.Limits = Limits{}
+		o.Limits = s.opts.Limits
 		sc, err := Compile(src, &o)
 		s.errs = nil
 		s.compiled = sc

@@ -459,8 +459,17 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 			v.errorf(n.line, "the size test requires either the :under or the :over tag")
 		}
 	case "set":
-		if len(c.pos) == 2 && fits(c.pos[0], kStr) && !validVarName(c.pos[0].strs[0], false) {
-			v.errorf(c.pos[0].line, "invalid variable name '%s'", c.pos[0].strs[0])
+		if len(c.pos) == 2 && fits(c.pos[0], kStr) {
+			name := c.pos[0].strs[0]
+			ns, rest, dotted := strings.Cut(name, ".")
+			switch {
+			case dotted && !strings.EqualFold(ns, "global"):
+				v.errorf(c.pos[0].line, "set: unknown variable namespace '%s'", ns)
+			case dotted && (!v.exts["include"] || strings.Contains(rest, ".") || !validVarName(rest, false)):
+				v.errorf(c.pos[0].line, "set: invalid variable name '%s' in the global namespace", name)
+			case !dotted && !validVarName(name, false):
+				v.errorf(c.pos[0].line, "invalid variable name '%s'", name)
+			}
 		}
 	case "date", "currentdate":
 		i := 0
@@ -472,12 +481,15 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 		}
 	case "include":
 		if len(c.pos) == 1 && fits(c.pos[0], kStr) {
-			name := c.pos[0].strs[0]
-			if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
-				v.errorf(c.pos[0].line, "include: invalid script name '%s'", name)
+			if name := c.pos[0].strs[0]; !validScriptName(name) {
+				v.errorf(c.pos[0].line, "include: invalid script name '%s'", strings.ToValidUTF8(name, "?"))
 			}
 		}
 	case "global":
+		if !v.exts["variables"] {
+			v.errorf(n.line, "the global command requires the variables extension")
+			break
+		}
 		if len(c.pos) == 1 {
 			for _, name := range c.pos[0].strs {
 				if !validVarName(name, false) {
@@ -499,6 +511,20 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 			v.errorf(n.line, "%s", msg)
 		}
 	}
+}
+
+// validScriptName refuses path separators and the control and separator characters
+// RFC 6609 §4 and RFC 5198 exclude from script names.
+func validScriptName(s string) bool {
+	if s == "" || s == "." || s == ".." || !utf8.ValidString(s) || strings.ContainsAny(s, "/\\") {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029 {
+			return false
+		}
+	}
+	return true
 }
 
 var dateParts = map[string]bool{"year": true, "month": true, "day": true, "date": true, "julian": true,
