@@ -5,8 +5,29 @@ import (
 	"strings"
 )
 
-// protectedHeaders cannot be added or deleted (RFC 5293 §6: trace fields and auto-submitted).
-var protectedHeaders = map[string]bool{"received": true, "auto-submitted": true}
+// undeletable fields (RFC 5293 §6: trace fields and Auto-Submitted).
+var undeletable = map[string]bool{"received": true, "auto-submitted": true}
+
+func listed(list []string, name string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, name) && !strings.EqualFold(x, "subject") {
+			return true
+		}
+	}
+	return false
+}
+
+// mayEdit reports whether the host's policy lets a script add (or delete) field name.
+func (in *interp) mayEdit(name string, add bool) bool {
+	o := in.main.opts
+	if listed(o.HeaderProtected, name) {
+		return false
+	}
+	if add {
+		return !listed(o.HeaderForbidAdd, name)
+	}
+	return !undeletable[strings.ToLower(name)] && !listed(o.HeaderForbidDelete, name)
+}
 
 func (in *interp) addHeader(c *cargs) error {
 	name := in.str(&c.pos[0])
@@ -14,8 +35,11 @@ func (in *interp) addHeader(c *cargs) error {
 	if !validFieldName(name) {
 		return in.errorf("addheader: specified field name '%s' is invalid", name)
 	}
-	if protectedHeaders[strings.ToLower(name)] {
+	if !in.mayEdit(name, true) {
 		return nil
+	}
+	if len(name)+2+len(val) > in.lim.MaxHeaderSize {
+		return in.errorf("addheader: the new header field exceeds the limit of %d bytes", in.lim.MaxHeaderSize)
 	}
 	val = foldValue(val)
 	if !isASCII(val) {
@@ -77,7 +101,7 @@ func (in *interp) deleteHeader(c *cargs) error {
 	if !validFieldName(name) {
 		return in.errorf("deleteheader: specified field name '%s' is invalid", name)
 	}
-	if protectedHeaders[strings.ToLower(name)] {
+	if !in.mayEdit(name, false) {
 		return nil
 	}
 	var keys []string

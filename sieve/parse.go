@@ -75,6 +75,7 @@ type Limits struct {
 	MaxVariables    int // per scope; default 255
 	MaxVarSize      int // bytes; default 4096
 	MaxSteps        int // commands and tests evaluated in one run; default 1e6
+	MaxHeaderSize   int // bytes of a field addheader adds; default 2048
 }
 
 func (l Limits) withDefaults() Limits {
@@ -92,6 +93,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxVariables, 255)
 	def(&l.MaxVarSize, 4096)
 	def(&l.MaxSteps, 1000000)
+	def(&l.MaxHeaderSize, 2048)
 	return l
 }
 

@@ -22,6 +22,12 @@ type Options struct {
 	PersonalDir string
 	GlobalDir   string
 
+	// Header fields editheader may not touch, as Pigeonhole's sieve_editheader_* settings:
+	// Received and Auto-Submitted can never be deleted (RFC 5293 §6); Subject cannot be protected.
+	HeaderProtected    []string // neither added nor deleted
+	HeaderForbidAdd    []string
+	HeaderForbidDelete []string
+
 	extra *extension // test-only commands (vnd.dovecot.testsuite)
 }
 

@@ -221,6 +221,20 @@ func (s *suite) config(in *interp, key, val string) error {
 		s.opts.Limits.MaxIncludes, _ = strconv.Atoi(val)
 	case "sieve_include_max_nesting_depth":
 		s.opts.Limits.MaxIncludeDepth, _ = strconv.Atoi(val)
+	case "sieve_editheader_protected":
+		s.opts.HeaderProtected = strings.Fields(val)
+		in.main.opts.HeaderProtected = s.opts.HeaderProtected
+	case "sieve_editheader_forbid_add":
+		s.opts.HeaderForbidAdd = strings.Fields(val)
+		in.main.opts.HeaderForbidAdd = s.opts.HeaderForbidAdd
+	case "sieve_editheader_forbid_delete":
+		s.opts.HeaderForbidDelete = strings.Fields(val)
+		in.main.opts.HeaderForbidDelete = s.opts.HeaderForbidDelete
+	case "sieve_editheader_max_header_size":
+		s.opts.Limits.MaxHeaderSize, _ = strconv.Atoi(val)
+		if s.opts.Limits.MaxHeaderSize <= 0 {
+			s.opts.Limits.MaxHeaderSize = 2048
+		}
 	case "recipient_delimiter":
 		s.env.SubaddressSep = val
 	case "sieve_variables_max_variable_size":
@@ -381,6 +395,8 @@ func (s *suite) execute(in *interp) bool {
 	for _, a := range r.Actions {
 		if a.Kind == "keep" || a.Kind == "fileinto" {
 			if !store(a) {
+				// A failed delivery falls back to keeping the message as it came (RFC 5228 §2.10.6).
+				store(Action{Kind: "keep"})
 				return false
 			}
 		}

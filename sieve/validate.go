@@ -501,6 +501,14 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 		if len(c.pos) > 0 && fits(c.pos[0], kStr) && !strings.Contains(c.pos[0].strs[0], "${") && !validFieldName(c.pos[0].strs[0]) {
 			v.errorf(c.pos[0].line, "%s: specified field name '%s' is invalid", s.name, c.pos[0].strs[0])
 		}
+		if s.name == "addheader" && len(c.pos) == 2 && fits(c.pos[1], kStr) && !strings.Contains(c.pos[1].strs[0], "${") {
+			val := c.pos[1].strs[0]
+			if strings.ContainsRune(val, 0) {
+				v.errorf(c.pos[1].line, "addheader: specified value '%s' is invalid (contains NUL)", strings.ReplaceAll(val, "\x00", "\\0"))
+			} else if len(c.pos[0].strs[0])+2+len(val) > v.s.opts.Limits.MaxHeaderSize {
+				v.errorf(c.pos[1].line, "addheader: the new header field exceeds the limit of %d bytes", v.s.opts.Limits.MaxHeaderSize)
+			}
+		}
 	}
 	if s.name == "deleteheader" && len(c.pos) == 1 && (c.tags["is"] != nil || c.tags["contains"] != nil || c.tags["matches"] != nil || c.tags["regex"] != nil || c.tags["value"] != nil || c.tags["count"] != nil) {
 		// a match type with no value patterns
