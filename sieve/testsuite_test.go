@@ -80,6 +80,7 @@ func (s *suite) extension() *extension {
 		{name: "test_set", pos: alts(p(kStr, "object", kStr, "value"))},
 		{name: "test_result_reset"},
 		{name: "test_binary_save", pos: alts(p(kStr, "name"))},
+		{name: "debug_log", pos: alts(p(kStr, "message"))},
 		{name: "test_binary_load", pos: alts(p(kStr, "name"))},
 		{name: "test_mailbox_create", pos: alts(p(kStr, "mailbox"))},
 		{name: "test_config_set", pos: alts(p(kStr, "setting", kStr, "value"))},
@@ -97,11 +98,14 @@ func (s *suite) extension() *extension {
 	}
 	for _, sp := range specs {
 		sp.ext = "vnd.dovecot.testsuite"
+		if sp.name == "debug_log" {
+			sp.ext = "vnd.dovecot.debug"
+		}
 	}
 	// test_message is both a command and a test: the spec table is keyed by name, so the
 	// command form is looked up through cmdSpecs.
 	return &extension{
-		caps:  map[string]bool{"vnd.dovecot.testsuite": true},
+		caps:  map[string]bool{"vnd.dovecot.testsuite": true, "vnd.dovecot.debug": true},
 		specs: specs,
 		cmd:   s.command,
 		test:  s.test,
@@ -144,6 +148,8 @@ func (s *suite) command(in *interp, n *node, c *cargs) (bool, error) {
 		default:
 			return true, in.errorf("test_set: unsupported object '%s'", obj)
 		}
+		return true, nil
+	case "debug_log":
 		return true, nil
 	case "test_binary_save":
 		// A compiled Script is its own "binary": saving keeps it, loading restores it.
