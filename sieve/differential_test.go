@@ -40,6 +40,9 @@ func genTest(r *rand.Rand, depth int) string {
 	if r.Intn(4) == 0 {
 		cmp = ` :comparator "i;octet"`
 	}
+	if r.Intn(3) == 0 {
+		return genExtTest(r)
+	}
 	switch n := r.Intn(10); {
 	case n < 4:
 		return fmt.Sprintf("header %s%s %q %q", mt, cmp, h, k)
@@ -60,6 +63,30 @@ func genTest(r *rand.Rand, depth int) string {
 	return "true"
 }
 
+// genExtTest draws a test of an extension: regex, relational, body, date, variables, hasflag.
+func genExtTest(r *rand.Rand) string {
+	switch r.Intn(8) {
+	case 0:
+		return fmt.Sprintf("header :regex %q %q", []string{"subject", "from", "list-id"}[r.Intn(3)],
+			[]string{`^\\[[a-z]+\\]`, `example\\.(org|com)`, `^re:`, `[0-9]+`, `win|money`}[r.Intn(5)])
+	case 1:
+		return fmt.Sprintf(`header :count %q :comparator "i;ascii-numeric" %q %q`, []string{"ge", "eq", "lt"}[r.Intn(3)],
+			[]string{"to", "cc", "received", "subject"}[r.Intn(4)], []string{"0", "1", "2"}[r.Intn(3)])
+	case 2:
+		return fmt.Sprintf(`header :value %q :comparator "i;ascii-numeric" "x-spam-score" %q`, []string{"gt", "le"}[r.Intn(2)], []string{"5", "7", "10"}[r.Intn(3)])
+	case 3:
+		return fmt.Sprintf("body :text :contains %q", []string{"digest", "Buy", "mentioned", "long line", "nothing here"}[r.Intn(5)])
+	case 4:
+		return fmt.Sprintf(`date :originalzone "date" %q %q`, []string{"year", "month", "weekday", "hour", "zone"}[r.Intn(5)],
+			[]string{"2026", "12", "2", "10", "+0100"}[r.Intn(5)])
+	case 5:
+		return fmt.Sprintf(`hasflag :contains %q`, []string{"Seen", "Work", "flag"}[r.Intn(3)])
+	case 6:
+		return fmt.Sprintf(`address :all :comparator "i;octet" :is "from" %q`, []string{"alice+lists@example.org", "dave@example.com", "Dave@example.com"}[r.Intn(3)])
+	}
+	return fmt.Sprintf(`string :comparator "i;octet" :matches "${subj}" %q`, []string{"*digest*", "Re:*", "?repo?*", "*"}[r.Intn(4)])
+}
+
 func genActions(r *rand.Rand, used map[string]bool) string {
 	var b strings.Builder
 	for i := 0; i < 1+r.Intn(3); i++ {
@@ -77,6 +104,9 @@ func genActions(r *rand.Rand, used map[string]bool) string {
 			fl := ""
 			if r.Intn(3) == 0 {
 				fl = `:flags "\\Flagged $Sorted" `
+			}
+			if r.Intn(4) == 0 {
+				mb += "/${1}" // the last :matches' first wildcard, often empty
 			}
 			fmt.Fprintf(&b, "fileinto %s%s%q; ", copy, fl, mb)
 		case 2:
@@ -109,7 +139,8 @@ func genActions(r *rand.Rand, used map[string]bool) string {
 
 func genScript(r *rand.Rand) string {
 	var b strings.Builder
-	b.WriteString(`require ["fileinto", "imap4flags", "copy", "subaddress"];` + "\n")
+	b.WriteString(`require ["fileinto", "imap4flags", "copy", "subaddress", "variables", "regex", "relational", "comparator-i;ascii-numeric", "body", "date"];` + "\n")
+	b.WriteString(`if header :matches "subject" "*" { set "subj" "${1}"; }` + "\n")
 	used := map[string]bool{}
 	for i := 0; i < 1+r.Intn(4); i++ {
 		if r.Intn(4) == 0 {
@@ -211,6 +242,9 @@ func TestDifferential(t *testing.T) {
 		src := genScript(r)
 		sp := filepath.Join(dir, fmt.Sprintf("s%d.sieve", i))
 		os.WriteFile(sp, []byte(src), 0o644)
+		if i < 2 && testing.Verbose() {
+			t.Logf("script %d:\n%s", i, src)
+		}
 		sc, err := Compile([]byte(src), nil)
 		if err != nil {
 			t.Fatalf("generated script does not compile: %v\n%s", err, src)
