@@ -270,4 +270,4 @@ func TestDifferential(t *testing.T) {
 	t.Logf("differential: %d script/message pairs, %d differ", pairs, diffs)
 }
 
-func Run(sc *Script, m *Message) *Result { return sc.Run(m, &Env{Test: true, Mailbox: "INBOX"}) }
+func Run(sc *Script, m *Message) *Result { return sc.Run(m, &Env{Mailbox: "INBOX"}) }

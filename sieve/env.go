@@ -20,9 +20,6 @@ type Env struct {
 	Spam  *ScoreTest // spamtest's source; nil: X-Spam-Score, a score out of 10
 	Virus *ScoreTest // virustest's source; nil: X-Virus-Scan "Found to be clean." (1) or "infected." (5)
 
-	// Test reports redirect, reject, ereject and vacation as actions (mailscript sieve test);
-	// without it, a script compiled with StoredMail never reaches them.
-	Test bool
 }
 
 // ScoreTest says where spamtest or virustest reads its value (RFC 5235 leaves it to the
@@ -50,7 +47,6 @@ type DuplicateStore interface {
 type MemoryDuplicates struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
-	now  func() time.Time
 }
 
 // Seen reports whether id was marked and has not expired.

@@ -28,7 +28,7 @@ func run(t *testing.T, src string, env *Env, flags ...string) *Result {
 	}
 	m.Flags = flags
 	if env == nil {
-		env = &Env{Test: true}
+		env = &Env{}
 	}
 	return mustCompile(t, src, nil).Run(m, env)
 }
@@ -294,7 +294,7 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		r := s.Run(m, &Env{Test: true})
+		r := s.Run(m, &Env{})
 		if r == nil {
 			t.Fatal("nil result")
 		}

@@ -41,7 +41,7 @@ const defaultTestMessage = "From: sender@example.com\nTo: recipient@example.org\
 
 func newSuite(path string) *suite {
 	dir := filepath.Dir(path)
-	s := &suite{dir: dir, env: &Env{Test: true, Envelope: &Envelope{}}, mail: map[string][]storedMsg{"INBOX": nil}}
+	s := &suite{dir: dir, env: &Env{Envelope: &Envelope{}}, mail: map[string][]storedMsg{"INBOX": nil}}
 	s.opts = &Options{Name: strings.TrimSuffix(filepath.Base(path), ".svtest"),
 		PersonalDir: filepath.Join(dir, "included"), GlobalDir: filepath.Join(dir, "included-global")}
 	s.opts.extra = s.extension()

@@ -97,7 +97,7 @@ func (c *cli) sieveTest(args []string) int {
 		return 1
 	}
 	msg.Flags = strings.Fields(*flags)
-	env := &sieve.Env{Mailbox: *mailbox, Test: true, Duplicates: &sieve.MemoryDuplicates{}}
+	env := &sieve.Env{Mailbox: *mailbox, Duplicates: &sieve.MemoryDuplicates{}}
 	if *from != "" || *to != "" {
 		env.Envelope = &sieve.Envelope{From: *from, To: *to}
 	}
