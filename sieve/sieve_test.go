@@ -318,3 +318,24 @@ func TestWildcardBacktrackingIsBudgeted(t *testing.T) {
 		t.Errorf("backtracking: %v", r.Errors)
 	}
 }
+
+func FuzzMessage(f *testing.F) {
+	f.Add([]byte(testMsg))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\npro\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nz\r\n--b--\r\nepi\r\n"))
+	f.Add([]byte("Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n"))
+	s, err := Compile([]byte(`require ["body", "subaddress", "date", "variables"];
+if anyof (body :text :contains "x", body :content "multipart" :contains "pro", body :raw :matches "*",
+  address :detail "to" "a", date "date" "year" "2026", header :matches "subject" "*?*") { discard; }`), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := ParseMessage(raw)
+		if err != nil {
+			return
+		}
+		if r := s.Run(m, nil); r == nil {
+			t.Fatal("nil result")
+		}
+	})
+}
