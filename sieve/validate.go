@@ -16,11 +16,61 @@ type cargs struct {
 }
 
 type validator struct {
-	s       *Script
-	specs   map[string]*spec
-	errs    []*Error
-	exts    map[string]bool
-	unknown map[string]bool
+	s        *Script
+	specs    map[string]*spec
+	errs     []*Error
+	exts     map[string]bool
+	unknown  map[string]bool
+	declared map[string]bool // variables set in this script
+}
+
+const (
+	maxVarName    = 64 // characters of a variable name
+	maxMatchIndex = 32 // highest ${N}
+)
+
+// varRefs checks the ${...} references in a command's strings (RFC 5229 §3).
+func (v *validator) varRefs(c *cargs) {
+	if !v.exts["variables"] {
+		return
+	}
+	check := func(a *arg) {
+		if a.kind != argStrings {
+			return
+		}
+		for _, s := range a.strs {
+			for {
+				i := strings.Index(s, "${")
+				if i < 0 {
+					break
+				}
+				end := strings.IndexByte(s[i+2:], '}')
+				if end < 0 {
+					break
+				}
+				name := s[i+2 : i+2+end]
+				s = s[i+2:]
+				if isNum(name) {
+					if n, _ := strconv.Atoi(name); n > maxMatchIndex {
+						v.errorf(a.line, "match value index %s is higher than %d", name, maxMatchIndex)
+					}
+					continue
+				}
+				if !validVarName(name, false) {
+					continue // not a reference: stays as written
+				}
+				if ns, _, dotted := strings.Cut(name, "."); dotted && !(strings.EqualFold(ns, "global") && v.exts["include"]) {
+					v.errorf(a.line, "unknown variable namespace '%s'", ns)
+				}
+			}
+		}
+	}
+	for _, a := range c.tags {
+		check(a)
+	}
+	for i := range c.pos {
+		check(&c.pos[i])
+	}
 }
 
 func (v *validator) errorf(line int, format string, args ...any) {
@@ -198,6 +248,7 @@ func (v *validator) args(n *node, s *spec) {
 		}
 		if len(v.errs) == before {
 			v.encoded(c)
+			v.varRefs(c)
 			v.check(n, s, c)
 		}
 	}()
@@ -469,6 +520,16 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 				v.errorf(c.pos[0].line, "set: invalid variable name '%s' in the global namespace", name)
 			case !dotted && !validVarName(name, false):
 				v.errorf(c.pos[0].line, "invalid variable name '%s'", name)
+			case len(name) > maxVarName:
+				v.errorf(c.pos[0].line, "set: variable name '%s...' is longer than %d characters", name[:maxVarName], maxVarName)
+			case !dotted:
+				if v.declared == nil {
+					v.declared = map[string]bool{}
+				}
+				v.declared[strings.ToLower(name)] = true
+				if len(v.declared) == v.s.opts.Limits.MaxVariables+1 {
+					v.errorf(c.pos[0].line, "set: more than %d variables in one script", v.s.opts.Limits.MaxVariables)
+				}
 			}
 		}
 	case "date", "currentdate":

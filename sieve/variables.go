@@ -76,10 +76,6 @@ func (in *interp) getVar(name string) string {
 	if g, ok := strings.CutPrefix(name, "global."); ok {
 		return in.globals[g]
 	}
-	if strings.HasPrefix(name, "env.") {
-		v, _ := in.environment(name[4:])
-		return v
-	}
 	if in.sc.globals[name] {
 		return in.globals[name]
 	}
