@@ -571,10 +571,6 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 			}
 		}
 	}
-	if s.name == "deleteheader" && len(c.pos) == 1 && (c.tags["is"] != nil || c.tags["contains"] != nil || c.tags["matches"] != nil || c.tags["regex"] != nil || c.tags["value"] != nil || c.tags["count"] != nil) {
-		// a match type with no value patterns
-		v.errorf(n.line, "the deleteheader command requires a value pattern with a match type")
-	}
 	if v.s.extra != nil && v.s.extra.check != nil {
 		if msg := v.s.extra.check(n.name, c); msg != "" {
 			v.errorf(n.line, "%s", msg)
