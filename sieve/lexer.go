@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -128,7 +129,7 @@ func (l *lexer) token() token {
 				l.pos++
 			}
 		}
-		if err != nil || n > (1<<63)/mul {
+		if err != nil || n > math.MaxUint64/mul {
 			return l.fail(line, "number is too big")
 		}
 		if l.pos < len(l.src) && isAlpha(l.src[l.pos]) {
