@@ -32,7 +32,7 @@ func ExampleCompile() {
 	_, err := sieve.Compile([]byte("require \"fileinto\";\nfrob;\nfileinto 1;\n"), &sieve.Options{Name: "rules.sieve"})
 	fmt.Println(err)
 	// Output:
-	// rules.sieve: line 2: error: unknown command 'frob'
+	// rules.sieve: line 2: error: unknown command 'frob' (only reported once at first occurrence)
 	// rules.sieve: line 3: error: the fileinto command expects a string as argument 1 (folder), but a number was found
 	// rules.sieve: error: validation failed
 }

@@ -49,8 +49,8 @@ func TestCompileReportsEveryError(t *testing.T) {
 		t.Fatalf("want *CompileError, got %v", err)
 	}
 	want := []string{
-		"f.sieve: line 1: error: unknown command 'frob'",
-		"f.sieve: line 2: error: unknown tagged argument ':foo' for the header test",
+		"f.sieve: line 1: error: unknown command 'frob' (only reported once at first occurrence)",
+		"f.sieve: line 2: error: unknown tagged argument ':foo' for the header test (reported only once at first occurrence)",
 		"f.sieve: line 3: error: unknown command 'fileinto' (perhaps it is part of an extension that is not required: 'fileinto')",
 		"f.sieve: line 4: error: the keep command requires 0 positional argument(s), but 1 is/are specified",
 		"f.sieve: error: validation failed",

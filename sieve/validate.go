@@ -141,7 +141,7 @@ func (v *validator) known(n *node, test bool) *spec {
 		} else if s != nil {
 			v.errorf(n.line, "%s '%s' is a %s, not a %s", what, n.name, map[bool]string{true: "test", false: "command"}[s.test], what)
 		} else if !v.unknown[what+" "+n.name] {
-			v.errorf(n.line, "unknown %s '%s'", what, n.name)
+			v.errorf(n.line, "unknown %s '%s' (only reported once at first occurrence)", what, n.name)
 		}
 		if v.unknown == nil {
 			v.unknown = map[string]bool{}
@@ -269,7 +269,13 @@ func (v *validator) args(n *node, s *spec) {
 			ok = false
 		}
 		if !ok {
-			v.errorf(a.line, "unknown tagged argument ':%s' for %s", a.tag, article(s))
+			if !v.unknown["tag "+a.tag+" "+s.name] {
+				v.errorf(a.line, "unknown tagged argument ':%s' for %s (reported only once at first occurrence)", a.tag, article(s))
+			}
+			if v.unknown == nil {
+				v.unknown = map[string]bool{}
+			}
+			v.unknown["tag "+a.tag+" "+s.name] = true
 			return
 		}
 		if g := ts.group; g != "" {

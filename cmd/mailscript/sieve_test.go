@@ -31,8 +31,8 @@ func TestSieveCheck(t *testing.T) {
 		t.Fatalf("bad script: exit %d, want 1", code)
 	}
 	for _, want := range []string{
-		bad + ": line 1: error: unknown command 'frob'",
-		bad + ": line 2: error: unknown tagged argument ':foo' for the header test",
+		bad + ": line 1: error: unknown command 'frob' (only reported once at first occurrence)",
+		bad + ": line 2: error: unknown tagged argument ':foo' for the header test (reported only once at first occurrence)",
 		bad + ": line 3: error: unknown command 'fileinto' (perhaps it is part of an extension that is not required: 'fileinto')",
 	} {
 		if !strings.Contains(errb.String(), want+"\n") {
