@@ -111,17 +111,24 @@ func (p *parser) errorf(line int, format string, args ...any) {
 	p.errs = append(p.errs, &Error{Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-// parse reads a whole script. Parse errors stop at the first one (as sievec does).
+// maxParseErrors ends parsing; sievec stops early too.
+const maxParseErrors = 50
+
+// parse reads a whole script. After a parse error it skips to the end of that command and
+// goes on, as sievec does; a lexical error ends it.
 func parse(src string, maxDepth int) ([]*node, []*Error) {
 	p := &parser{lx: lexer{src: src, line: 1}, max: maxDepth}
 	p.advance()
 	var cmds []*node
-	for p.tok.kind != tokEOF && len(p.errs) == 0 {
-		c := p.command()
-		if c == nil {
-			break
+	for p.tok.kind != tokEOF && !p.fatal() {
+		if p.tok.kind == tokPunct && p.tok.text == "}" {
+			p.errorf(p.tok.line, "unexpected '}' found")
+			p.advance()
+			continue
 		}
-		cmds = append(cmds, c)
+		if c := p.command(); c != nil {
+			cmds = append(cmds, c)
+		}
 	}
 	if p.lx.err != nil && len(p.errs) == 0 {
 		p.errs = append(p.errs, p.lx.err)
@@ -130,6 +137,48 @@ func parse(src string, maxDepth int) ([]*node, []*Error) {
 		return nil, p.errs
 	}
 	return cmds, nil
+}
+
+func (p *parser) fatal() bool { return p.lx.err != nil || len(p.errs) >= maxParseErrors }
+
+// recover skips the rest of a command that failed to parse: to its ';', past its block, or to
+// the '}' that closes the enclosing block.
+func (p *parser) recover() {
+	parens := 0
+	for !p.fatal() {
+		switch {
+		case p.tok.kind == tokEOF:
+			return
+		case p.tok.kind != tokPunct:
+		case p.tok.text == "(" || p.tok.text == "[":
+			parens++
+		case p.tok.text == ")" || p.tok.text == "]":
+			if parens > 0 {
+				parens--
+			}
+		case p.tok.text == ";" && parens == 0:
+			p.advance()
+			return
+		case p.tok.text == "}":
+			return
+		case p.tok.text == "{":
+			depth := 0
+			for p.tok.kind != tokEOF && !p.fatal() {
+				if p.tok.kind == tokPunct && p.tok.text == "{" {
+					depth++
+				} else if p.tok.kind == tokPunct && p.tok.text == "}" {
+					depth--
+					if depth == 0 {
+						p.advance()
+						return
+					}
+				}
+				p.advance()
+			}
+			return
+		}
+		p.advance()
+	}
 }
 
 func (p *parser) lexFailed() bool {
@@ -142,16 +191,25 @@ func (p *parser) lexFailed() bool {
 	return false
 }
 
+// command reads one command; on a parse error it reports it, skips the command and returns nil.
 func (p *parser) command() *node {
+	depth := p.depth
+	n := p.command1()
+	if n == nil {
+		p.depth = depth
+		if !p.fatal() {
+			p.recover()
+		}
+	}
+	return n
+}
+
+func (p *parser) command1() *node {
 	if p.tok.kind != tokIdent {
 		if p.lexFailed() {
 			return nil
 		}
-		if p.tok.kind == tokPunct && p.tok.text == "}" {
-			p.errorf(p.tok.line, "unexpected '}' found")
-		} else {
-			p.errorf(p.tok.line, "expected identifier, but found %s", p.tok.describe())
-		}
+		p.errorf(p.tok.line, "expected identifier, but found %s", p.tok.describe())
 		return nil
 	}
 	n := &node{name: p.tok.text, line: p.tok.line}
@@ -178,11 +236,11 @@ func (p *parser) command() *node {
 				}
 				return nil
 			}
-			c := p.command()
-			if c == nil {
+			if c := p.command(); c != nil {
+				n.block = append(n.block, c)
+			} else if p.fatal() {
 				return nil
 			}
-			n.block = append(n.block, c)
 		}
 		p.depth--
 		p.advance()

@@ -339,3 +339,14 @@ if anyof (body :text :contains "x", body :content "multipart" :contains "pro", b
 		}
 	})
 }
+
+func TestParseRecovers(t *testing.T) {
+	_, err := Compile([]byte("if true {\n keep\n}\nif anyof(true,) { }\nkeep,\nkeep;\nfrob;\n"), &Options{Name: "r"})
+	want := "r: line 3: error: expected end of command ';' or the beginning of a compound block '{', but found '}'\n" +
+		"r: line 4: error: expected test command after '(' or ',', but found ')'\n" +
+		"r: line 5: error: expected end of command ';' or the beginning of a compound block '{', but found ','\n" +
+		"r: error: parse failed"
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}

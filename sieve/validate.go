@@ -240,11 +240,15 @@ func (v *validator) args(n *node, s *spec) {
 	c := &cargs{tags: map[string]*arg{}}
 	n.x = c
 	before := len(v.errs)
+	refused := false
 	// As sievec, the first error in a command's arguments ends their checks (its tests are
 	// still checked).
 	defer func() {
+		// Tests given to a command that takes none are reported as such, not checked as tests.
 		for _, t := range n.tests {
-			v.test(t)
+			if !refused {
+				v.test(t)
+			}
 		}
 		if len(v.errs) == before {
 			v.encoded(c)
@@ -329,6 +333,7 @@ func (v *validator) args(n *node, s *spec) {
 	switch {
 	case s.tests == 0 && n.tests != nil:
 		v.errorf(n.line, "%s accepts no tests", article(s))
+		refused = true
 	case s.tests == 1 && len(n.tests) != 1:
 		v.errorf(n.line, "%s requires one test", article(s))
 	case s.tests == -1 && n.tests == nil:
