@@ -264,13 +264,13 @@ func (v *validator) args(n *node, s *spec) {
 			c.pos = append(c.pos, a)
 			continue
 		}
-		if len(c.pos) > 0 {
-			v.errorf(a.line, "tagged argument ':%s' of %s comes after positional arguments", a.tag, article(s))
-			return
-		}
 		ts, ok := s.tags[a.tag]
 		if ok && ts.ext != "" && !v.exts[ts.ext] {
 			ok = false
+		}
+		if ok && len(c.pos) > 0 {
+			v.errorf(a.line, "tagged argument ':%s' of %s comes after positional arguments", a.tag, article(s))
+			return
 		}
 		if !ok {
 			if !v.unknown["tag "+a.tag+" "+s.name] {
