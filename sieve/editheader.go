@@ -55,7 +55,7 @@ func (in *interp) addHeader(c *cargs) error {
 	} else {
 		h = append(append(h, f), in.header...)
 	}
-	in.header, in.edited = h, true
+	in.header, in.edited, in.fields = h, true, nil
 	return nil
 }
 
@@ -147,6 +147,6 @@ func (in *interp) deleteHeader(c *cargs) error {
 			h = append(h, f)
 		}
 	}
-	in.header, in.edited = h, true
+	in.header, in.edited, in.fields = h, true, nil
 	return nil
 }

@@ -59,6 +59,7 @@ type interp struct {
 	// the run at the next step once a budget is spent.
 	expanded int
 	sticky   error
+	fields   map[string][]string // unfolded field values by lower-case name
 }
 
 type dupMark struct {
@@ -175,7 +176,7 @@ func (in *interp) strs(a *arg) []string {
 	if a == nil {
 		return nil
 	}
-	if !in.s.exts["variables"] {
+	if !in.s.exts["variables"] || !a.vars {
 		return a.strs
 	}
 	out := make([]string, len(a.strs))
@@ -669,6 +670,14 @@ func (in *interp) test(n *node) (bool, error) {
 }
 
 func (in *interp) matcherOf(c *cargs) *matcher {
+	if c.m == nil {
+		return newMatcher(c) // not cached here: a Script may be run by many goroutines
+	}
+	return c.m
+}
+
+// newMatcher reads a test's match type and comparator; both are constants (RFC 5228 §2.7).
+func newMatcher(c *cargs) *matcher {
 	m := &matcher{typ: "is", cmp: "i;ascii-casemap", re: c.re}
 	for _, t := range []string{"is", "contains", "matches", "regex", "value", "count"} {
 		if a := c.tags[t]; a != nil {
@@ -716,12 +725,7 @@ func (in *interp) regex(k, cmp string) (*regexp.Regexp, error) {
 
 // headerValuesRaw returns the named fields' unfolded values, honouring :index and :last.
 func (in *interp) headerValuesRaw(name string, c *cargs) []string {
-	var vals []string
-	for _, f := range in.header {
-		if strings.EqualFold(f.Name, name) {
-			vals = append(vals, unfold(f.Value))
-		}
-	}
+	vals := append([]string(nil), in.fieldValues(name)...)
 	if a := c.tags["index"]; a != nil {
 		i := int(min(a.num, 1<<30))
 		if c.tags["last"] != nil {
@@ -739,6 +743,28 @@ func (in *interp) headerValues(name string, c *cargs) []string {
 	vals := in.headerValuesRaw(name, c)
 	for i, v := range vals {
 		vals[i] = decodeHeader(v)
+	}
+	return vals
+}
+
+// fieldValues is every unfolded value of the named field, cached for the run until
+// editheader changes the header.
+func (in *interp) fieldValues(name string) []string {
+	key := asciiLower(name)
+	if vals, ok := in.fields[key]; ok {
+		return vals
+	}
+	var vals []string
+	for _, f := range in.header {
+		if strings.EqualFold(f.Name, name) {
+			vals = append(vals, unfold(f.Value))
+		}
+	}
+	if in.fields == nil {
+		in.fields = map[string][]string{}
+	}
+	if len(in.fields) < 1000 {
+		in.fields[key] = vals
 	}
 	return vals
 }

@@ -213,7 +213,18 @@ func wildcard(s, pat, orig string) (bool, []string, int) {
 			caps = caps[:len(caps)-1]
 			return false
 		}
+		var next string // a literal after the '*' lets the scan jump to where it occurs
+		if pi+1 < len(ps) && ps[pi+1].wild == 0 {
+			next = ps[pi+1].lit
+		}
 		for e := si; e <= len(s); e++ {
+			if next != "" {
+				j := strings.Index(s[e:], next)
+				if j < 0 {
+					return false
+				}
+				e += j
+			}
 			if e > si && e < len(s) && s[e]&0xc0 == 0x80 {
 				continue
 			}

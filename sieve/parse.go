@@ -49,6 +49,7 @@ type arg struct {
 	num  uint64
 	strs []string
 	list bool // written as [ ... ]
+	vars bool // some string holds "${", so variables may expand it
 	line int
 }
 

@@ -350,3 +350,25 @@ func TestParseRecovers(t *testing.T) {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }
+
+func TestWildcard(t *testing.T) {
+	for _, c := range []struct {
+		s, pat string
+		ok     bool
+		vars   string
+	}{
+		{"a@b@c", "*@*", true, "a@b@c|a|b@c"},
+		{"[golang] digest", "*[*]*", true, "[golang] digest||golang| digest"},
+		{"abcabc", "*bc", true, "abcabc|abca"},
+		{"abc", "a?c", true, "abc|b"},
+		{"héllo", "h?llo", true, "héllo|é"},
+		{"abc", "a\\*c", false, ""},
+		{"a*c", "a\\*c", true, "a*c"},
+		{"xyz", "*q*", false, ""},
+	} {
+		ok, vars, _ := wildcard(c.s, c.pat, c.s)
+		if ok != c.ok || ok && strings.Join(vars, "|") != c.vars {
+			t.Errorf("%q %q: %v %q, want %v %q", c.s, c.pat, ok, strings.Join(vars, "|"), c.ok, c.vars)
+		}
+	}
+}

@@ -67,6 +67,7 @@ func (s *suite) setMessage(in *interp, raw string) {
 	s.msgRaw = raw
 	in.msg = m
 	in.header = m.Header
+	in.fields = nil
 	in.edited = false
 	in.partsOK = false
 	in.parts = nil

@@ -13,6 +13,7 @@ type cargs struct {
 	tags map[string]*arg // tag name -> its parameter (an argTag arg when it has none)
 	pos  []arg
 	re   []*regexp.Regexp // :regex keys compiled once, when they hold no variables
+	m    *matcher         // the match type and comparator, set by the validator
 }
 
 type validator struct {
@@ -28,6 +29,22 @@ const (
 	maxVarName    = 64 // characters of a variable name
 	maxMatchIndex = 32 // highest ${N}
 )
+
+func markVars(c *cargs) {
+	mark := func(a *arg) {
+		for _, s := range a.strs {
+			if strings.Contains(s, "${") {
+				a.vars = true
+			}
+		}
+	}
+	for _, a := range c.tags {
+		mark(a)
+	}
+	for i := range c.pos {
+		mark(&c.pos[i])
+	}
+}
 
 // varRefs checks the ${...} references in a command's strings (RFC 5229 §3).
 func (v *validator) varRefs(c *cargs) {
@@ -252,8 +269,10 @@ func (v *validator) args(n *node, s *spec) {
 		}
 		if len(v.errs) == before {
 			v.encoded(c)
+			markVars(c)
 			v.varRefs(c)
 			v.check(n, s, c)
+			c.m = newMatcher(c) // read-only from here, so runs may share the script
 		}
 	}()
 	groups := map[string]string{}
