@@ -372,3 +372,31 @@ func TestWildcard(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentRuns(t *testing.T) {
+	s := mustCompile(t, `require ["fileinto", "regex", "variables", "imap4flags", "body"];
+if header :regex "subject" "^\\[([a-z]+)\\]" { set "l" "${1}"; }
+if header :matches "from" "*<*@*>" { addflag "$${3}"; }
+if body :contains "hello" { fileinto "Lists/${l}"; }`, nil)
+	m, _ := ParseMessage([]byte(testMsg))
+	done := make(chan string)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var last string
+			for j := 0; j < 50; j++ {
+				r := s.Run(m, nil)
+				if len(r.Actions) != 1 {
+					last = "no action"
+					break
+				}
+				last = r.Actions[0].Mailbox + " " + strings.Join(r.Actions[0].Flags, " ")
+			}
+			done <- last
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != "Lists/golang $example.org" {
+			t.Errorf("run %d: %q", i, got)
+		}
+	}
+}
