@@ -141,11 +141,11 @@ func parseAddr(s string) (address, bool) {
 	local := strings.TrimSpace(s[:at])
 	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
 		local = unquote(local[1 : len(local)-1])
-	} else if strings.ContainsAny(local, " \t\"") || !isASCII(local) {
+	} else if !validLocal(local) || !isASCII(local) {
 		return address{}, false // 8-bit local parts are not RFC 5322 (as Pigeonhole 0.5 reads them)
 	}
 	domain := strings.TrimSpace(s[at+1:])
-	if strings.ContainsAny(domain, " \t\"<>,") {
+	if !validDomain(domain) {
 		return address{}, false
 	}
 	return address{local: local, domain: domain}, true

@@ -535,6 +535,26 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 				v.errorf(n.line, "%s: invalid mailbox name: not valid UTF-8", article(s))
 			}
 		}
+	case "redirect", "vacation":
+		a := c.tags["from"]
+		if s.name == "redirect" && len(c.pos) == 1 {
+			a = &c.pos[0]
+		}
+		for _, addr := range constant(a) {
+			if _, ok := parseAddr(addr); !ok || strings.ContainsAny(addr, "\r\n") {
+				v.errorf(a.line, "%s: specified address '%s' is invalid", s.name, strings.ToValidUTF8(addr, "?"))
+			}
+		}
+	case "envelope":
+		if len(c.pos) == 2 {
+			for _, part := range constant(&c.pos[0]) {
+				switch strings.ToLower(part) {
+				case "from", "to", "auth":
+				default:
+					v.errorf(c.pos[0].line, "the envelope test: unknown envelope part '%s'", part)
+				}
+			}
+		}
 	case "size":
 		if c.tags["over"] == nil && c.tags["under"] == nil {
 			v.errorf(n.line, "the size test requires either the :under or the :over tag")
