@@ -61,8 +61,9 @@ type node struct {
 	block []*node // nil when no block; empty slice for {}
 	hasBl bool
 
-	spec *spec // filled by the validator
-	x    any   // validator's compiled form (tags, regexps)
+	spec      *spec // filled by the validator
+	misplaced bool  // a require after other commands
+	x         any   // validator's compiled form (tags, regexps)
 }
 
 // Limits bound what a script may make the compiler and interpreter do.

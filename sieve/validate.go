@@ -131,6 +131,7 @@ func (v *validator) block(cmds []*node, top bool) {
 		if n.name == "require" {
 			if !requireOK {
 				v.errorf(n.line, "require commands can only be placed at top level at the beginning of the file")
+				n.misplaced = true
 			}
 		} else {
 			requireOK = false
@@ -156,7 +157,7 @@ func (v *validator) known(n *node, test bool) *spec {
 		if s != nil && s.test == test {
 			v.errorf(n.line, "unknown %s '%s' (perhaps it is part of an extension that is not required: '%s')", what, n.name, s.ext)
 		} else if s != nil {
-			v.errorf(n.line, "%s '%s' is a %s, not a %s", what, n.name, map[bool]string{true: "test", false: "command"}[s.test], what)
+			v.errorf(n.line, "cannot use %s '%s' as %s", map[bool]string{true: "test", false: "command"}[s.test], n.name, what)
 		} else if !v.unknown[what+" "+n.name] {
 			v.errorf(n.line, "unknown %s '%s' (only reported once at first occurrence)", what, n.name)
 		}
@@ -175,6 +176,7 @@ func (v *validator) command(n *node) {
 		return
 	}
 	n.spec = s
+	before := len(v.errs)
 	if v.s.opts.StoredMail && (undeliverable[s.name] || s.name == "redirect" && !v.s.opts.AllowRedirect) {
 		v.errorf(n.line, "%s is inapplicable to stored mail (RFC 6785 §3.11): the message was delivered already", s.name)
 	}
@@ -184,8 +186,8 @@ func (v *validator) command(n *node) {
 	} else if !s.block && n.hasBl {
 		v.errorf(n.line, "%s does not take a command block", article(s))
 	}
-	if s.name == "require" {
-		v.require(n)
+	if s.name == "require" && len(v.errs) == before && !n.misplaced {
+		v.require(n) // capabilities of a malformed require are not looked at
 	}
 	if (s.name == "if" || s.name == "elsif") && len(n.tests) == 1 && n.tests[0].name == "ihave" && v.exts["ihave"] {
 		// RFC 5463 §4: a block guarded by ihave is checked with those extensions, or not at
@@ -221,6 +223,9 @@ func (v *validator) require(n *node) {
 		return
 	}
 	for _, e := range c.pos[0].strs {
+		if e == "redirect" || e == "keep" || e == "discard" {
+			continue // core commands: requiring them is harmless (sievec accepts it)
+		}
 		if !v.capable(e) {
 			v.errorf(n.line, "require command: unknown Sieve capability '%s'", e)
 			continue
@@ -288,17 +293,11 @@ func (v *validator) args(n *node, s *spec) {
 			ok = false
 		}
 		if ok && len(c.pos) > 0 {
-			v.errorf(a.line, "tagged argument ':%s' of %s comes after positional arguments", a.tag, article(s))
+			v.errorf(a.line, "unexpected tagged argument ':%s' for %s: tags come before positional arguments", a.tag, article(s))
 			return
 		}
 		if !ok {
-			if !v.unknown["tag "+a.tag+" "+s.name] {
-				v.errorf(a.line, "unknown tagged argument ':%s' for %s (reported only once at first occurrence)", a.tag, article(s))
-			}
-			if v.unknown == nil {
-				v.unknown = map[string]bool{}
-			}
-			v.unknown["tag "+a.tag+" "+s.name] = true
+			v.errorf(a.line, "unknown tagged argument ':%s' for %s (reported only once at first occurrence)", a.tag, article(s))
 			return
 		}
 		if g := ts.group; g != "" {
@@ -351,7 +350,7 @@ func (v *validator) args(n *node, s *spec) {
 	// tests
 	switch {
 	case s.tests == 0 && n.tests != nil:
-		v.errorf(n.line, "%s accepts no tests", article(s))
+		v.errorf(n.line, "%s accepts no sub-tests, but tests are specified", article(s))
 		refused = true
 	case s.tests == 1 && len(n.tests) != 1:
 		v.errorf(n.line, "%s requires one test", article(s))
@@ -545,6 +544,14 @@ func (v *validator) check(n *node, s *spec, c *cargs) {
 				v.errorf(a.line, "%s: specified address '%s' is invalid", s.name, strings.ToValidUTF8(addr, "?"))
 			}
 		}
+	case "address":
+		if len(c.pos) == 2 {
+			for _, h := range constant(&c.pos[0]) {
+				if !addressHeaders[strings.ToLower(h)] {
+					v.errorf(c.pos[0].line, "specified header '%s' is not allowed for the address test: it holds no addresses", h)
+				}
+			}
+		}
 	case "envelope":
 		if len(c.pos) == 2 {
 			for _, part := range constant(&c.pos[0]) {
@@ -640,6 +647,16 @@ func validScriptName(s string) bool {
 		}
 	}
 	return true
+}
+
+// addressHeaders are the fields the address test reads (RFC 5228 §5.1 requires a list).
+var addressHeaders = map[string]bool{
+	"from": true, "sender": true, "to": true, "cc": true, "bcc": true, "reply-to": true,
+	"resent-from": true, "resent-sender": true, "resent-to": true, "resent-cc": true, "resent-bcc": true,
+	"resent-reply-to": true, "return-path": true, "delivered-to": true, "envelope-to": true,
+	"x-original-to": true, "x-envelope-to": true, "errors-to": true, "return-receipt-to": true,
+	"disposition-notification-to": true, "mail-followup-to": true, "mail-reply-to": true,
+	"apparently-to": true, "original-recipient": true, "x-beenthere": true, "list-post": true,
 }
 
 var dateParts = map[string]bool{"year": true, "month": true, "day": true, "date": true, "julian": true,
