@@ -400,3 +400,15 @@ if body :contains "hello" { fileinto "Lists/${l}"; }`, nil)
 		}
 	}
 }
+
+func TestTypoHints(t *testing.T) {
+	_, err := Compile([]byte("require \"fileinto\";\nfileinto \"a\"\nkeep;\nif address matches \"from\" \"x\" { stop; }\n"), &Options{Name: "t"})
+	for _, want := range []string{
+		"t: line 2: error: missing semicolon ';' after the fileinto command",
+		"t: line 4: error: missing colon ':' before ':matches' tag in the address test",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

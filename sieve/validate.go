@@ -266,6 +266,28 @@ func (v *validator) args(n *node, s *spec) {
 	// As sievec, the first error in a command's arguments ends their checks (its tests are
 	// still checked).
 	defer func() {
+		// The sub-tests are checked even after an argument error, as sievec does.
+		switch {
+		case s.tests == 0 && n.tests != nil:
+			refused = true
+			t := n.tests[0]
+			ts := v.specs[t.name]
+			_, isTag := s.tags[t.name]
+			switch {
+			case ts != nil && len(v.errs) > before:
+				// an argument error was reported; a known name after it is no typo
+			case ts != nil && ts.test:
+				v.errorf(n.line, "%s accepts no sub-tests, but tests are specified", article(s))
+			case ts == nil && isTag:
+				v.errorf(n.line, "missing colon ':' before ':%s' tag in %s", t.name, article(s))
+			default:
+				v.errorf(n.line, "missing semicolon ';' after %s", article(s))
+			}
+		case s.tests == 1 && len(n.tests) != 1:
+			v.errorf(n.line, "%s requires one test", article(s))
+		case s.tests == -1 && n.tests == nil:
+			v.errorf(n.line, "%s requires a list of tests", article(s))
+		}
 		// Tests given to a command that takes none are reported as such, not checked as tests.
 		for _, t := range n.tests {
 			if !refused {
@@ -346,16 +368,6 @@ func (v *validator) args(n *node, s *spec) {
 			v.errorf(c.pos[i].line, "%s expects %s as argument %d (%s), but %s was found", article(s), kindName(pa.kind), i+1, pa.name, argName(c.pos[i]))
 			return
 		}
-	}
-	// tests
-	switch {
-	case s.tests == 0 && n.tests != nil:
-		v.errorf(n.line, "%s accepts no sub-tests, but tests are specified", article(s))
-		refused = true
-	case s.tests == 1 && len(n.tests) != 1:
-		v.errorf(n.line, "%s requires one test", article(s))
-	case s.tests == -1 && n.tests == nil:
-		v.errorf(n.line, "%s requires a list of tests", article(s))
 	}
 }
 
