@@ -16,7 +16,11 @@ const (
 	tokNumber
 	tokString
 	tokPunct
+	tokBad // characters that make no token; reported already
 )
+
+// maxIdentifier is the longest identifier or tag name, as in sievec.
+const maxIdentifier = 32
 
 type token struct {
 	kind  tokKind
@@ -38,6 +42,8 @@ func (t token) describe() string {
 		return fmt.Sprintf("number %d", t.num)
 	case tokString:
 		return "string"
+	case tokBad:
+		return "invalid characters"
 	}
 	return fmt.Sprintf("'%s'", t.text)
 }
@@ -47,7 +53,13 @@ type lexer struct {
 	src  string
 	pos  int
 	line int
-	err  *Error
+	err  *Error   // the error that ended lexing
+	soft []*Error // errors after which lexing goes on
+}
+
+// softf reports an error and lets lexing go on.
+func (l *lexer) softf(line int, format string, args ...any) {
+	l.soft = append(l.soft, &Error{Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (l *lexer) fail(line int, format string, args ...any) token {
@@ -108,7 +120,11 @@ func (l *lexer) token() token {
 		if l.pos >= len(l.src) || !isAlpha(l.src[l.pos]) {
 			return l.fail(line, "missing identifier for tag")
 		}
-		return token{kind: tokTag, text: strings.ToLower(l.word()), line: line}
+		w := l.word()
+		if len(w) > maxIdentifier {
+			l.softf(line, "tag identifier ':%s...' is too long (max %d characters)", w[:maxIdentifier], maxIdentifier)
+		}
+		return token{kind: tokTag, text: strings.ToLower(w), line: line}
 	case isDigit(c):
 		s := l.pos
 		for l.pos < len(l.src) && isDigit(l.src[l.pos]) {
@@ -130,7 +146,8 @@ func (l *lexer) token() token {
 			}
 		}
 		if err != nil || n > math.MaxUint64/mul {
-			return l.fail(line, "number is too big")
+			l.softf(line, "number is too big (max %d)", uint64(math.MaxUint64))
+			return token{kind: tokNumber, line: line}
 		}
 		if l.pos < len(l.src) && isAlpha(l.src[l.pos]) {
 			return l.fail(line, "unexpected character(s) starting with '%c' after number", l.src[l.pos])
@@ -144,12 +161,25 @@ func (l *lexer) token() token {
 			l.pos++
 			return l.multiline(line)
 		}
+		if len(w) > maxIdentifier {
+			l.softf(line, "identifier '%s...' is too long (max %d characters)", w[:maxIdentifier], maxIdentifier)
+		}
 		return token{kind: tokIdent, text: strings.ToLower(w), line: line}
 	}
+	// A run of characters that make no token is one error; lexing goes on after it.
 	if c < 0x20 || c >= 0x7f {
-		return l.fail(line, "unexpected character 0x%02x", c)
+		l.softf(line, "unexpected character 0x%02x", c)
+	} else {
+		l.softf(line, "unexpected character(s) starting with '%c'", c)
 	}
-	return l.fail(line, "unexpected character(s) starting with '%c'", c)
+	for l.pos < len(l.src) {
+		c := l.src[l.pos]
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '#' || isAlpha(c) || isDigit(c) || strings.IndexByte("[](){},;:", c) >= 0 {
+			break
+		}
+		l.pos++
+	}
+	return token{kind: tokBad, line: line}
 }
 
 func (l *lexer) quoted() token {

@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -135,13 +136,19 @@ func parse(src string, maxDepth int) ([]*node, []*Error) {
 	if p.lx.err != nil && len(p.errs) == 0 {
 		p.errs = append(p.errs, p.lx.err)
 	}
+	if len(p.lx.soft) > 0 {
+		p.errs = append(append([]*Error(nil), p.lx.soft...), p.errs...) // a line's lexical error first
+		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
+	}
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
 	return cmds, nil
 }
 
-func (p *parser) fatal() bool { return p.lx.err != nil || len(p.errs) >= maxParseErrors }
+func (p *parser) fatal() bool {
+	return p.lx.err != nil || len(p.errs)+len(p.lx.soft) >= maxParseErrors
+}
 
 // recover skips the rest of a command that failed to parse: to its ';', past its block, or to
 // the '}' that closes the enclosing block.
@@ -255,9 +262,16 @@ func (p *parser) command1() *node {
 	return n
 }
 
+// maxArguments bounds the arguments of one command or test, as sievec does.
+const maxArguments = 32
+
 // arguments reads arguments then an optional test or test list.
 func (p *parser) arguments(n *node, isCommand bool) bool {
 	for {
+		if len(n.args) > maxArguments {
+			p.errorf(p.tok.line, "too many arguments for command '%s' (max %d)", n.name, maxArguments)
+			return false
+		}
 		switch p.tok.kind {
 		case tokTag:
 			n.args = append(n.args, arg{kind: argTag, tag: p.tok.text, line: p.tok.line})

@@ -223,9 +223,6 @@ func (v *validator) require(n *node) {
 		return
 	}
 	for _, e := range c.pos[0].strs {
-		if e == "redirect" || e == "keep" || e == "discard" {
-			continue // core commands: requiring them is harmless (sievec accepts it)
-		}
 		if !v.capable(e) {
 			v.errorf(n.line, "require command: unknown Sieve capability '%s'", e)
 			continue
