@@ -223,7 +223,7 @@ func (p *parser) command1() *node {
 	}
 	n := &node{name: p.tok.text, line: p.tok.line}
 	p.advance()
-	if !p.arguments(n, true) {
+	if !p.arguments(n) {
 		return nil
 	}
 	switch {
@@ -266,7 +266,7 @@ func (p *parser) command1() *node {
 const maxArguments = 32
 
 // arguments reads arguments then an optional test or test list.
-func (p *parser) arguments(n *node, isCommand bool) bool {
+func (p *parser) arguments(n *node) bool {
 	for {
 		if len(n.args) > maxArguments {
 			p.errorf(p.tok.line, "too many arguments for command '%s' (max %d)", n.name, maxArguments)
@@ -373,7 +373,7 @@ func (p *parser) test() *node {
 	}
 	n := &node{name: p.tok.text, line: p.tok.line}
 	p.advance()
-	if !p.arguments(n, false) {
+	if !p.arguments(n) {
 		return nil
 	}
 	return n

@@ -59,7 +59,7 @@ func merge(ms ...map[string]tagSpec) map[string]tagSpec {
 	return out
 }
 
-func p(args ...any) []posArg {
+func pa(args ...any) []posArg {
 	var out []posArg
 	for i := 0; i < len(args); i += 2 {
 		out = append(out, posArg{kind: args[i].(kindSet), name: args[i+1].(string)})
@@ -72,65 +72,65 @@ func alts(a ...[]posArg) [][]posArg { return a }
 // baseSpecs are the commands and tests this package implements.
 func baseSpecs() map[string]*spec {
 	list := []*spec{
-		{name: "require", pos: alts(p(kList, "capabilities"))},
+		{name: "require", pos: alts(pa(kList, "capabilities"))},
 		{name: "if", tests: 1, block: true},
 		{name: "elsif", tests: 1, block: true},
 		{name: "else", block: true},
 		{name: "stop"},
 		{name: "keep", tags: map[string]tagSpec{"flags": {param: kList, ext: "imap4flags"}}},
 		{name: "discard"},
-		{name: "fileinto", ext: "fileinto", pos: alts(p(kStr, "folder")), tags: map[string]tagSpec{
+		{name: "fileinto", ext: "fileinto", pos: alts(pa(kStr, "folder")), tags: map[string]tagSpec{
 			"copy": {ext: "copy"}, "flags": {param: kList, ext: "imap4flags"},
 			"create": {ext: "mailbox"}, "specialuse": {param: kStr, ext: "special-use"}}},
-		{name: "redirect", pos: alts(p(kStr, "address")), tags: map[string]tagSpec{"copy": {ext: "copy"}}},
-		{name: "reject", ext: "reject", pos: alts(p(kStr, "reason"))},
-		{name: "ereject", ext: "ereject", pos: alts(p(kStr, "reason"))},
-		{name: "vacation", ext: "vacation", pos: alts(p(kStr, "reason")), tags: map[string]tagSpec{
+		{name: "redirect", pos: alts(pa(kStr, "address")), tags: map[string]tagSpec{"copy": {ext: "copy"}}},
+		{name: "reject", ext: "reject", pos: alts(pa(kStr, "reason"))},
+		{name: "ereject", ext: "ereject", pos: alts(pa(kStr, "reason"))},
+		{name: "vacation", ext: "vacation", pos: alts(pa(kStr, "reason")), tags: map[string]tagSpec{
 			"days": {group: "period", param: kNum}, "seconds": {group: "period", param: kNum, ext: "vacation-seconds"},
 			"subject": {param: kStr}, "from": {param: kStr}, "addresses": {param: kList},
 			"mime": {}, "handle": {param: kStr}}},
-		{name: "setflag", ext: "imap4flags", pos: alts(p(kList, "flag list"), p(kStr, "variable name", kList, "flag list"))},
-		{name: "addflag", ext: "imap4flags", pos: alts(p(kList, "flag list"), p(kStr, "variable name", kList, "flag list"))},
-		{name: "removeflag", ext: "imap4flags", pos: alts(p(kList, "flag list"), p(kStr, "variable name", kList, "flag list"))},
-		{name: "set", ext: "variables", pos: alts(p(kStr, "name", kStr, "value")), tags: map[string]tagSpec{
+		{name: "setflag", ext: "imap4flags", pos: alts(pa(kList, "flag list"), pa(kStr, "variable name", kList, "flag list"))},
+		{name: "addflag", ext: "imap4flags", pos: alts(pa(kList, "flag list"), pa(kStr, "variable name", kList, "flag list"))},
+		{name: "removeflag", ext: "imap4flags", pos: alts(pa(kList, "flag list"), pa(kStr, "variable name", kList, "flag list"))},
+		{name: "set", ext: "variables", pos: alts(pa(kStr, "name", kStr, "value")), tags: map[string]tagSpec{
 			"lower": {group: "case"}, "upper": {group: "case"},
 			"lowerfirst": {group: "first"}, "upperfirst": {group: "first"},
 			"quotewildcard": {group: "quote"}, "quoteregex": {group: "quote", ext: "regex"},
 			"encodeurl": {group: "quote", ext: "enotify"}, "length": {group: "length"}}},
-		{name: "include", ext: "include", pos: alts(p(kStr, "script-name")), tags: map[string]tagSpec{
+		{name: "include", ext: "include", pos: alts(pa(kStr, "script-name")), tags: map[string]tagSpec{
 			"personal": {group: "location"}, "global": {group: "location"}, "once": {}, "optional": {}}},
 		{name: "return", ext: "include"},
-		{name: "global", ext: "include", pos: alts(p(kList, "value"))},
-		{name: "addheader", ext: "editheader", pos: alts(p(kStr, "field name", kStr, "value")),
+		{name: "global", ext: "include", pos: alts(pa(kList, "value"))},
+		{name: "addheader", ext: "editheader", pos: alts(pa(kStr, "field name", kStr, "value")),
 			tags: map[string]tagSpec{"last": {}}},
-		{name: "deleteheader", ext: "editheader", pos: alts(p(kStr, "field name"), p(kStr, "field name", kList, "value patterns")),
+		{name: "deleteheader", ext: "editheader", pos: alts(pa(kStr, "field name"), pa(kStr, "field name", kList, "value patterns")),
 			tags: merge(matchTags, map[string]tagSpec{"index": {group: "index", param: kNum}, "last": {group: "last"}})},
-		{name: "error", ext: "ihave", pos: alts(p(kStr, "message"))},
+		{name: "error", ext: "ihave", pos: alts(pa(kStr, "message"))},
 
-		{name: "address", test: true, pos: alts(p(kList, "header list", kList, "key list")), tags: merge(matchTags, addrTags, indexTags)},
-		{name: "envelope", test: true, ext: "envelope", pos: alts(p(kList, "envelope part", kList, "key list")), tags: merge(matchTags, addrTags)},
-		{name: "header", test: true, pos: alts(p(kList, "header names", kList, "key list")), tags: merge(matchTags, indexTags)},
-		{name: "exists", test: true, pos: alts(p(kList, "header names"))},
-		{name: "size", test: true, pos: alts(p(kNum, "limit")), tags: map[string]tagSpec{"over": {group: "size"}, "under": {group: "size"}}},
+		{name: "address", test: true, pos: alts(pa(kList, "header list", kList, "key list")), tags: merge(matchTags, addrTags, indexTags)},
+		{name: "envelope", test: true, ext: "envelope", pos: alts(pa(kList, "envelope part", kList, "key list")), tags: merge(matchTags, addrTags)},
+		{name: "header", test: true, pos: alts(pa(kList, "header names", kList, "key list")), tags: merge(matchTags, indexTags)},
+		{name: "exists", test: true, pos: alts(pa(kList, "header names"))},
+		{name: "size", test: true, pos: alts(pa(kNum, "limit")), tags: map[string]tagSpec{"over": {group: "size"}, "under": {group: "size"}}},
 		{name: "allof", test: true, tests: -1},
 		{name: "anyof", test: true, tests: -1},
 		{name: "not", test: true, tests: 1},
 		{name: "true", test: true},
 		{name: "false", test: true},
-		{name: "hasflag", test: true, ext: "imap4flags", pos: alts(p(kList, "flag list"), p(kList, "variable list", kList, "flag list")), tags: matchTags},
-		{name: "string", test: true, ext: "variables", pos: alts(p(kList, "source", kList, "key list")), tags: matchTags},
-		{name: "body", test: true, ext: "body", pos: alts(p(kList, "key list")), tags: merge(matchTags, map[string]tagSpec{
+		{name: "hasflag", test: true, ext: "imap4flags", pos: alts(pa(kList, "flag list"), pa(kList, "variable list", kList, "flag list")), tags: matchTags},
+		{name: "string", test: true, ext: "variables", pos: alts(pa(kList, "source", kList, "key list")), tags: matchTags},
+		{name: "body", test: true, ext: "body", pos: alts(pa(kList, "key list")), tags: merge(matchTags, map[string]tagSpec{
 			"raw": {group: "transform"}, "content": {group: "transform", param: kList}, "text": {group: "transform"}})},
-		{name: "date", test: true, ext: "date", pos: alts(p(kStr, "header name", kStr, "date part", kList, "key list")), tags: merge(matchTags, indexTags, map[string]tagSpec{
+		{name: "date", test: true, ext: "date", pos: alts(pa(kStr, "header name", kStr, "date part", kList, "key list")), tags: merge(matchTags, indexTags, map[string]tagSpec{
 			"zone": {group: "zone", param: kStr}, "originalzone": {group: "zone"}})},
-		{name: "currentdate", test: true, ext: "date", pos: alts(p(kStr, "date part", kList, "key list")), tags: merge(matchTags, map[string]tagSpec{
+		{name: "currentdate", test: true, ext: "date", pos: alts(pa(kStr, "date part", kList, "key list")), tags: merge(matchTags, map[string]tagSpec{
 			"zone": {group: "zone", param: kStr}})},
-		{name: "mailboxexists", test: true, ext: "mailbox", pos: alts(p(kList, "mailbox-names"))},
-		{name: "specialuse_exists", test: true, ext: "special-use", pos: alts(p(kList, "special-use-flags"), p(kStr, "mailbox", kList, "special-use-flags"))},
-		{name: "spamtest", test: true, ext: "spamtest", pos: alts(p(kStr, "value")), tags: merge(matchTags, map[string]tagSpec{"percent": {ext: "spamtestplus"}})},
-		{name: "virustest", test: true, ext: "virustest", pos: alts(p(kStr, "value")), tags: matchTags},
-		{name: "environment", test: true, ext: "environment", pos: alts(p(kStr, "name", kList, "key list")), tags: matchTags},
-		{name: "ihave", test: true, ext: "ihave", pos: alts(p(kList, "capabilities"))},
+		{name: "mailboxexists", test: true, ext: "mailbox", pos: alts(pa(kList, "mailbox-names"))},
+		{name: "specialuse_exists", test: true, ext: "special-use", pos: alts(pa(kList, "special-use-flags"), pa(kStr, "mailbox", kList, "special-use-flags"))},
+		{name: "spamtest", test: true, ext: "spamtest", pos: alts(pa(kStr, "value")), tags: merge(matchTags, map[string]tagSpec{"percent": {ext: "spamtestplus"}})},
+		{name: "virustest", test: true, ext: "virustest", pos: alts(pa(kStr, "value")), tags: matchTags},
+		{name: "environment", test: true, ext: "environment", pos: alts(pa(kStr, "name", kList, "key list")), tags: matchTags},
+		{name: "ihave", test: true, ext: "ihave", pos: alts(pa(kList, "capabilities"))},
 		{name: "duplicate", test: true, ext: "duplicate", tags: map[string]tagSpec{
 			"handle": {param: kStr}, "header": {group: "id", param: kStr}, "uniqueid": {group: "id", param: kStr},
 			"seconds": {param: kNum}, "last": {}}},
