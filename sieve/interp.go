@@ -104,9 +104,6 @@ func (in *interp) finish(err error) *Result {
 	}
 	if !in.cancel {
 		res.ImplicitKeep = &Action{Kind: "keep", Flags: in.flagsCopy()}
-		if in.edited {
-			res.ImplicitKeep.Header = append([]Field(nil), in.header...)
-		}
 	}
 	if in.env.Duplicates != nil {
 		for _, d := range in.dups {
@@ -289,7 +286,9 @@ func validMailbox(s string) bool {
 
 // add appends an action, merging a repeated fileinto, keep or redirect into its first one.
 func (in *interp) add(a Action, cancels bool) error {
-	if in.edited && (a.Kind == "fileinto" || a.Kind == "keep" || a.Kind == "redirect") {
+	// Over IMAP a kept message cannot change: edits go only with the copies fileinto makes
+	// (and what redirect sends).
+	if in.edited && (a.Kind == "fileinto" || a.Kind == "redirect") {
 		a.Header = append([]Field(nil), in.header...)
 	}
 	a.Line = in.line

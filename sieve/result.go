@@ -22,7 +22,7 @@ type Action struct {
 	Addresses  []string // vacation
 	Handle     string   // vacation
 	Mime       bool     // vacation
-	Header     []Field  // fileinto, keep, redirect: the edited header when editheader changed it; nil otherwise
+	Header     []Field  // fileinto, redirect: the edited header when editheader changed it; nil otherwise
 	Line       int      // the script line that did it
 }
 

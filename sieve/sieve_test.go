@@ -202,6 +202,9 @@ keep;`, nil)
 	if _, ok := firstField(m.Header, "X-Sorted"); ok {
 		t.Errorf("the message itself was edited")
 	}
+	if r.Actions[1].Kind != "keep" || r.Actions[1].Header != nil {
+		t.Errorf("keep carries edits: %+v", r.Actions[1])
+	}
 }
 
 func TestIncludeAndGlobal(t *testing.T) {

@@ -395,7 +395,11 @@ func (s *suite) execute(in *interp) bool {
 				return false
 			}
 		}
-		raw := s.editedRaw(a.Header)
+		h := a.Header
+		if a.Kind == "keep" && in.edited {
+			h = in.header // local delivery keeps the edited message
+		}
+		raw := s.editedRaw(h)
 		s.mail[mb] = append(s.mail[mb], storedMsg{raw: raw, flags: a.Flags})
 		return true
 	}
