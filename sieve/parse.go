@@ -101,11 +101,12 @@ func (l Limits) withDefaults() Limits {
 }
 
 type parser struct {
-	lx    lexer
-	tok   token
-	errs  []*Error
-	depth int
-	max   int
+	lx     lexer
+	tok    token
+	errs   []*Error
+	depth  int // blocks
+	tdepth int // tests
+	max    int
 }
 
 func (p *parser) advance() { p.tok = p.lx.next() }
@@ -202,10 +203,10 @@ func (p *parser) lexFailed() bool {
 
 // command reads one command; on a parse error it reports it, skips the command and returns nil.
 func (p *parser) command() *node {
-	depth := p.depth
+	depth, tdepth := p.depth, p.tdepth
 	n := p.command1()
 	if n == nil {
-		p.depth = depth
+		p.depth, p.tdepth = depth, tdepth
 		if !p.fatal() {
 			p.recover()
 		}
@@ -327,12 +328,7 @@ func (p *parser) arguments(n *node) bool {
 		return true
 	}
 	if p.tok.kind == tokPunct && p.tok.text == "(" {
-		p.depth++
-		if p.depth > p.max {
-			p.errorf(p.tok.line, "cannot nest tests deeper than %d levels", p.max)
-			return false
-		}
-		p.advance()
+		p.advance() // each test in the list counts one level (test does)
 		n.tests = []*node{}
 		for {
 			if p.tok.kind != tokIdent {
@@ -359,15 +355,14 @@ func (p *parser) arguments(n *node) bool {
 			}
 			return false
 		}
-		p.depth--
 	}
 	return true
 }
 
 func (p *parser) test() *node {
-	p.depth++
-	defer func() { p.depth-- }()
-	if p.depth > p.max {
+	p.tdepth++
+	defer func() { p.tdepth-- }()
+	if p.tdepth > p.max {
 		p.errorf(p.tok.line, "cannot nest tests deeper than %d levels", p.max)
 		return nil
 	}

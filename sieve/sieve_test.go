@@ -415,3 +415,11 @@ func TestTypoHints(t *testing.T) {
 		}
 	}
 }
+
+func TestNestingCountsBlocksAndTestsApart(t *testing.T) {
+	// 20 blocks around 20 nested tests: each under sievec's 32, as here.
+	src := strings.Repeat("if true {", 20) + "if " + strings.Repeat("anyof(", 20) + "true" + strings.Repeat(")", 20) + " { keep; }" + strings.Repeat("}", 20)
+	if _, err := Compile([]byte(src), nil); err != nil {
+		t.Errorf("legal nesting refused: %v", err)
+	}
+}
