@@ -34,6 +34,7 @@ Usage:
   mailscript stubs DIR                    write LuaLS annotation stubs for editors into DIR
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
+  mailscript sieve check|test ...         check Sieve scripts; test one on a message (mailscript sieve help)
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
@@ -87,6 +88,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.demoCmd(args[1:])
 	case "test":
 		return c.testCmd(args[1:])
+	case "sieve":
+		return c.sieveCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailscript", Version)
 		return 0

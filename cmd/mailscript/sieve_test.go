@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSieveCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.sieve", "require \"fileinto\";\nif header :contains \"subject\" \"x\" { fileinto \"X\"; }\n")
+	bad := writeFile(t, dir, "bad.sieve", "frob;\nif header :foo \"a\" \"b\" { keep; }\nfileinto \"x\";\n")
+	var out, errb bytes.Buffer
+	if code := run([]string{"sieve", "check", good}, nil, &out, &errb); code != 0 {
+		t.Fatalf("good script: exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"sieve", "check", good, bad}, nil, &out, &errb); code != 1 {
+		t.Fatalf("bad script: exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		bad + ": line 1: error: unknown command 'frob' (only reported once at first occurrence)",
+		bad + ": line 2: error: unknown tagged argument ':foo' for the header test (reported only once at first occurrence)",
+		bad + ": line 3: error: unknown command 'fileinto' (perhaps it is part of an extension that is not required: 'fileinto')",
+	} {
+		if !strings.Contains(errb.String(), want+"\n") {
+			t.Errorf("missing %q in:\n%s", want, errb.String())
+		}
+	}
+}
+
+func TestSieveTestJSON(t *testing.T) {
+	dir := t.TempDir()
+	script := writeFile(t, dir, "s.sieve", `require ["fileinto", "imap4flags", "envelope"];
+addflag "$Lists";
+if envelope :is "from" "a@example.org" { fileinto "Lists/golang"; }
+redirect "b@example.org";
+`)
+	msg := writeFile(t, dir, "m.eml", "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n")
+	var out, errb bytes.Buffer
+	code := run([]string{"sieve", "test", "--json", "--envelope-from", "a@example.org", "--flags", `\Seen`, script, msg}, nil, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var doc struct {
+		Actions      []map[string]any `json:"actions"`
+		ImplicitKeep any              `json:"implicit_keep"`
+		Errors       []string         `json:"errors"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("not one JSON document: %v\n%s", err, out.String())
+	}
+	if len(doc.Actions) != 2 || doc.Actions[0]["mailbox"] != "Lists/golang" || doc.Actions[1]["address"] != "b@example.org" {
+		t.Fatalf("actions: %v", doc.Actions)
+	}
+	flags, _ := json.Marshal(doc.Actions[0]["flags"])
+	if string(flags) != `["\\Seen","$Lists"]` {
+		t.Errorf("fileinto flags %s", flags)
+	}
+	if doc.ImplicitKeep != nil || len(doc.Errors) != 0 {
+		t.Errorf("implicit_keep %v errors %v", doc.ImplicitKeep, doc.Errors)
+	}
+
+	// Without an envelope (as over IMAP) the envelope test is a runtime error: implicit keep.
+	out.Reset()
+	code = run([]string{"sieve", "test", "--json", script, msg}, nil, &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Actions) != 0 || doc.ImplicitKeep == nil || len(doc.Errors) != 1 || !strings.Contains(doc.Errors[0], "RFC 6785") {
+		t.Errorf("runtime error result: %s", out.String())
+	}
+}
