@@ -219,6 +219,8 @@ var faultCases = []struct {
 	{"dovecot", true, 200, true, 50, false},
 	{"courier", false, 40, false, 10, false},
 	{"courier", false, 40, false, 0, true},
+	{"cyrus", false, 40, false, 10, false},
+	{"cyrus", true, 40, false, 0, false},
 }
 
 // Every cut at any command boundary of a move, then a rerun: no message
@@ -226,7 +228,7 @@ var faultCases = []struct {
 func TestMoveSurvivesCutConnections(t *testing.T) {
 	for _, fc := range faultCases {
 		path := "MOVE"
-		if fc.hideMove || fc.server == "courier" {
+		if fc.hideMove || fc.server == "courier" { // Courier has no MOVE
 			path = "COPY+STORE+UID EXPUNGE"
 		}
 		name := fc.server + "/" + path
