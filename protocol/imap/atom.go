@@ -5,31 +5,6 @@ import (
 	"strings"
 )
 
-// isAtomChar is RFC 3501's ATOM-CHAR: any 7-bit char but the controls,
-// space and the atom-specials ( ) { % * " \ ].
-func isAtomChar(c byte) bool {
-	switch {
-	case c <= 0x20 || c >= 0x7f:
-		return false
-	case c == '(' || c == ')' || c == '{' || c == '%' || c == '*' || c == '"' || c == '\\' || c == ']':
-		return false
-	}
-	return true
-}
-
-// validAtom reports whether s is one atom.
-func validAtom(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAtomChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // CheckFlag returns an error unless s is a flag: a keyword (an atom) or
 // a system flag ("\" and an atom, such as \Seen); "\*" is allowed too, as
 // servers list it in PERMANENTFLAGS. "]" is allowed, as imaplib allows it
@@ -68,25 +43,4 @@ func Flags(s string) Arg {
 		}
 		e.write("("+strings.Join(f, " ")+")", false)
 	}
-}
-
-// checkRaw refuses what would let raw text change the command's framing:
-// a "{" outside quoted strings (a literal announcement, "{8+}", makes the
-// server wait for bytes never sent) and an unterminated quoted string.
-func checkRaw(s string) string {
-	inQuote := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case inQuote && c == '\\':
-			i++
-		case c == '"':
-			inQuote = !inQuote
-		case !inQuote && c == '{':
-			return "a literal announcement (\"{\") is not allowed in " + strconv.Quote(s)
-		}
-	}
-	if inQuote {
-		return "unterminated quoted string in " + strconv.Quote(s)
-	}
-	return ""
 }

@@ -494,7 +494,7 @@ func (c *Client) readResponse() (*Response, error) {
 	for {
 		text := append([]byte(nil), line[:len(line)-2]...)
 		r.size += int64(len(text)) + partCost
-		n, _, ok, bad := literalSize(text)
+		n, _, ok, bad := lineLiteral(text)
 		if bad || (ok && n > c.opts.MaxLiteral) {
 			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
 		}

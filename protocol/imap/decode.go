@@ -168,11 +168,11 @@ type CopyUID struct {
 
 // parser reads r's values within the limits of the client that read it
 // (maxDepth, when given, overrides its depth).
-func (r *Response) parser(maxDepth int) *parser {
+func (r *Response) parser(maxDepth int) *decoder {
 	if maxDepth <= 0 {
 		maxDepth = r.maxDepth
 	}
-	p := newParser(r.parts, r.skip, maxDepth)
+	p := newDecoder(r.parts, r.skip, maxDepth)
 	if r.maxItems > 0 {
 		p.maxItems = r.maxItems
 	}
