@@ -573,7 +573,7 @@ func (cmd *Command) Err() error {
 	if cmd.Status.Type == "OK" {
 		return nil
 	}
-	return &Error{Kind: KindError, Command: cmd.Name, Code: cmd.Status.Code, Text: cmd.Name + " command error: " + cmd.Status.Type + " " + cmd.Status.Text}
+	return statusError(KindError, cmd.Name, cmd.Status, cmd.Name+" command error: "+cmd.Status.Type+" "+cmd.Status.Text)
 }
 
 func (c *Client) encode(cmd *Command) error {
@@ -904,7 +904,7 @@ func (c *Client) dispatch(r *Response) error {
 		// imaplib checks for BYE on every turn of its wait: a BYE ends
 		// any command but LOGOUT (and IDLE, which delivers it).
 		if r.Type == "BYE" && head != nil && !head.stopOnBye && (c.idler == nil || !c.idler.capturing) {
-			return &Error{Kind: KindAbort, Command: firstWord(head.Name), Text: r.Text}
+			return statusError(KindAbort, firstWord(head.Name), r, "")
 		}
 	case r.Continuation():
 		if c.literalWait {
@@ -1060,7 +1060,7 @@ func (c *Client) Untagged() map[string][]Item {
 func (c *Client) checkBye(name string) error {
 	if s := c.store["BYE"]; len(s) > 0 {
 		last := s[len(s)-1]
-		err := &Error{Kind: KindAbort, Command: name, Text: last.r.Text}
+		err := statusError(KindAbort, name, last.r, "")
 		c.broken = err
 		c.setStateAny(StateLogout)
 		return err

@@ -22,6 +22,16 @@ type Result struct {
 	responses []*Response // the popped responses behind Data
 }
 
+// Err returns the NO or BAD completion as an [*Error] (Type, Code and
+// Text from the reply), nil for OK: imaplib returns a NO as data, a Go
+// caller branches on an error.
+func (r *Result) Err() error {
+	if r == nil || r.Status == nil || r.Status.Type != "NO" && r.Status.Type != "BAD" {
+		return nil
+	}
+	return statusError(KindError, "", r.Status, r.Status.Type+" "+r.Status.Text)
+}
+
 // Responses returns the untagged responses behind Data.
 func (r *Result) Responses() []*Response { return r.responses }
 
@@ -101,8 +111,7 @@ func (c *Client) commandThen(ctx context.Context, name, stateName string, then [
 		}
 	}
 	if cmd.Status != nil && cmd.Status.Type == "BAD" {
-		return cmd, &Error{Kind: KindError, Command: stateName, Code: cmd.Status.Code,
-			Text: stateName + " command error: BAD [" + strconv.Quote(cmd.Status.Text) + "]"}
+		return cmd, statusError(KindError, stateName, cmd.Status, stateName+" command error: BAD ["+strconv.Quote(cmd.Status.Text)+"]")
 	}
 	return cmd, nil
 }
@@ -544,7 +553,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 		return nil, err
 	}
 	if cmd.Status.Type != "OK" {
-		return nil, &Error{Kind: KindError, Command: "LOGIN", Code: cmd.Status.Code, Text: cmd.Status.Text}
+		return nil, statusError(KindError, "LOGIN", cmd.Status, "")
 	}
 	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {
@@ -758,7 +767,7 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 		return nil, err
 	}
 	if cmd.Status.Type != "OK" {
-		return nil, &Error{Kind: KindError, Command: "STARTTLS", Text: "Couldn't establish TLS session"}
+		return nil, statusError(KindError, "STARTTLS", cmd.Status, "Couldn't establish TLS session")
 	}
 	if n := c.r.buffered(); n > 0 {
 		c.trace(1, "discarding "+strconv.Itoa(n)+" bytes received before the TLS handshake")

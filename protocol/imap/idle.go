@@ -67,7 +67,7 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 		c.idler = nil
 		c.requeue(i.queue)
 		if cmd.Status.Type == "NO" {
-			return nil, &Error{Kind: KindError, Command: "IDLE", Code: cmd.Status.Code, Text: "idle denied: " + cmd.Status.Text}
+			return nil, statusError(KindError, "IDLE", cmd.Status, "idle denied: "+cmd.Status.Text)
 		}
 		return nil, &Error{Kind: KindAbort, Command: "IDLE", Text: "unexpected status response: " + cmd.Status.Line()}
 	}
@@ -205,7 +205,7 @@ func (i *Idler) Done(ctx context.Context) error {
 		return err
 	}
 	if i.cmd.Status.Type == "BAD" {
-		return &Error{Kind: KindError, Command: "IDLE", Text: "IDLE command error: BAD " + i.cmd.Status.Text}
+		return statusError(KindError, "IDLE", i.cmd.Status, "IDLE command error: BAD "+i.cmd.Status.Text)
 	}
 	return nil
 }

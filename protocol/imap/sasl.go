@@ -77,7 +77,7 @@ func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Resul
 		return nil, err
 	}
 	if cmd.Status.Type != "OK" {
-		return nil, &Error{Kind: KindError, Command: "AUTHENTICATE", Code: cmd.Status.Code, Text: cmd.Status.Text}
+		return nil, statusError(KindError, "AUTHENTICATE", cmd.Status, "")
 	}
 	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {
