@@ -54,10 +54,17 @@ type Options struct {
 	// wrapping a [*LimitError]); zero means the Default* constant.
 	// MaxResponse bounds one response's bytes, lines and literals together.
 	MaxResponse int64
-	// MaxUntagged bounds the untagged responses one command keeps, and
-	// those imaplib's store holds; MaxKept bounds their bytes.
+	// MaxUntagged bounds the untagged responses one command keeps or
+	// hands to its OnUntagged callback (a flood into a callback keeps no
+	// memory, but would keep the command running), and those imaplib's
+	// store holds; MaxKept bounds their bytes.
 	MaxUntagged int
 	MaxKept     int64
+	// MaxIdleQueue bounds the responses an IDLE holds unread (those that
+	// came before the server's "+": more is an abort) and those one
+	// [Idler.Burst] gathers (it returns at the cap; the rest come with
+	// the next call).
+	MaxIdleQueue int
 	// MaxItems bounds the values decoding one response builds.
 	MaxItems int
 	// MaxExpand bounds the numbers a sequence set from the server (an
@@ -256,6 +263,9 @@ func withDefaults(opts *Options) Options {
 	}
 	if o.MaxKept <= 0 {
 		o.MaxKept = DefaultMaxKept
+	}
+	if o.MaxIdleQueue <= 0 {
+		o.MaxIdleQueue = DefaultMaxIdleQueue
 	}
 	if o.MaxItems <= 0 {
 		o.MaxItems = DefaultMaxItems
@@ -558,6 +568,7 @@ type Command struct {
 	Untagged []*Response // untagged responses while it was the oldest running
 
 	keptBytes int64 // cost of Untagged, see keptSize
+	delivered int   // responses handed to OnUntagged
 
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come
@@ -987,7 +998,7 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 	keep := head == nil || head.keep
 	if head != nil {
 		if head.OnUntagged != nil {
-			head.OnUntagged(r)
+			c.deliver(head, r)
 		} else {
 			c.keepFor(head, r)
 		}
@@ -1005,7 +1016,7 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 		return
 	}
 	if c.idler != nil && c.idler.capturing {
-		c.idler.queue = append(c.idler.queue, r)
+		c.idleQueue(c.idler, r)
 		return
 	}
 	if c.opts.Debug >= 5 {

@@ -18,7 +18,8 @@
 // nesting deeper than the configured depth are errors, checked before
 // anything is allocated; malformed input is a [ParseError] quoting the
 // line. Every amount a server controls has a budget in [Options]
-// (MaxResponse, MaxUntagged, MaxKept, MaxItems, MaxExpand): going past one is an abort wrapping a [*LimitError].
+// (MaxResponse, MaxUntagged, MaxKept, MaxItems, MaxExpand, MaxIdleQueue):
+// going past one is an abort wrapping a [*LimitError].
 //
 // Errors are [*Error] with imaplib's classes (error, abort, readonly) as
 // [Kind], for [errors.As] and [errors.Is]. A server's NO or BAD carries

@@ -92,14 +92,15 @@ func (i *Idler) Next(ctx context.Context) (*Response, error) {
 
 // Burst returns the first response (waiting as Next does) and then those
 // arriving less than interval apart, past the duration if need be
-// (imaplib's burst()).
+// (imaplib's burst()), at most Options.MaxIdleQueue of them: under a
+// flood it returns at the cap, and the next call goes on.
 func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response, error) {
 	first, err := i.Next(ctx)
 	if err != nil || first == nil {
 		return nil, err
 	}
 	out := []*Response{first}
-	for {
+	for len(out) < i.c.opts.MaxIdleQueue {
 		// as imaplib: only the interval counts now, not the duration
 		r, err := i.nextBefore(ctx, time.Now().Add(interval))
 		if err != nil {
@@ -110,6 +111,7 @@ func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response,
 		}
 		out = append(out, r)
 	}
+	return out, nil
 }
 
 // nextBefore waits for a response's first line until deadline; a line
