@@ -25,12 +25,16 @@ const (
 	TLSPort = 993
 )
 
+// ConnState is the connection's state, as imaplib names it.
+type ConnState string
+
 // States, as imaplib names them.
 const (
-	StateNonAuth  = "NONAUTH"
-	StateAuth     = "AUTH"
-	StateSelected = "SELECTED"
-	StateLogout   = "LOGOUT"
+	StateNonAuth  ConnState = "NONAUTH"
+	StateAuth     ConnState = "AUTH"
+	StateSelected ConnState = "SELECTED"
+	StateLogout   ConnState = "LOGOUT"
+	StateIdling   ConnState = "IDLING" // during IDLE
 )
 
 // Options configure a [Client]. The zero value is usable.
@@ -91,8 +95,8 @@ type Client struct {
 	process   *exec.Cmd
 
 	mu           sync.Mutex // guards state and caps: a pipelined writer reads caps
-	state        string
-	savedState   string
+	state        ConnState
+	savedState   ConnState
 	caps         []string
 	xstates      map[string]string // commands Xatom allowed, this client only
 	protoVersion string
@@ -417,14 +421,14 @@ func (c *Client) HasCap(name string) bool {
 }
 
 // State is imaplib's state: NONAUTH, AUTH, SELECTED or LOGOUT (IDLING during IDLE).
-func (c *Client) State() string {
+func (c *Client) State() ConnState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.state
 }
 
 // setStateAny sets the state unconditionally.
-func (c *Client) setStateAny(s string) {
+func (c *Client) setStateAny(s ConnState) {
 	c.mu.Lock()
 	c.state = s
 	c.mu.Unlock()
@@ -567,8 +571,9 @@ type Command struct {
 	Status   *Response   // the tagged completion
 	Untagged []*Response // untagged responses while it was the oldest running
 
-	keptBytes int64 // cost of Untagged, see keptSize
-	delivered int   // responses handed to OnUntagged
+	keptBytes int64   // cost of Untagged, see keptSize
+	delivered int     // responses handed to OnUntagged
+	client    *Client // set by Send, for Wait
 
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come

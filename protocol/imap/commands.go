@@ -50,8 +50,8 @@ var commandStates = map[string]string{
 	"THREAD": "S", "UID": "S", "UNSUBSCRIBE": "AS", "UNSELECT": "S",
 }
 
-var stateLetter = map[string]byte{StateNonAuth: 'N', StateAuth: 'A', StateSelected: 'S', StateLogout: 'L'}
-var letterState = map[byte]string{'N': StateNonAuth, 'A': StateAuth, 'S': StateSelected, 'L': StateLogout}
+var stateLetter = map[ConnState]byte{StateNonAuth: 'N', StateAuth: 'A', StateSelected: 'S', StateLogout: 'L'}
+var letterState = map[byte]ConnState{'N': StateNonAuth, 'A': StateAuth, 'S': StateSelected, 'L': StateLogout}
 
 func (c *Client) checkState(name string) error {
 	state := c.State()
@@ -67,9 +67,9 @@ func (c *Client) checkState(name string) error {
 	}
 	var names []string
 	for i := 0; i < len(allowed); i++ {
-		names = append(names, letterState[allowed[i]])
+		names = append(names, string(letterState[allowed[i]]))
 	}
-	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + state + ", only allowed in states " + strings.Join(names, ", ")}
+	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + string(state) + ", only allowed in states " + strings.Join(names, ", ")}
 }
 
 // command is imaplib's _command + _command_complete: state check, store
@@ -210,7 +210,7 @@ func (c *Client) Unselect(ctx context.Context) (*Result, error) {
 	return c.simple(ctx, "UNSELECT")
 }
 
-func (c *Client) setState(s string) {
+func (c *Client) setState(s ConnState) {
 	c.mu.Lock()
 	if c.state != StateLogout {
 		c.state = s

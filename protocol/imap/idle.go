@@ -75,7 +75,7 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 		i.deadline = time.Now().Add(duration)
 	}
 	c.savedState = c.State()
-	c.setStateAny("IDLING")
+	c.setStateAny(StateIdling)
 	c.trace(4, "idle start")
 	return i, nil
 }
@@ -160,7 +160,7 @@ func (i *Idler) finish() {
 	i.done = true
 	i.capturing = false
 	c.idler = nil
-	if c.State() == "IDLING" {
+	if c.State() == StateIdling {
 		c.setStateAny(c.savedState)
 	}
 	c.requeue(i.queue)
