@@ -112,10 +112,8 @@ type Client struct {
 	pending      []*Command
 	broken       error
 	idler        *Idler
-	literalWait  bool // a sync literal is waiting for "+"
-	decodeEarly  bool // Fetch is running: decode FETCH responses on arrival
-	gotCont      *Response
-	authing      *authState
+	conts        []*contWait // waits for a "+", oldest first
+	decodeEarly  bool        // Fetch is running: decode FETCH responses on arrival
 	traceMu      sync.Mutex
 }
 
@@ -631,14 +629,41 @@ func (c *Client) literalPlus(n int) bool {
 	return c.HasCap("LITERAL+") || (c.HasCap("LITERAL-") && n <= 4096)
 }
 
-// syncLiterals reports whether cmd must wait for "+" before a literal.
+// syncLiterals decides, once, how each of cmd's literals goes (LITERAL+
+// or waiting for "+"), and reports whether one must wait. Decided here,
+// a capability changing while a pipelined writer runs cannot make that
+// writer wait for a "+" the reader would take.
 func (c *Client) syncLiterals(cmd *Command) bool {
-	for _, p := range cmd.pieces {
-		if p.isLit && !c.literalPlus(len(p.lit)) {
-			return true
+	sync := false
+	for i := range cmd.pieces {
+		if p := &cmd.pieces[i]; p.isLit {
+			p.plus = c.literalPlus(len(p.lit))
+			sync = sync || !p.plus
 		}
 	}
-	return false
+	return sync
+}
+
+// contWait is one wait for a "+" continuation request: a sync literal's,
+// AUTHENTICATE's challenge, IDLE's go-ahead. The reader hands each "+"
+// to the oldest wait.
+type contWait struct{ got *Response }
+
+// awaitCont reads until a "+" comes or cmd completes (refused, NO or
+// BAD, instead of "+"); it returns the "+", nil if cmd completed.
+func (c *Client) awaitCont(cmd *Command) (*Response, error) {
+	w := &contWait{}
+	c.conts = append(c.conts, w)
+	defer func() {
+		for i, x := range c.conts {
+			if x == w {
+				c.conts = append(c.conts[:i], c.conts[i+1:]...)
+				break
+			}
+		}
+	}()
+	err := c.readUntil(func() bool { return w.got != nil || cmd.done })
+	return w.got, err
 }
 
 // Execute sends commands without waiting for each other's completion
@@ -839,7 +864,7 @@ func (c *Client) write(cmd *Command) error {
 		if p.binary {
 			prefix = "~"
 		}
-		if c.literalPlus(n) {
+		if p.plus {
 			fmt.Fprintf(c.w, "%s{%d+}\r\n", prefix, n)
 			c.traceSend(cmd, fmt.Sprintf("%s{%d+}", prefix, n), &tr)
 		} else {
@@ -848,16 +873,12 @@ func (c *Client) write(cmd *Command) error {
 			if err := c.w.Flush(); err != nil {
 				return err
 			}
-			c.literalWait = true
-			err := c.readUntil(func() bool { return c.gotCont != nil || cmd.done })
-			c.literalWait = false
-			if err != nil {
+			if _, err := c.awaitCont(cmd); err != nil {
 				return err
 			}
 			if cmd.done { // refused with NO or BAD instead of "+"
 				return nil
 			}
-			c.gotCont = nil
 		}
 		if c.opts.Debug >= 4 {
 			c.trace(4, fmt.Sprintf("write literal size %d", n))
@@ -923,16 +944,8 @@ func (c *Client) dispatch(r *Response) error {
 			return statusError(KindAbort, firstWord(head.Name), r, "")
 		}
 	case r.Continuation():
-		if c.literalWait {
-			c.gotCont = r
-			return nil
-		}
-		if c.idler != nil && c.idler.starting {
-			c.idler.cont = true
-			return nil
-		}
-		if a := c.authing; a != nil {
-			a.cont = r
+		if len(c.conts) > 0 && c.conts[0].got == nil {
+			c.conts[0].got = r
 			return nil
 		}
 		return &ParseError{Line: r.parts[0].text, Msg: "unexpected continuation response"}

@@ -12,6 +12,7 @@ type piece struct {
 	lit    []byte
 	isLit  bool
 	binary bool // ~{n}
+	plus   bool // LITERAL+: sent without waiting for "+" (see syncLiterals)
 	secret bool // shown as *** in traces
 }
 

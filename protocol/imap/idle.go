@@ -16,8 +16,6 @@ type Idler struct {
 	deadline  time.Time // zero: no limit
 	queue     []*Response
 	capturing bool // untagged responses go to queue
-	starting  bool // waiting for "+"
-	cont      bool
 	done      bool
 }
 
@@ -49,16 +47,15 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 	if err := c.encode(cmd); err != nil {
 		return nil, err
 	}
-	i := &Idler{c: c, cmd: cmd, capturing: true, starting: true}
+	i := &Idler{c: c, cmd: cmd, capturing: true}
 	c.idler = i
 	stop := c.watch(ctx)
 	defer stop()
 	c.pending = append(c.pending, cmd)
 	err := c.write(cmd)
 	if err == nil {
-		err = c.readUntil(func() bool { return i.cont || cmd.done })
+		_, err = c.awaitCont(cmd)
 	}
-	i.starting = false
 	if err != nil {
 		c.idler = nil
 		return nil, c.fail(ctx, "IDLE", err)
