@@ -36,6 +36,10 @@
 // and deadlock; whichever side fails first sets the other's deadline in
 // the past, so the writer is woken when the reader fails and the reader
 // when the writer fails, and Execute returns only after both stopped.
+// How each literal goes (LITERAL+ or waiting for "+") is decided before
+// the writer starts, so it never reads; every "+" (a literal's,
+// AUTHENTICATE's, IDLE's) goes to the oldest of one queue of waits, all
+// on the caller's goroutine.
 // Capabilities and state are behind a mutex: [Client.State],
 // [Client.Capabilities] and [Client.HasCap] are safe from any goroutine.
 // A context passed to a call may be canceled from any goroutine: it
