@@ -41,6 +41,29 @@ func Flags(s string) Arg {
 				return
 			}
 		}
-		e.write("("+strings.Join(f, " ")+")", false)
+		list := "(" + strings.Join(f, " ") + ")"
+		if !readsAsFlags(list, f) {
+			e.fail("bad flags " + strconv.Quote(s) + ": brackets in them would read as one flag")
+			return
+		}
+		e.write(list, false)
 	}
+}
+
+// readsAsFlags reports whether the decoder reads list back as flags,
+// one value each: "[" and "]" nest inside an atom, so "0[ x]" would not.
+func readsAsFlags(list string, flags []string) bool {
+	if !strings.ContainsAny(list, "[]") {
+		return true
+	}
+	vs, err := parseValues(list)
+	if err != nil || len(vs) != 1 || len(vs[0].List) != len(flags) {
+		return false
+	}
+	for i, v := range vs[0].List {
+		if v.Kind != VAtom || v.S != flags[i] {
+			return false
+		}
+	}
+	return true
 }

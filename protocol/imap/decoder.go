@@ -85,9 +85,10 @@ func quotedEnd(t []byte, i int, strict bool) int {
 
 // wordEnd returns where the bare word starting at t[i] ends: at a space,
 // a parenthesis or a quote. With brackets, "[...]" nests inside the
-// word, so BODY[HEADER.FIELDS (SUBJECT)]<0> and \[test] are one word.
+// word, so BODY[HEADER.FIELDS (SUBJECT)]<0> and \[test] are one word;
+// a "[" the line never closes does not nest (a flag "0[" in "(0[)").
 func wordEnd(t []byte, i int, brackets bool) int {
-	depth := 0
+	depth, start := 0, i
 	for ; i < len(t); i++ {
 		switch t[i] {
 		case '[':
@@ -103,6 +104,9 @@ func wordEnd(t []byte, i int, brackets bool) int {
 				return i
 			}
 		}
+	}
+	if depth > 0 {
+		return wordEnd(t, start, false)
 	}
 	return i
 }
@@ -626,7 +630,7 @@ func scanRaw(s string, each func(rawToken)) string {
 		case ' ', '(', ')':
 			tok = rawToken{text: s[i : i+1]}
 		default:
-			j := wordEnd(b, i, false)
+			j := wordEnd(b, i, true) // as the decoder reads words
 			if k := bytes.IndexByte(b[i:j], '{'); k >= 0 {
 				return "a literal announcement (\"{\") is not allowed in " + strconv.Quote(s)
 			}

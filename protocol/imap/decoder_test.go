@@ -98,3 +98,29 @@ func TestLiteralReaderBounded(t *testing.T) {
 		t.Fatalf("next: %v %v", r2, err)
 	}
 }
+
+// Found by FuzzRawArgs: the encoder splits words as the decoder does, so
+// an 8-bit word with brackets goes as one literal and Paren's list stays
+// balanced; a "[" never closed does not swallow the list's ")"; flags
+// the decoder would read as one are refused.
+func TestWordsAgreeAcrossEncoderAndDecoder(t *testing.T) {
+	e := &encoder{}
+	Paren("\xff[(]")(e)
+	if e.err != nil || len(e.pieces) != 3 || string(e.pieces[0].text) != "(" || string(e.pieces[1].lit) != "\xff[(]" || string(e.pieces[2].text) != ")" {
+		t.Fatalf("Paren: %v %v", e.err, e.pieces)
+	}
+	vs, err := parseValues(`(0[ \Seen)`)
+	if err != nil || len(vs) != 1 || len(vs[0].List) != 2 || vs[0].List[0].S != "0[" {
+		t.Fatalf("(0[ \\Seen): %v %v", vs, err)
+	}
+	e = &encoder{}
+	Flags(`0[ x]`)(e)
+	if e.err == nil {
+		t.Fatalf("Flags(0[ x]) sent %v", e.pieces)
+	}
+	e = &encoder{}
+	Flags(`\[test] $x`)(e)
+	if e.err != nil || string(e.pieces[0].text) != `(\[test] $x)` {
+		t.Fatalf("Flags(\\[test]): %v", e.err)
+	}
+}
