@@ -571,7 +571,8 @@ type Command struct {
 
 	keptBytes int64   // cost of Untagged, see keptSize
 	delivered int     // responses handed to OnUntagged
-	client    *Client // set by Send, for Wait
+	client    *Client // set by SendCommand, for Wait
+	set       NumSet  // what a typed FETCH asked for, see Messages
 
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come

@@ -48,6 +48,13 @@
 // mid-way leaves the stream unusable). An [Idler] belongs to the
 // goroutine that started it, like the client.
 //
+// Beside the imaplib mirror, a typed layer: [StoreFlags], [CopyTo],
+// [MoveTo], [FetchItems] and [SearchCriteria] build a [Command] over a
+// typed set ([SeqSet] or [UIDSet]) and typed flags ([Flag]);
+// [Client.SendCommand] sends it without waiting, [Command.Wait] reads it
+// home (NO and BAD as [*Error]), and [Command.Messages] and
+// [Command.Numbers] decode its reply.
+//
 // [Client.Execute] pipelines: several commands go out before their
 // completions are read, so a batch costs one round trip.
 package imap

@@ -136,3 +136,124 @@ func (cmd *Command) Wait(ctx context.Context) error {
 	}
 	return cmd.Err()
 }
+
+// FetchItems makes a FETCH (UID FETCH for a [UIDSet]) of items written
+// in IMAP syntax, such as "(UID FLAGS ENVELOPE)"; [Command.Messages]
+// decodes the reply.
+func FetchItems(s NumSet, items string) *Command {
+	return &Command{Name: uidName("FETCH", s), Args: []Arg{SetArg(s), fetchItems(items)}, set: s}
+}
+
+// SearchCriteria makes a SEARCH (UID SEARCH when uid) of criteria
+// written in IMAP syntax, such as "UNSEEN SINCE 1-Jan-2024";
+// [Command.Numbers] decodes the reply.
+func SearchCriteria(uid bool, criteria string) *Command {
+	name := "SEARCH"
+	if uid {
+		name = "UID SEARCH"
+	}
+	return &Command{Name: name, Args: []Arg{Raw(criteria)}}
+}
+
+// Messages decodes the FETCH responses a [FetchItems] command received,
+// in arrival order, the responses for one message merged. Unsolicited
+// FETCH responses for messages outside the command's set (a flag change
+// by another client) are left out: only what was asked for comes back.
+func (cmd *Command) Messages() ([]*FetchMessage, error) {
+	var out []*FetchMessage
+	index := map[uint32]int{}
+	for _, r := range cmd.Untagged {
+		if r.Type != "FETCH" {
+			continue
+		}
+		m, err := r.fetch, r.fetchErr
+		if m == nil && err == nil {
+			m, err = DecodeFetch(r, r.maxDepth)
+		}
+		if err != nil {
+			return out, &Error{Kind: KindError, Command: firstWord(cmd.Name), Text: err.Error(), Err: err}
+		}
+		key := m.Seq
+		if cmd.set != nil && cmd.set.isUID() {
+			key = m.UID
+		}
+		if cmd.set != nil && !cmd.set.Ranges().Contains(key) {
+			continue
+		}
+		if i, ok := index[key]; ok {
+			out[i].merge(m)
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// merge adds what o holds to m (a server may split one message's items
+// over several FETCH responses).
+func (m *FetchMessage) merge(o *FetchMessage) {
+	if o.UID != 0 {
+		m.UID = o.UID
+	}
+	if o.HasFlags {
+		m.Flags, m.HasFlags = o.Flags, true
+	}
+	if o.InternalDate != "" {
+		m.InternalDate, m.InternalTime = o.InternalDate, o.InternalTime
+	}
+	if o.Size >= 0 {
+		m.Size = o.Size
+	}
+	if o.ModSeq != 0 {
+		m.ModSeq = o.ModSeq
+	}
+	if o.Envelope != nil {
+		m.Envelope = o.Envelope
+	}
+	if o.BodyStructure != nil {
+		m.BodyStructure = o.BodyStructure
+	}
+	m.Body = mergeMap(m.Body, o.Body)
+	m.Binary = mergeMap(m.Binary, o.Binary)
+	m.BinarySize = mergeMap(m.BinarySize, o.BinarySize)
+	m.Other = mergeMap(m.Other, o.Other)
+	if o.RFC822 != nil {
+		m.RFC822 = o.RFC822
+	}
+	if o.RFC822Header != nil {
+		m.RFC822Header = o.RFC822Header
+	}
+	if o.RFC822Text != nil {
+		m.RFC822Text = o.RFC822Text
+	}
+}
+
+func mergeMap[V any](dst, src map[string]V) map[string]V {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]V, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// Numbers decodes the SEARCH, SORT or ESEARCH replies cmd received (an
+// ESEARCH ALL expanded to at most limit numbers).
+func (cmd *Command) Numbers(limit int) ([]uint32, error) {
+	return decodeSearch(cmd.Untagged, limit)
+}
+
+// Contains reports whether n is in s.
+func (s SeqSet) Contains(n uint32) bool {
+	for _, r := range s {
+		if n >= r.Lo && n <= r.Hi {
+			return true
+		}
+	}
+	return false
+}

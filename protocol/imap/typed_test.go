@@ -89,3 +89,39 @@ func TestConnStateTyped(t *testing.T) {
 		t.Fatalf("state after IDLE %q", c.State())
 	}
 }
+
+// A typed FETCH returns what was asked for: unsolicited FETCH responses
+// outside its set are left out, split responses for one message merged;
+// a SEARCH pipelined behind it decodes its numbers.
+func TestTypedFetchAndSearch(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		selected(s)
+		t1 := s.expect(`UID FETCH 1:3 (UID FLAGS BODY.PEEK[])`)
+		t2 := s.expect(`UID SEARCH UNSEEN`)
+		s.send("* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n",
+			"* 9 FETCH (FLAGS (\\Deleted) UID 30 BODY[] {2}\r\nxx)\r\n",
+			"* 1 FETCH (UID 1 BODY[] {2}\r\nhi)\r\n",
+			"* 2 FETCH (UID 3 FLAGS () BODY[] {3}\r\nabc)\r\n",
+			t1+" OK done\r\n",
+			"* SEARCH 3 1\r\n", t2+" OK done\r\n")
+	})
+	c := dialFake(t, addr)
+	selectInbox(t, c)
+	fetch := FetchItems(UIDSet{{1, 3}}, "(UID FLAGS BODY.PEEK[])")
+	search := SearchCriteria(true, "UNSEEN")
+	if err := c.Execute(bg, fetch, search); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := fetch.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].UID != 1 || string(msgs[0].Body[""]) != "hi" || len(msgs[0].Flags) != 1 ||
+		msgs[1].UID != 3 || string(msgs[1].Body[""]) != "abc" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	nums, err := search.Numbers(10)
+	if err != nil || len(nums) != 2 || nums[0] != 3 || nums[1] != 1 {
+		t.Fatalf("numbers %v %v", nums, err)
+	}
+}
