@@ -456,7 +456,7 @@ func (p *decoder) skip() error {
 			p.fail("unterminated quoted string")
 		}
 	default:
-		p.atomOrLiteral(false)
+		p.atomOrLiteral(p.text(), false)
 	}
 	return p.err
 }
@@ -475,18 +475,21 @@ func (p *decoder) readValue() Value {
 		p.fail((&LimitError{Option: "MaxItems", Max: int64(p.maxItems)}).Error())
 		return Value{}
 	}
-	c, ok := p.peek()
-	switch {
-	case !ok:
-		p.fail("unexpected end of response")
-	case c == '(':
-		return p.list()
-	case c == '"':
-		return p.quoted()
-	default:
-		return p.atomOrLiteral(true)
+	t := p.text() // peek, inline: this is the hot path of every FETCH
+	for p.pos < len(t) && t[p.pos] == ' ' {
+		p.pos++
 	}
-	return Value{}
+	if p.pos >= len(t) {
+		p.fail("unexpected end of response")
+		return Value{}
+	}
+	switch t[p.pos] {
+	case '(':
+		return p.list()
+	case '"':
+		return p.quoted()
+	}
+	return p.atomOrLiteral(t, true)
 }
 
 // list reads a parenthesised list at "(".
@@ -496,12 +499,15 @@ func (p *decoder) list() Value {
 	}
 	mark := len(p.stack)
 	for {
-		c, ok := p.peek()
-		if !ok {
+		t := p.text()
+		for p.pos < len(t) && t[p.pos] == ' ' {
+			p.pos++
+		}
+		if p.pos >= len(t) {
 			p.fail("unterminated list")
 			return Value{}
 		}
-		if c == ')' {
+		if t[p.pos] == ')' {
 			p.pos++
 			p.depth--
 			list := make([]Value, len(p.stack)-mark)
@@ -554,8 +560,7 @@ func (p *decoder) quoted() Value {
 
 // atomOrLiteral reads a literal ("{n}" or "~{n}" ending the line), NIL
 // or an atom (brackets nesting inside it); build false only passes over it.
-func (p *decoder) atomOrLiteral(build bool) Value {
-	t := p.text()
+func (p *decoder) atomOrLiteral(t []byte, build bool) Value {
 	switch c := t[p.pos]; c {
 	case ')':
 		p.fail("unexpected )")
