@@ -352,19 +352,6 @@ func (p *decoder) peek() (byte, bool) {
 	return 0, false
 }
 
-// expect passes over c, the next byte after spaces, or fails with msg.
-func (p *decoder) expect(c byte, msg string) bool {
-	if p.err != nil {
-		return false
-	}
-	if b, ok := p.peek(); !ok || b != c {
-		p.fail(msg)
-		return false
-	}
-	p.pos++
-	return true
-}
-
 // atEnd reports whether the whole response has been consumed (or the
 // decoder has failed).
 func (p *decoder) atEnd() bool {
