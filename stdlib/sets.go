@@ -152,7 +152,7 @@ func (s *set) store(L *lua.LState, op, flags string) {
 		return
 	}
 	a.enqueue("UID STORE", s.uids, "", func(set string) []imap.Arg {
-		return []imap.Arg{imap.Set(set), imap.Atom(op), imap.Paren(flags)}
+		return []imap.Arg{imap.Set(set), imap.Atom(op), imap.Flags(flags)}
 	})
 }
 
@@ -419,7 +419,7 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 					}
 				}
 				if len(flags) > 0 {
-					args = append(args, imap.Paren(strings.Join(flags, " ")))
+					args = append(args, imap.Flags(strings.Join(flags, " ")))
 				}
 				if !m.InternalTime.IsZero() {
 					args = append(args, imap.Raw(imap.Time2Internaldate(m.InternalTime)))

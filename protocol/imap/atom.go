@@ -5,31 +5,6 @@ import (
 	"strings"
 )
 
-// isAtomChar is RFC 3501's ATOM-CHAR: any 7-bit char but the controls,
-// space and the atom-specials ( ) { % * " \ ].
-func isAtomChar(c byte) bool {
-	switch {
-	case c <= 0x20 || c >= 0x7f:
-		return false
-	case c == '(' || c == ')' || c == '{' || c == '%' || c == '*' || c == '"' || c == '\\' || c == ']':
-		return false
-	}
-	return true
-}
-
-// validAtom reports whether s is one atom.
-func validAtom(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAtomChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // CheckFlag returns an error unless s is a flag: a keyword (an atom) or
 // a system flag ("\" and an atom, such as \Seen); "\*" is allowed too, as
 // servers list it in PERMANENTFLAGS. "]" is allowed, as imaplib allows it
@@ -66,27 +41,29 @@ func Flags(s string) Arg {
 				return
 			}
 		}
-		e.write("("+strings.Join(f, " ")+")", false)
+		list := "(" + strings.Join(f, " ") + ")"
+		if !readsAsFlags(list, f) {
+			e.fail("bad flags " + strconv.Quote(s) + ": brackets in them would read as one flag")
+			return
+		}
+		e.write(list, false)
 	}
 }
 
-// checkRaw refuses what would let raw text change the command's framing:
-// a "{" outside quoted strings (a literal announcement, "{8+}", makes the
-// server wait for bytes never sent) and an unterminated quoted string.
-func checkRaw(s string) string {
-	inQuote := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case inQuote && c == '\\':
-			i++
-		case c == '"':
-			inQuote = !inQuote
-		case !inQuote && c == '{':
-			return "a literal announcement (\"{\") is not allowed in " + strconv.Quote(s)
+// readsAsFlags reports whether the decoder reads list back as flags,
+// one value each: "[" and "]" nest inside an atom, so "0[ x]" would not.
+func readsAsFlags(list string, flags []string) bool {
+	if !strings.ContainsAny(list, "[]") {
+		return true
+	}
+	vs, err := parseValues(list)
+	if err != nil || len(vs) != 1 || len(vs[0].List) != len(flags) {
+		return false
+	}
+	for i, v := range vs[0].List {
+		if v.Kind != VAtom || v.S != flags[i] {
+			return false
 		}
 	}
-	if inQuote {
-		return "unterminated quoted string in " + strconv.Quote(s)
-	}
-	return ""
+	return true
 }

@@ -10,11 +10,12 @@ import (
 const (
 	DefaultGreetingTimeout = 15 * time.Second
 
-	DefaultMaxResponse = DefaultMaxLiteral + 16<<20 // bytes of one response, literals included
-	DefaultMaxUntagged = 1_000_000                  // untagged responses kept by a command or the store
-	DefaultMaxKept     = 1 << 30                    // bytes of the untagged responses kept
-	DefaultMaxItems    = 1_000_000                  // values decoding one response may build
-	DefaultMaxExpand   = 1_000_000                  // numbers a sequence set may expand to
+	DefaultMaxResponse  = DefaultMaxLiteral + 16<<20 // bytes of one response, literals included
+	DefaultMaxUntagged  = 1_000_000                  // untagged responses kept by a command or the store
+	DefaultMaxKept      = 1 << 30                    // bytes of the untagged responses kept
+	DefaultMaxItems     = 1_000_000                  // values decoding one response may build
+	DefaultMaxIdleQueue = 10_000                     // responses an IDLE holds unread, or one burst gathers
+	DefaultMaxExpand    = 1_000_000                  // numbers a sequence set may expand to
 )
 
 // Bookkeeping cost of a response part and of a kept response, beyond
@@ -36,11 +37,12 @@ func (e *LimitError) Error() string {
 }
 
 var limitNoun = map[string]string{
-	"MaxResponse": "bytes in one response",
-	"MaxUntagged": "untagged responses kept",
-	"MaxKept":     "bytes of untagged responses kept",
-	"MaxItems":    "values in one response",
-	"MaxExpand":   "numbers in a sequence set",
+	"MaxResponse":  "bytes in one response",
+	"MaxUntagged":  "untagged responses kept",
+	"MaxKept":      "bytes of untagged responses kept",
+	"MaxItems":     "values in one response",
+	"MaxExpand":    "numbers in a sequence set",
+	"MaxIdleQueue": "responses held unread by IDLE",
 }
 
 func limitErr(cmd, option string, max int64) *Error {
@@ -84,6 +86,28 @@ func (c *Client) storeDel(key string) []stored {
 func (c *Client) storeReset() {
 	c.store = map[string][]stored{}
 	c.storeN, c.storeBytes = 0, 0
+}
+
+// deliver hands r to cmd's callback, counting it against MaxUntagged
+// (IDLE's responses are read one at a time by its caller and not counted).
+func (c *Client) deliver(cmd *Command, r *Response) {
+	cmd.delivered++
+	if c.budgetErr == nil && cmd.delivered > c.opts.MaxUntagged && (c.idler == nil || c.idler.cmd != cmd) {
+		c.budgetErr = limitErr(firstWord(cmd.Name), "MaxUntagged", int64(c.opts.MaxUntagged))
+		return
+	}
+	cmd.OnUntagged(r)
+}
+
+// idleQueue adds r to the IDLE's unread queue, within MaxIdleQueue.
+func (c *Client) idleQueue(i *Idler, r *Response) {
+	if len(i.queue) >= c.opts.MaxIdleQueue {
+		if c.budgetErr == nil {
+			c.budgetErr = limitErr("IDLE", "MaxIdleQueue", int64(c.opts.MaxIdleQueue))
+		}
+		return
+	}
+	i.queue = append(i.queue, r)
 }
 
 // keepFor adds r to cmd.Untagged, charging cmd's budget.

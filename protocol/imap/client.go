@@ -25,12 +25,16 @@ const (
 	TLSPort = 993
 )
 
+// ConnState is the connection's state, as imaplib names it.
+type ConnState string
+
 // States, as imaplib names them.
 const (
-	StateNonAuth  = "NONAUTH"
-	StateAuth     = "AUTH"
-	StateSelected = "SELECTED"
-	StateLogout   = "LOGOUT"
+	StateNonAuth  ConnState = "NONAUTH"
+	StateAuth     ConnState = "AUTH"
+	StateSelected ConnState = "SELECTED"
+	StateLogout   ConnState = "LOGOUT"
+	StateIdling   ConnState = "IDLING" // during IDLE
 )
 
 // Options configure a [Client]. The zero value is usable.
@@ -54,10 +58,17 @@ type Options struct {
 	// wrapping a [*LimitError]); zero means the Default* constant.
 	// MaxResponse bounds one response's bytes, lines and literals together.
 	MaxResponse int64
-	// MaxUntagged bounds the untagged responses one command keeps, and
-	// those imaplib's store holds; MaxKept bounds their bytes.
+	// MaxUntagged bounds the untagged responses one command keeps or
+	// hands to its OnUntagged callback (a flood into a callback keeps no
+	// memory, but would keep the command running), and those imaplib's
+	// store holds; MaxKept bounds their bytes.
 	MaxUntagged int
 	MaxKept     int64
+	// MaxIdleQueue bounds the responses an IDLE holds unread (those that
+	// came before the server's "+": more is an abort) and those one
+	// [Idler.Burst] gathers (it returns at the cap; the rest come with
+	// the next call).
+	MaxIdleQueue int
 	// MaxItems bounds the values decoding one response builds.
 	MaxItems int
 	// MaxExpand bounds the numbers a sequence set from the server (an
@@ -84,8 +95,8 @@ type Client struct {
 	process   *exec.Cmd
 
 	mu           sync.Mutex // guards state and caps: a pipelined writer reads caps
-	state        string
-	savedState   string
+	state        ConnState
+	savedState   ConnState
 	caps         []string
 	xstates      map[string]string // commands Xatom allowed, this client only
 	protoVersion string
@@ -101,10 +112,8 @@ type Client struct {
 	pending      []*Command
 	broken       error
 	idler        *Idler
-	literalWait  bool // a sync literal is waiting for "+"
-	decodeEarly  bool // Fetch is running: decode FETCH responses on arrival
-	gotCont      *Response
-	authing      *authState
+	conts        []*contWait // waits for a "+", oldest first
+	decodeEarly  bool        // Fetch is running: decode FETCH responses on arrival
 	traceMu      sync.Mutex
 }
 
@@ -257,6 +266,9 @@ func withDefaults(opts *Options) Options {
 	if o.MaxKept <= 0 {
 		o.MaxKept = DefaultMaxKept
 	}
+	if o.MaxIdleQueue <= 0 {
+		o.MaxIdleQueue = DefaultMaxIdleQueue
+	}
 	if o.MaxItems <= 0 {
 		o.MaxItems = DefaultMaxItems
 	}
@@ -407,14 +419,14 @@ func (c *Client) HasCap(name string) bool {
 }
 
 // State is imaplib's state: NONAUTH, AUTH, SELECTED or LOGOUT (IDLING during IDLE).
-func (c *Client) State() string {
+func (c *Client) State() ConnState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.state
 }
 
 // setStateAny sets the state unconditionally.
-func (c *Client) setStateAny(s string) {
+func (c *Client) setStateAny(s ConnState) {
 	c.mu.Lock()
 	c.state = s
 	c.mu.Unlock()
@@ -494,7 +506,7 @@ func (c *Client) readResponse() (*Response, error) {
 	for {
 		text := append([]byte(nil), line[:len(line)-2]...)
 		r.size += int64(len(text)) + partCost
-		n, _, ok, bad := literalSize(text)
+		n, _, ok, bad := lineLiteral(text)
 		if bad || (ok && n > c.opts.MaxLiteral) {
 			return nil, &Error{Kind: KindAbort, Text: fmt.Sprintf("literal of %s bytes exceeds the limit of %d", strings.Trim(string(text[strings.LastIndexByte(string(text), '{'):]), "{}"), c.opts.MaxLiteral)}
 		}
@@ -557,7 +569,10 @@ type Command struct {
 	Status   *Response   // the tagged completion
 	Untagged []*Response // untagged responses while it was the oldest running
 
-	keptBytes int64 // cost of Untagged, see keptSize
+	keptBytes int64   // cost of Untagged, see keptSize
+	delivered int     // responses handed to OnUntagged
+	client    *Client // set by SendCommand, for Wait
+	set       NumSet  // what a typed FETCH asked for, see Messages
 
 	keep      bool // also keep responses in imaplib's store
 	stopOnBye bool // LOGOUT: a BYE ends the wait, the tagged OK may never come
@@ -573,7 +588,7 @@ func (cmd *Command) Err() error {
 	if cmd.Status.Type == "OK" {
 		return nil
 	}
-	return &Error{Kind: KindError, Command: cmd.Name, Code: cmd.Status.Code, Text: cmd.Name + " command error: " + cmd.Status.Type + " " + cmd.Status.Text}
+	return statusError(KindError, cmd.Name, cmd.Status, cmd.Name+" command error: "+cmd.Status.Type+" "+cmd.Status.Text)
 }
 
 func (c *Client) encode(cmd *Command) error {
@@ -615,14 +630,41 @@ func (c *Client) literalPlus(n int) bool {
 	return c.HasCap("LITERAL+") || (c.HasCap("LITERAL-") && n <= 4096)
 }
 
-// syncLiterals reports whether cmd must wait for "+" before a literal.
+// syncLiterals decides, once, how each of cmd's literals goes (LITERAL+
+// or waiting for "+"), and reports whether one must wait. Decided here,
+// a capability changing while a pipelined writer runs cannot make that
+// writer wait for a "+" the reader would take.
 func (c *Client) syncLiterals(cmd *Command) bool {
-	for _, p := range cmd.pieces {
-		if p.isLit && !c.literalPlus(len(p.lit)) {
-			return true
+	sync := false
+	for i := range cmd.pieces {
+		if p := &cmd.pieces[i]; p.isLit {
+			p.plus = c.literalPlus(len(p.lit))
+			sync = sync || !p.plus
 		}
 	}
-	return false
+	return sync
+}
+
+// contWait is one wait for a "+" continuation request: a sync literal's,
+// AUTHENTICATE's challenge, IDLE's go-ahead. The reader hands each "+"
+// to the oldest wait.
+type contWait struct{ got *Response }
+
+// awaitCont reads until a "+" comes or cmd completes (refused, NO or
+// BAD, instead of "+"); it returns the "+", nil if cmd completed.
+func (c *Client) awaitCont(cmd *Command) (*Response, error) {
+	w := &contWait{}
+	c.conts = append(c.conts, w)
+	defer func() {
+		for i, x := range c.conts {
+			if x == w {
+				c.conts = append(c.conts[:i], c.conts[i+1:]...)
+				break
+			}
+		}
+	}()
+	err := c.readUntil(func() bool { return w.got != nil || cmd.done })
+	return w.got, err
 }
 
 // Execute sends commands without waiting for each other's completion
@@ -823,7 +865,7 @@ func (c *Client) write(cmd *Command) error {
 		if p.binary {
 			prefix = "~"
 		}
-		if c.literalPlus(n) {
+		if p.plus {
 			fmt.Fprintf(c.w, "%s{%d+}\r\n", prefix, n)
 			c.traceSend(cmd, fmt.Sprintf("%s{%d+}", prefix, n), &tr)
 		} else {
@@ -832,16 +874,12 @@ func (c *Client) write(cmd *Command) error {
 			if err := c.w.Flush(); err != nil {
 				return err
 			}
-			c.literalWait = true
-			err := c.readUntil(func() bool { return c.gotCont != nil || cmd.done })
-			c.literalWait = false
-			if err != nil {
+			if _, err := c.awaitCont(cmd); err != nil {
 				return err
 			}
 			if cmd.done { // refused with NO or BAD instead of "+"
 				return nil
 			}
-			c.gotCont = nil
 		}
 		if c.opts.Debug >= 4 {
 			c.trace(4, fmt.Sprintf("write literal size %d", n))
@@ -904,19 +942,11 @@ func (c *Client) dispatch(r *Response) error {
 		// imaplib checks for BYE on every turn of its wait: a BYE ends
 		// any command but LOGOUT (and IDLE, which delivers it).
 		if r.Type == "BYE" && head != nil && !head.stopOnBye && (c.idler == nil || !c.idler.capturing) {
-			return &Error{Kind: KindAbort, Command: firstWord(head.Name), Text: r.Text}
+			return statusError(KindAbort, firstWord(head.Name), r, "")
 		}
 	case r.Continuation():
-		if c.literalWait {
-			c.gotCont = r
-			return nil
-		}
-		if c.idler != nil && c.idler.starting {
-			c.idler.cont = true
-			return nil
-		}
-		if a := c.authing; a != nil {
-			a.cont = r
+		if len(c.conts) > 0 && c.conts[0].got == nil {
+			c.conts[0].got = r
 			return nil
 		}
 		return &ParseError{Line: r.parts[0].text, Msg: "unexpected continuation response"}
@@ -987,7 +1017,7 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 	keep := head == nil || head.keep
 	if head != nil {
 		if head.OnUntagged != nil {
-			head.OnUntagged(r)
+			c.deliver(head, r)
 		} else {
 			c.keepFor(head, r)
 		}
@@ -1005,7 +1035,7 @@ func (c *Client) dispatchUntagged(r *Response, head *Command) {
 		return
 	}
 	if c.idler != nil && c.idler.capturing {
-		c.idler.queue = append(c.idler.queue, r)
+		c.idleQueue(c.idler, r)
 		return
 	}
 	if c.opts.Debug >= 5 {
@@ -1060,7 +1090,7 @@ func (c *Client) Untagged() map[string][]Item {
 func (c *Client) checkBye(name string) error {
 	if s := c.store["BYE"]; len(s) > 0 {
 		last := s[len(s)-1]
-		err := &Error{Kind: KindAbort, Command: name, Text: last.r.Text}
+		err := statusError(KindAbort, name, last.r, "")
 		c.broken = err
 		c.setStateAny(StateLogout)
 		return err

@@ -22,6 +22,16 @@ type Result struct {
 	responses []*Response // the popped responses behind Data
 }
 
+// Err returns the NO or BAD completion as an [*Error] (Type, Code and
+// Text from the reply), nil for OK: imaplib returns a NO as data, a Go
+// caller branches on an error.
+func (r *Result) Err() error {
+	if r == nil || r.Status == nil || r.Status.Type != "NO" && r.Status.Type != "BAD" {
+		return nil
+	}
+	return statusError(KindError, "", r.Status, r.Status.Type+" "+r.Status.Text)
+}
+
 // Responses returns the untagged responses behind Data.
 func (r *Result) Responses() []*Response { return r.responses }
 
@@ -40,8 +50,8 @@ var commandStates = map[string]string{
 	"THREAD": "S", "UID": "S", "UNSUBSCRIBE": "AS", "UNSELECT": "S",
 }
 
-var stateLetter = map[string]byte{StateNonAuth: 'N', StateAuth: 'A', StateSelected: 'S', StateLogout: 'L'}
-var letterState = map[byte]string{'N': StateNonAuth, 'A': StateAuth, 'S': StateSelected, 'L': StateLogout}
+var stateLetter = map[ConnState]byte{StateNonAuth: 'N', StateAuth: 'A', StateSelected: 'S', StateLogout: 'L'}
+var letterState = map[byte]ConnState{'N': StateNonAuth, 'A': StateAuth, 'S': StateSelected, 'L': StateLogout}
 
 func (c *Client) checkState(name string) error {
 	state := c.State()
@@ -57,9 +67,9 @@ func (c *Client) checkState(name string) error {
 	}
 	var names []string
 	for i := 0; i < len(allowed); i++ {
-		names = append(names, letterState[allowed[i]])
+		names = append(names, string(letterState[allowed[i]]))
 	}
-	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + state + ", only allowed in states " + strings.Join(names, ", ")}
+	return &Error{Kind: KindError, Command: name, Text: "command " + name + " illegal in state " + string(state) + ", only allowed in states " + strings.Join(names, ", ")}
 }
 
 // command is imaplib's _command + _command_complete: state check, store
@@ -101,8 +111,7 @@ func (c *Client) commandThen(ctx context.Context, name, stateName string, then [
 		}
 	}
 	if cmd.Status != nil && cmd.Status.Type == "BAD" {
-		return cmd, &Error{Kind: KindError, Command: stateName, Code: cmd.Status.Code,
-			Text: stateName + " command error: BAD [" + strconv.Quote(cmd.Status.Text) + "]"}
+		return cmd, statusError(KindError, stateName, cmd.Status, stateName+" command error: BAD ["+strconv.Quote(cmd.Status.Text)+"]")
 	}
 	return cmd, nil
 }
@@ -212,7 +221,7 @@ func (c *Client) Unselect(ctx context.Context) (*Result, error) {
 	return c.simple(ctx, "UNSELECT")
 }
 
-func (c *Client) setState(s string) {
+func (c *Client) setState(s ConnState) {
 	c.mu.Lock()
 	if c.state != StateLogout {
 		c.state = s
@@ -557,7 +566,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 		return nil, err
 	}
 	if cmd.Status.Type != "OK" {
-		return nil, &Error{Kind: KindError, Command: "LOGIN", Code: cmd.Status.Code, Text: cmd.Status.Text}
+		return nil, statusError(KindError, "LOGIN", cmd.Status, "")
 	}
 	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {
@@ -771,7 +780,7 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Result, error)
 		return nil, err
 	}
 	if cmd.Status.Type != "OK" {
-		return nil, &Error{Kind: KindError, Command: "STARTTLS", Text: "Couldn't establish TLS session"}
+		return nil, statusError(KindError, "STARTTLS", cmd.Status, "Couldn't establish TLS session")
 	}
 	if n := c.r.buffered(); n > 0 {
 		c.trace(1, "discarding "+strconv.Itoa(n)+" bytes received before the TLS handshake")

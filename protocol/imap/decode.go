@@ -168,11 +168,11 @@ type CopyUID struct {
 
 // parser reads r's values within the limits of the client that read it
 // (maxDepth, when given, overrides its depth).
-func (r *Response) parser(maxDepth int) *parser {
+func (r *Response) parser(maxDepth int) *decoder {
 	if maxDepth <= 0 {
 		maxDepth = r.maxDepth
 	}
-	p := newParser(r.parts, r.skip, maxDepth)
+	p := newDecoder(r.parts, r.skip, maxDepth)
 	if r.maxItems > 0 {
 		p.maxItems = r.maxItems
 	}
@@ -908,21 +908,32 @@ func (st *MailboxStatus) code(r *Response) {
 	case "READ-WRITE":
 		st.ReadOnly = false
 	case "PERMANENTFLAGS":
-		st.PermanentFlags = ParseFlags(r.CodeArg)
+		if vs := codeValues(r); len(vs) == 1 && vs[0].Kind == VList {
+			st.PermanentFlags = atoms(vs[0].List)
+		}
 	}
+}
+
+// codeValues decodes a response code's argument; nil when malformed.
+func codeValues(r *Response) []Value {
+	vs, err := parseValues(r.CodeArg)
+	if err != nil {
+		return nil
+	}
+	return vs
 }
 
 func appendUID(r *Response) *AppendUID {
 	if r == nil || r.Code != "APPENDUID" {
 		return nil
 	}
-	f := strings.Fields(r.CodeArg)
+	f := codeValues(r)
 	if len(f) != 2 {
 		return nil
 	}
-	v, err1 := strconv.ParseUint(f[0], 10, 32)
-	u, err2 := strconv.ParseUint(f[1], 10, 32)
-	if err1 != nil || err2 != nil {
+	v, ok1 := f[0].Number()
+	u, ok2 := f[1].Number()
+	if !ok1 || !ok2 || v > 0xffffffff || u > 0xffffffff {
 		return nil
 	}
 	return &AppendUID{UIDValidity: uint32(v), UID: uint32(u)}
@@ -935,14 +946,14 @@ func copyUID(cmd *Command, limit int) *CopyUID {
 		if r == nil || r.Code != "COPYUID" {
 			continue
 		}
-		f := strings.Fields(r.CodeArg)
-		if len(f) != 3 {
+		f := codeValues(r)
+		if len(f) != 3 || f[1].Kind != VAtom || f[2].Kind != VAtom {
 			return nil
 		}
-		v, err := strconv.ParseUint(f[0], 10, 32)
-		src, err1 := ExpandSet(f[1], limit)
-		dst, err2 := ExpandSet(f[2], limit)
-		if err != nil || err1 != nil || err2 != nil {
+		v, ok := f[0].Number()
+		src, err1 := ExpandSet(f[1].S, limit)
+		dst, err2 := ExpandSet(f[2].S, limit)
+		if !ok || v > 0xffffffff || err1 != nil || err2 != nil {
 			return nil
 		}
 		return &CopyUID{UIDValidity: uint32(v), Source: src, Dest: dst}

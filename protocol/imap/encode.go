@@ -12,6 +12,7 @@ type piece struct {
 	lit    []byte
 	isLit  bool
 	binary bool // ~{n}
+	plus   bool // LITERAL+: sent without waiting for "+" (see syncLiterals)
 	secret bool // shown as *** in traces
 }
 
@@ -90,69 +91,19 @@ func quote(s string) string {
 	return b.String()
 }
 
-// isQuoted reports whether s is exactly one well-formed quoted string.
-func isQuoted(s string) bool {
-	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
-		return false
-	}
-	for i := 1; i < len(s)-1; i++ {
-		switch s[i] {
-		case '\\':
-			if i+1 >= len(s)-1 || (s[i+1] != '\\' && s[i+1] != '"') {
-				return false
-			}
-			i++
-		case '"':
-			return false
-		}
-	}
-	return true
-}
-
-// isParenthesised reports whether s is one balanced parenthesised list.
-func isParenthesised(s string) bool {
-	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
-		return false
-	}
-	depth, inQuote := 0, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inQuote && c == '\\':
-			i++
-		case c == '"':
-			inQuote = !inQuote
-		case inQuote:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-			if depth == 0 && i != len(s)-1 {
-				return false
-			}
-		}
-	}
-	return depth == 0 && !inQuote
-}
-
-// bareOK reports whether s may go as an atom: non-empty, no specials,
-// controls or 8-bit; wild allows the LIST wildcards % and *.
+// bareOK reports whether s may go bare: an astring's ASTRING-CHARs
+// (atom chars and "]"); wild allows the LIST wildcards % and * too.
 func bareOK(s string, wild bool) bool {
-	if s == "" {
-		return false
+	allow := clAtom | clRespSp
+	if wild {
+		allow |= clWild
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c <= 0x20 || c >= 0x7f:
-			return false
-		case c == '(' || c == ')' || c == '{' || c == '"' || c == '\\':
-			return false
-		case (c == '%' || c == '*') && !wild:
+		if charClass[s[i]]&allow == 0 {
 			return false
 		}
 	}
-	return true
+	return s != ""
 }
 
 func (e *encoder) astring(s string, wild bool) {
@@ -237,6 +188,13 @@ func Set(s string) Arg {
 func Paren(s string) Arg {
 	return func(e *encoder) {
 		s := strings.TrimSpace(s)
+		if !e.checkControl(s) {
+			return
+		}
+		if msg := checkRaw(s); msg != "" {
+			e.fail(msg)
+			return
+		}
 		if isParenthesised(s) {
 			e.raw(s)
 			return
@@ -261,53 +219,35 @@ func (e *encoder) raw(s string) {
 	if !e.checkControl(s) {
 		return
 	}
-	if msg := checkRaw(s); msg != "" {
+	if e.utf8 || !has8bit(s) {
+		if msg := checkRaw(s); msg != "" {
+			e.fail(msg)
+		} else {
+			e.write(s, false)
+		}
+		return
+	}
+	var pieces []piece // written only once the whole text passed
+	msg := scanRaw(s, func(t rawToken) {
+		switch {
+		case !has8bit(t.text):
+			pieces = append(pieces, piece{text: []byte(t.text)})
+		case t.quoted:
+			d := stringDecoder(t.text)
+			pieces = append(pieces, piece{lit: []byte(d.quoted().S), isLit: true})
+		default:
+			pieces = append(pieces, piece{lit: []byte(t.text), isLit: true})
+		}
+	})
+	if msg != "" {
 		e.fail(msg)
 		return
 	}
-	if e.utf8 || !has8bit(s) {
-		e.write(s, false)
-		return
-	}
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		switch {
-		case c == '"':
-			j := i + 1
-			for j < len(s) && s[j] != '"' {
-				if s[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			j = min(j+1, len(s))
-			tok := s[i:j]
-			if has8bit(tok) {
-				v, err := parseValues(tok)
-				if err != nil || len(v) != 1 {
-					e.fail("bad quoted string " + strconv.Quote(tok))
-					return
-				}
-				e.literal([]byte(v[0].S), false, false)
-			} else {
-				e.write(tok, false)
-			}
-			i = j
-		case c == ' ' || c == '(' || c == ')':
-			e.write(s[i:i+1], false)
-			i++
-		default:
-			j := i
-			for j < len(s) && s[j] != ' ' && s[j] != '(' && s[j] != ')' && s[j] != '"' {
-				j++
-			}
-			if has8bit(s[i:j]) {
-				e.literal([]byte(s[i:j]), false, false)
-			} else {
-				e.write(s[i:j], false)
-			}
-			i = j
+	for _, p := range pieces {
+		if p.isLit {
+			e.literal(p.lit, false, false)
+		} else {
+			e.write(string(p.text), false)
 		}
 	}
 }

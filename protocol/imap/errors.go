@@ -46,6 +46,7 @@ const (
 type Error struct {
 	Kind    Kind
 	Command string // the command's name only, never its arguments
+	Type    string // the server's reply, NO, BAD or BYE, when the error is one
 	Code    string // response code, such as TRYCREATE, where the server gave one
 	Text    string // the server's or the client's message
 	Cause   Cause  // for network failures
@@ -85,6 +86,15 @@ func (e *ParseError) Error() string {
 		line = append(line[:200:200], "..."...)
 	}
 	return fmt.Sprintf("%s: %q", e.Msg, line)
+}
+
+// statusError is the error for r, a NO or BAD completion (or a BYE) of
+// command cmd; text is the message, r.Text when empty.
+func statusError(kind Kind, cmd string, r *Response, text string) *Error {
+	if text == "" {
+		text = r.Text
+	}
+	return &Error{Kind: kind, Command: cmd, Type: r.Type, Code: r.Code, Text: text}
 }
 
 func newError(kind Kind, cmd, format string, args ...any) *Error {

@@ -220,7 +220,7 @@ func FuzzEncoder(f *testing.F) {
 			line = append(line, p.text...)
 		}
 		parts := append(lits, part{text: line})
-		vs, err := newParser(parts, 0, 0).rest()
+		vs, err := newDecoder(parts, 0, 0).rest()
 		if err != nil || len(vs) != 1 {
 			t.Fatalf("%q encodes to %q: %v %d values", s, line, err, len(vs))
 		}

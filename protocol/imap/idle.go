@@ -16,8 +16,6 @@ type Idler struct {
 	deadline  time.Time // zero: no limit
 	queue     []*Response
 	capturing bool // untagged responses go to queue
-	starting  bool // waiting for "+"
-	cont      bool
 	done      bool
 }
 
@@ -49,16 +47,15 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 	if err := c.encode(cmd); err != nil {
 		return nil, err
 	}
-	i := &Idler{c: c, cmd: cmd, capturing: true, starting: true}
+	i := &Idler{c: c, cmd: cmd, capturing: true}
 	c.idler = i
 	stop := c.watch(ctx)
 	defer stop()
 	c.pending = append(c.pending, cmd)
 	err := c.write(cmd)
 	if err == nil {
-		err = c.readUntil(func() bool { return i.cont || cmd.done })
+		_, err = c.awaitCont(cmd)
 	}
-	i.starting = false
 	if err != nil {
 		c.idler = nil
 		return nil, c.fail(ctx, "IDLE", err)
@@ -67,7 +64,7 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 		c.idler = nil
 		c.requeue(i.queue)
 		if cmd.Status.Type == "NO" {
-			return nil, &Error{Kind: KindError, Command: "IDLE", Code: cmd.Status.Code, Text: "idle denied: " + cmd.Status.Text}
+			return nil, statusError(KindError, "IDLE", cmd.Status, "idle denied: "+cmd.Status.Text)
 		}
 		return nil, &Error{Kind: KindAbort, Command: "IDLE", Text: "unexpected status response: " + cmd.Status.Line()}
 	}
@@ -75,7 +72,7 @@ func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, erro
 		i.deadline = time.Now().Add(duration)
 	}
 	c.savedState = c.State()
-	c.setStateAny("IDLING")
+	c.setStateAny(StateIdling)
 	c.trace(4, "idle start")
 	return i, nil
 }
@@ -92,14 +89,15 @@ func (i *Idler) Next(ctx context.Context) (*Response, error) {
 
 // Burst returns the first response (waiting as Next does) and then those
 // arriving less than interval apart, past the duration if need be
-// (imaplib's burst()).
+// (imaplib's burst()), at most Options.MaxIdleQueue of them: under a
+// flood it returns at the cap, and the next call goes on.
 func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response, error) {
 	first, err := i.Next(ctx)
 	if err != nil || first == nil {
 		return nil, err
 	}
 	out := []*Response{first}
-	for {
+	for len(out) < i.c.opts.MaxIdleQueue {
 		// as imaplib: only the interval counts now, not the duration
 		r, err := i.nextBefore(ctx, time.Now().Add(interval))
 		if err != nil {
@@ -110,6 +108,7 @@ func (i *Idler) Burst(ctx context.Context, interval time.Duration) ([]*Response,
 		}
 		out = append(out, r)
 	}
+	return out, nil
 }
 
 // nextBefore waits for a response's first line until deadline; a line
@@ -158,7 +157,7 @@ func (i *Idler) finish() {
 	i.done = true
 	i.capturing = false
 	c.idler = nil
-	if c.State() == "IDLING" {
+	if c.State() == StateIdling {
 		c.setStateAny(c.savedState)
 	}
 	c.requeue(i.queue)
@@ -205,7 +204,7 @@ func (i *Idler) Done(ctx context.Context) error {
 		return err
 	}
 	if i.cmd.Status.Type == "BAD" {
-		return &Error{Kind: KindError, Command: "IDLE", Text: "IDLE command error: BAD " + i.cmd.Status.Text}
+		return statusError(KindError, "IDLE", i.cmd.Status, "IDLE command error: BAD "+i.cmd.Status.Text)
 	}
 	return nil
 }

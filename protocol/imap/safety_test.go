@@ -119,3 +119,39 @@ func TestWriterWokenWhenReadFails(t *testing.T) {
 		<-done
 	}
 }
+
+// How a pipelined command's literals go is decided before the writer
+// goroutine starts: a CAPABILITY dropping LITERAL+ while it writes does
+// not make it wait for a "+" (the reader would take it, and the writer
+// would read the connection beside the reader).
+func TestLiteralModeFixedBeforePipelinedWrite(t *testing.T) {
+	const big = 8 << 20
+	addr := fake(t, func(s *session) {
+		s.send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n")
+		first := s.line()
+		s.send("* CAPABILITY IMAP4rev1\r\n")
+		time.Sleep(100 * time.Millisecond) // the reader takes it while the writer is blocked
+		s.readN(big)
+		s.line()
+		second := s.line()
+		if !strings.HasSuffix(first, "{8388608+}\r\n") || !strings.HasSuffix(second, "{5+}\r\n") {
+			s.t.Errorf("client sent %q then %q", first, second)
+		}
+		s.readN(5)
+		s.line()
+		for _, l := range []string{first, second} {
+			s.send(strings.Fields(l)[0] + " OK done\r\n")
+		}
+	})
+	c := dialFake(t, addr)
+	cmds := []*Command{
+		{Name: "XLIT", Args: []Arg{LiteralArg(make([]byte, big), false)}},
+		{Name: "XLIT", Args: []Arg{LiteralArg([]byte("hello"), false)}},
+	}
+	if err := c.Execute(bg, cmds...); err != nil {
+		t.Fatal(err)
+	}
+	if c.HasCap("LITERAL+") {
+		t.Fatal("the CAPABILITY response was not applied")
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"github.com/mailscript/mailscript/protocol/sasl"
 )
 
-type authState struct{ cont *Response }
-
 // Authenticate runs AUTHENTICATE with imaplib's callback.
 func (c *Client) Authenticate(ctx context.Context, mechanism string, auth sasl.AuthFunc) (*Result, error) {
 	return c.AuthenticateSASL(ctx, sasl.Mechanism{Name: mechanism, Step: auth})
@@ -42,22 +40,19 @@ func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Resul
 	}
 	stop := c.watch(ctx)
 	defer stop()
-	st := &authState{}
-	c.authing = st
-	defer func() { c.authing = nil }()
 	c.pending = append(c.pending, cmd)
 	if err := c.write(cmd); err != nil {
 		return nil, c.fail(ctx, "AUTHENTICATE", err)
 	}
 	for {
-		if err := c.readUntil(func() bool { return st.cont != nil || cmd.done }); err != nil {
+		cont, err := c.awaitCont(cmd)
+		if err != nil {
 			return nil, c.fail(ctx, "AUTHENTICATE", err)
 		}
-		if cmd.done {
+		if cont == nil {
 			break
 		}
-		ch, err := base64.StdEncoding.DecodeString(strings.TrimSpace(st.cont.Text))
-		st.cont = nil
+		ch, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cont.Text))
 		line := "*"
 		if err == nil {
 			if resp, ok := m.Step(ch); ok {
@@ -77,7 +72,7 @@ func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Resul
 		return nil, err
 	}
 	if cmd.Status.Type != "OK" {
-		return nil, &Error{Kind: KindError, Command: "AUTHENTICATE", Code: cmd.Status.Code, Text: cmd.Status.Text}
+		return nil, statusError(KindError, "AUTHENTICATE", cmd.Status, "")
 	}
 	c.setStateAny(StateAuth)
 	if err := c.refreshCaps(ctx, false); err != nil {

@@ -122,25 +122,45 @@ func (r *reader) readLine() ([]byte, error) {
 	}
 }
 
-// readFull reads exactly n bytes, allocating as the bytes arrive rather
-// than all at once, so a lying size costs nothing until data comes.
+// literalReader reads one literal: at most n bytes, from the buffer
+// first, then the connection; never a byte of what follows it.
+type literalReader struct {
+	r    *reader
+	left int64
+}
+
+func (l *literalReader) Read(b []byte) (int, error) {
+	if l.left == 0 {
+		return 0, io.EOF
+	}
+	if l.r.buffered() == 0 {
+		if err := l.r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(b[:min(int64(len(b)), l.left)], l.r.buf[l.r.start:l.r.end])
+	l.r.start += n
+	l.left -= int64(n)
+	return n, nil
+}
+
+// readFull reads a literal of exactly n bytes, allocating as the bytes
+// arrive rather than all at once, so a lying size costs nothing until
+// data comes.
 func (r *reader) readFull(n int64) ([]byte, error) {
 	const chunk = 1 << 20
+	lr := &literalReader{r: r, left: n}
 	out := make([]byte, 0, min(n, chunk))
-	for int64(len(out)) < n {
-		if r.buffered() == 0 {
-			if err := r.fill(); err != nil {
-				return nil, err
-			}
+	for lr.left > 0 {
+		if len(out) == cap(out) {
+			grow := min(int64(cap(out)), lr.left)
+			out = append(out, make([]byte, grow)...)[:len(out)]
 		}
-		take := min(int64(r.buffered()), n-int64(len(out)))
-		if int64(cap(out)-len(out)) < take {
-			grow := max(int64(cap(out)), take)
-			grow = min(grow, n-int64(len(out)))
-			out = append(out[:cap(out)], make([]byte, grow)...)[:len(out)]
+		k, err := lr.Read(out[len(out):cap(out)])
+		out = out[:len(out)+k]
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, r.buf[r.start:r.start+int(take)]...)
-		r.start += int(take)
 	}
 	return out, nil
 }
