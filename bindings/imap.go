@@ -799,7 +799,23 @@ func lastUID(L *lua.LState) bool { return uidOpt(L, L.GetTop()) }
 
 func imapSearch(L *lua.LState, m *imapConn) int {
 	res, nums, err := m.c.Search(ctxOf(L), str(L, 2, ""), criteria(L, 3), lastUID(L))
-	return push(L, res, err, numList(nums))
+	hits := numList(nums)
+	if err == nil {
+		// ESEARCH's RETURN (MIN MAX COUNT) answers beside the hits
+		es, e := res.ESearch()
+		if err = e; es != nil {
+			for _, f := range []struct {
+				key string
+				has bool
+				n   uint32
+			}{{"min", es.HasMin, es.Min}, {"max", es.HasMax, es.Max}, {"count", es.HasCount, es.Count}} {
+				if f.has {
+					hits.RawSetString(f.key, lua.LNumber(f.n))
+				}
+			}
+		}
+	}
+	return push(L, res, err, hits)
 }
 
 func imapSort(L *lua.LState, m *imapConn) int {

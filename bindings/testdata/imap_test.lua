@@ -28,6 +28,13 @@ function test_connect_select_search_fetch()
   assert_eq(#hits, 12); assert_eq(hits[12], 12)
   typ, data, hits = M:search(nil, "UID", "3:4", {uid = true})
   assert_eq(#hits, 2); assert_eq(hits[1], 3)
+  if SERVER.esearch then -- RFC 4731: MIN, MAX and COUNT describe the hits; only ALL lists them
+    typ, data, hits = M:search(nil, "RETURN", "(MIN MAX COUNT)", "ALL")
+    assert_eq(#hits, 0, "ESEARCH MIN/MAX/COUNT listed as hits")
+    assert_eq(hits.min, 1); assert_eq(hits.max, 12); assert_eq(hits.count, 12)
+    typ, data, hits = M:search(nil, "RETURN", "(COUNT ALL)", "2:4")
+    assert_eq(#hits, 3); assert_eq(hits[1], 2); assert_eq(hits[3], 4); assert_eq(hits.count, 3)
+  end
 
   typ, data, msgs = M:fetch("1:2", "(UID FLAGS RFC822.SIZE ENVELOPE BODY.PEEK[])")
   assert_eq(typ, "OK")

@@ -682,13 +682,8 @@ func decodeSearch(rs []*Response, limit int) ([]uint32, error) {
 			if err != nil {
 				return out, err
 			}
-			// MIN, MAX and ALL are message numbers; COUNT is not
-			if es.HasMin {
-				out = append(out, es.Min)
-			}
-			if es.HasMax {
-				out = append(out, es.Max)
-			}
+			// only ALL lists hits: MIN, MAX and COUNT describe them
+			// ([Result.ESearch] has those)
 			if out, err = es.All.appendTo(out, limit); err != nil {
 				return out, bad(r, err.Error())
 			}

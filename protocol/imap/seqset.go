@@ -91,6 +91,20 @@ type ESearch struct {
 	ModSeq                   uint64
 }
 
+// ESearch is the result's ESEARCH response (RFC 4731: MIN, MAX, COUNT,
+// ALL), decoded, or nil when the server sent none.
+func (r *Result) ESearch() (*ESearch, error) {
+	if r == nil {
+		return nil, nil
+	}
+	for _, resp := range r.responses {
+		if resp.Type == "ESEARCH" {
+			return DecodeESearch(resp)
+		}
+	}
+	return nil, nil
+}
+
 // DecodeESearch decodes an ESEARCH response without expanding its sets.
 func DecodeESearch(r *Response) (*ESearch, error) {
 	if r.Type != "ESEARCH" {
