@@ -256,9 +256,14 @@ func (b *bench) mailscript(script string) func([]string) *exec.Cmd {
 // mailscriptIsolated runs a script as an untrusted one: --sandbox, so in
 // a child process of its own, dialling only the benchmark's host (through
 // the parent) and reading only its B_ variables.
-func (b *bench) mailscriptIsolated(script string) func([]string) *exec.Cmd {
+// mailscriptSandbox runs script under --sandbox (the env the harness
+// passes let through), isolated in a child or in process.
+func (b *bench) mailscriptSandbox(script string, isolated bool) func([]string) *exec.Cmd {
 	return func(env []string) *exec.Cmd {
 		args := []string{"run", "--sandbox", "--allow-host", "127.0.0.1"}
+		if !isolated {
+			args = append(args, "--in-process")
+		}
 		for _, v := range []string{"B_HOST", "B_PORT", "B_USER", "B_PASSWORD"} {
 			args = append(args, "--env", v)
 		}
@@ -411,7 +416,8 @@ func (b *bench) w1() error {
 	imapfilterCfg := filepath.Join(b.scripts, "w1_imapfilter.lua")
 	tools := []tool{
 		{"mailscript (library)", b.mailscript("w1_stdlib.lua")},
-		{"mailscript (library, isolated)", b.mailscriptIsolated("w1_stdlib.lua")},
+		{"mailscript (library, isolated)", b.mailscriptSandbox("w1_stdlib.lua", true)},
+		{"mailscript (library, sandbox in process)", b.mailscriptSandbox("w1_stdlib.lua", false)},
 		{"mailscript (imap module)", b.mailscript("w1_lowlevel.lua")},
 		{"Python imaplib", b.python("w1_imaplib.py")},
 		{"imapfilter", func(env []string) *exec.Cmd { return b.command(env, "imapfilter", "-c", imapfilterCfg) }},
@@ -854,6 +860,11 @@ func (b *bench) targets() []string {
 	check("W1 library isolated vs in process, loopback", v, ok, 1.1, true)
 	v, ok = ratio("W1", "10ms-rtt", "mailscript (library, isolated)", "mailscript (library)")
 	check("W1 library isolated vs in process, 10 ms", v, ok, 1.1, true)
+	// the cost of the child alone: the same sandbox and limits in process
+	v, ok = ratio("W1", "loopback", "mailscript (library, isolated)", "mailscript (library, sandbox in process)")
+	check("W1 library isolated vs sandboxed in process, loopback", v, ok, 1.1, true)
+	v, ok = ratio("W1", "10ms-rtt", "mailscript (library, isolated)", "mailscript (library, sandbox in process)")
+	check("W1 library isolated vs sandboxed in process, 10 ms", v, ok, 1.1, true)
 	v, ok = ratio("W1", "10ms-rtt", "Python imaplib", "mailscript (library)")
 	check("W1 library speed-up over imaplib, 10 ms", v, ok, 1.8, false)
 	v, ok = ratio("W1", "10ms-rtt", "imapfilter", "mailscript (library)")
