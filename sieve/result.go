@@ -41,8 +41,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// MarshalJSON writes the fields of the action's kind, as mailscript sieve test --json does.
-func (a Action) MarshalJSON() ([]byte, error) {
+// Map is the action as plain values (string, bool, int, []string, [][2]string): the fields of
+// its kind, keyed as mailscript sieve test --json writes them.
+func (a Action) Map() map[string]any {
 	m := map[string]any{"action": a.Kind}
 	switch a.Kind {
 	case "keep":
@@ -87,16 +88,20 @@ func (a Action) MarshalJSON() ([]byte, error) {
 		}
 		m["header"] = h
 	}
-	return json.Marshal(m)
+	return m
 }
 
-// MarshalJSON writes {"actions": [...], "implicit_keep": {...} or null, "errors": [...]}.
-func (r *Result) MarshalJSON() ([]byte, error) {
-	acts := r.Actions
-	if acts == nil {
-		acts = []Action{}
+// MarshalJSON writes [Action.Map], as mailscript sieve test --json does.
+func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.Map()) }
+
+// Map is the result as plain values: "actions" ([]map[string]any of [Action.Map]),
+// "implicit_keep" (map with "flags", or nil), "errors", and "warnings" when there are any.
+func (r *Result) Map() map[string]any {
+	acts := make([]map[string]any, len(r.Actions))
+	for i, a := range r.Actions {
+		acts[i] = a.Map()
 	}
-	var ik any
+	var ik map[string]any
 	if r.ImplicitKeep != nil {
 		ik = map[string]any{"flags": nonNil(r.ImplicitKeep.Flags)}
 	}
@@ -104,5 +109,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	if len(r.Warnings) > 0 {
 		m["warnings"] = r.Warnings
 	}
-	return json.Marshal(m)
+	return m
 }
+
+// MarshalJSON writes {"actions": [...], "implicit_keep": {...} or null, "errors": [...]}.
+func (r *Result) MarshalJSON() ([]byte, error) { return json.Marshal(r.Map()) }

@@ -21,6 +21,8 @@ type Options struct {
 	// PersonalDir defaults to the folder of the main script when compiled with CompileFile.
 	PersonalDir string
 	GlobalDir   string
+	// NoInclude makes include a compile error with this message, for hosts that read no files.
+	NoInclude string
 
 	// Header fields editheader may not touch, as Pigeonhole's sieve_editheader_* settings:
 	// Received and Auto-Submitted can never be deleted (RFC 5293 §6); Subject cannot be protected.
@@ -124,6 +126,10 @@ func (s *Script) resolveIncludes(cmds []*node, depth int) []*Error {
 		}
 		c, _ := n.x.(*cargs)
 		if c == nil || len(c.pos) != 1 || len(c.pos[0].strs) != 1 || !validScriptName(c.pos[0].strs[0]) {
+			continue
+		}
+		if s.opts.NoInclude != "" {
+			errs = append(errs, &Error{File: s.name, Line: n.line, Msg: "include: " + s.opts.NoInclude})
 			continue
 		}
 		key, path := s.includePath(c)

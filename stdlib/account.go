@@ -25,7 +25,7 @@ import (
 var rulesSource string
 
 // Preload makes require load the library's modules: account, rules,
-// state, re, json, log, time and pipe. store keeps state (nil: in memory).
+// state, re, json, log, time, pipe and sieve. store keeps state (nil: in memory).
 func Preload(L *lua.LState, env *bindings.Env, store Store) {
 	if store == nil {
 		store = &MemStore{}
@@ -42,6 +42,7 @@ func Preload(L *lua.LState, env *bindings.Env, store Store) {
 		L.Call(1, 1)
 		return 1
 	})
+	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, env) })
 	preloadHelpers(L, env)
 }
 
