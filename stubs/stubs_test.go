@@ -68,7 +68,7 @@ func TestStubsNameEveryExport(t *testing.T) {
 	sess := runtime.New(runtime.Options{}).NewSession()
 	defer sess.Close()
 	L := sess.State()
-	for _, mod := range []string{"imap", "pop3", "mail", "account", "rules", "state", "re", "json", "log", "time", "pipe"} {
+	for _, mod := range []string{"imap", "pop3", "mail", "account", "rules", "state", "re", "json", "log", "time", "pipe", "sieve"} {
 		if err := sess.Eval(context.Background(), "t", "_m = require('"+mod+"')"); err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +86,7 @@ func TestStubsNameEveryExport(t *testing.T) {
 	// methods of the account module's types (tables Lua can list)
 	for _, c := range []struct{ typ, file, class string }{
 		{"account.Account", "account.lua", "Account"}, {"account.Mailbox", "account.lua", "Mailbox"}, {"account.Set", "account.lua", "Set"},
+		{"sieve.Script", "sieve.lua", "Script"},
 	} {
 		mt, ok := L.GetTypeMetatable(c.typ).(*lua.LTable)
 		if !ok {
