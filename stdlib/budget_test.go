@@ -8,6 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/internal/limit"
 	"github.com/mailscript/mailscript/protocol/imap"
 )
@@ -51,5 +52,21 @@ func TestReReplaceCharged(t *testing.T) {
 	L.PreloadModule("re", openRe)
 	if err := L.DoString(`assert(require("re").replace("(b+)", "abbc", "<$1$$>") == "a<bb$>c")`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// script:test charges the parsed copy of the message: a 3 MiB message fails a 2 MiB budget.
+func TestSieveTestCharged(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	L.SetContext(limit.NewContext(context.Background(), limit.NewBudget(2<<20, nil, nil)))
+	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, &bindings.Env{}) })
+	L.SetGlobal("big", lua.LString("Subject: x\r\n\r\n"+strings.Repeat("x", 3<<20)))
+	src := `local s = require("sieve").compile("keep;")
+assert(#s:test("Subject: x\r\n\r\nbody\r\n").actions == 1)
+s:test(big)`
+	err := L.DoString(src)
+	if err == nil || !strings.Contains(err.Error(), "memory limit of 2 MiB exceeded") {
+		t.Fatalf("got %v, want the memory limit", err)
 	}
 }

@@ -54,6 +54,7 @@ assert(#r.implicit_keep.flags == 3)`,
 local s = sieve.compile('require "envelope";\nif envelope :is "from" "x@example.org" { discard; }\n')
 local r = s:test(msg)
 assert(#r.errors == 1, #r.errors)
+assert(r.errors[1]:find("line 2: error: envelope test: there is no envelope", 1, true), r.errors[1])
 assert(r.implicit_keep ~= nil)`,
 			"envelope": `
 local s = sieve.compile('require ["envelope", "fileinto"];\nif envelope :is "from" "x@example.org" { fileinto "X"; } elsif envelope :is "to" "y@example.org" { discard; }\n')
