@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -31,7 +32,10 @@ func acctWatch(L *lua.LState) int {
 		}
 	}
 	ctx, cancel := context.WithCancel(bindings.Ctx(L))
-	defer cancel()
+	// the IDLE goroutines end before the watch returns: after it, the run
+	// may close their connections
+	var idlers sync.WaitGroup
+	defer func() { cancel(); idlers.Wait() }()
 	if duration > 0 {
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
@@ -52,7 +56,8 @@ func acctWatch(L *lua.LState) int {
 		}
 		w := &watched{mbox: m, next: m.uidNextOf(L, ctx, st)}
 		list = append(list, w)
-		go idleLoop(ctx, a, m.server, len(list)-1, events)
+		i := len(list) - 1
+		idlers.Go(func() { idleLoop(ctx, a, m.server, i, events) })
 	})
 	for {
 		select {
