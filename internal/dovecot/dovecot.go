@@ -305,20 +305,12 @@ var shared mailsrv.Once[Server]
 // from TestMain after m.Run.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	s, err := shared.Get(Start)
-	if err != nil {
-		t.Fatal("these tests need Dovecot: ", err)
-	}
-	return s
+	return shared.Shared(t, "Dovecot", Start)
 }
 
 // Main is a test package's TestMain: it runs the tests, then stops the
 // Dovecot Shared started, if any.
-func Main(m *testing.M) {
-	code := m.Run()
-	StopShared()
-	os.Exit(code)
-}
+func Main(m *testing.M) { shared.Main(m, (*Server).Stop) }
 
 // StopShared stops the Dovecot Shared started, if any.
 func StopShared() { shared.Stop((*Server).Stop) }
