@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -204,13 +203,11 @@ func (s *Server) Stop() {
 	os.RemoveAll(s.Dir)
 }
 
-var userName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
 // AddUser makes a user with [Password], an empty INBOX and [Folders].
 // Adding a user twice does nothing.
 func (s *Server) AddUser(name string) error {
-	if !userName.MatchString(name) {
-		return fmt.Errorf("courier: user name %q: use lower-case letters, digits, - and _", name)
+	if err := mailsrv.CheckUser("courier", name); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -274,10 +271,7 @@ func (s *Server) makeUserdb() error {
 // User adds name (see [Server.AddUser]) or fails t, and returns it.
 func (s *Server) User(t testing.TB, name string) string {
 	t.Helper()
-	if err := s.AddUser(name); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return mailsrv.User(t, s.AddUser, name)
 }
 
 // Maildir is the Maildir of user's INBOX (the user must exist), or with
@@ -318,20 +312,12 @@ var shared mailsrv.Once[Server]
 // [Main]) after the tests.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	s, err := shared.Get(Start)
-	if err != nil {
-		t.Fatal("these tests need Courier: ", err)
-	}
-	return s
+	return shared.Shared(t, "Courier", Start)
 }
 
 // Main is a test package's TestMain: it runs the tests, then stops the
 // Courier Shared started, if any.
-func Main(m *testing.M) {
-	code := m.Run()
-	StopShared()
-	os.Exit(code)
-}
+func Main(m *testing.M) { shared.Main(m, (*Server).Stop) }
 
 // StopShared stops the Courier Shared started, if any.
 func StopShared() { shared.Stop((*Server).Stop) }

@@ -27,7 +27,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -160,13 +159,11 @@ func (s *Server) Log() string {
 	return string(b)
 }
 
-var userName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
 // AddUser makes a user with [Password]; its INBOX and special-use folders
 // appear at its first login. Adding a user twice does nothing.
 func (s *Server) AddUser(name string) error {
-	if !userName.MatchString(name) {
-		return fmt.Errorf("cyrus: user name %q: use lower-case letters, digits, - and _", name)
+	if err := mailsrv.CheckUser("cyrus", name); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,10 +190,7 @@ func (s *Server) AddUser(name string) error {
 // User adds name (see [Server.AddUser]) or fails t, and returns it.
 func (s *Server) User(t testing.TB, name string) string {
 	t.Helper()
-	if err := s.AddUser(name); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return mailsrv.User(t, s.AddUser, name)
 }
 
 func (s *Server) imapdConf() string {
@@ -258,20 +252,12 @@ var shared mailsrv.Once[Server]
 // [Main]) after the tests.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	s, err := shared.Get(Start)
-	if err != nil {
-		t.Fatal("these tests need Cyrus: ", err)
-	}
-	return s
+	return shared.Shared(t, "Cyrus", Start)
 }
 
 // Main is a test package's TestMain: it runs the tests, then stops the Cyrus
 // Shared started, if any.
-func Main(m *testing.M) {
-	code := m.Run()
-	StopShared()
-	os.Exit(code)
-}
+func Main(m *testing.M) { shared.Main(m, (*Server).Stop) }
 
 // StopShared stops the Cyrus Shared started, if any.
 func StopShared() { shared.Stop((*Server).Stop) }

@@ -21,11 +21,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailscript/mailscript/internal/mailsrv"
 	"github.com/mailscript/mailscript/internal/selfsigned"
 )
 
@@ -69,7 +69,7 @@ func Start() (*Server, error) {
 		s.uid, _ = strconv.Atoi(u.Uid)
 		s.gid, _ = strconv.Atoi(u.Gid)
 	}
-	ports, err := freePorts(4)
+	ports, err := mailsrv.FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (s *Server) Stop() {
 }
 
 // Addr is "127.0.0.1:port".
-func Addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+func Addr(port int) string { return mailsrv.Addr(port) }
 
 // Maildir is the Maildir folder of user's INBOX (created, owned by the mail user).
 func (s *Server) Maildir(user string) (string, error) {
@@ -283,25 +283,6 @@ service pop3 {
 `, d, s.uid, s.gid, s.IMAP, s.IMAPS, s.POP3, s.POP3S, Password)
 }
 
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // writeCerts makes a CA (ca.pem) and a server certificate for localhost and
 // 127.0.0.1 signed by it (cert.pem, key.pem).
 func writeCerts(dir string) error {
@@ -317,42 +298,19 @@ func writeCerts(dir string) error {
 	return nil
 }
 
-var (
-	shared    *Server
-	sharedErr error
-	sharedMu  sync.Mutex
-)
+var shared mailsrv.Once[Server]
 
 // Shared returns the test binary's Dovecot, started on first use; it
 // fails t with a clear message when Dovecot cannot run. Call StopShared
 // from TestMain after m.Run.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if shared == nil && sharedErr == nil {
-		shared, sharedErr = Start()
-	}
-	if sharedErr != nil {
-		t.Fatal("these tests need Dovecot: ", sharedErr)
-	}
-	return shared
+	return shared.Shared(t, "Dovecot", Start)
 }
 
 // Main is a test package's TestMain: it runs the tests, then stops the
 // Dovecot Shared started, if any.
-func Main(m *testing.M) {
-	code := m.Run()
-	StopShared()
-	os.Exit(code)
-}
+func Main(m *testing.M) { shared.Main(m, (*Server).Stop) }
 
 // StopShared stops the Dovecot Shared started, if any.
-func StopShared() {
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if shared != nil {
-		shared.Stop()
-		shared = nil
-	}
-}
+func StopShared() { shared.Stop((*Server).Stop) }

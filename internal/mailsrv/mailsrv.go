@@ -1,5 +1,6 @@
-// Package mailsrv holds what internal/cyrus and internal/courier share to run
-// a real mail server for tests: free ports on 127.0.0.1, the folder
+// Package mailsrv holds what internal/cyrus, internal/courier and
+// internal/dovecot share to run a real mail server for tests: free ports on
+// 127.0.0.1, the lazily started shared server, the folder
 // scripts/servers.sh unpacks the daemons into, a syslog sink, a test CA, and a
 // process started in a private mount namespace and stopped by its pid.
 package mailsrv
