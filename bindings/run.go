@@ -62,8 +62,8 @@ func (e *Env) OnEnd(f func()) (remove func()) {
 	}
 }
 
-// End releases what the run still holds: it closes every tracked
-// connection and runs the OnEnd functions. The runtime calls it when a
+// End releases what the run still holds: it runs the OnEnd functions,
+// then closes every tracked connection. The runtime calls it when a
 // run ends, however it ends; calling it again does nothing.
 func (e *Env) End() {
 	e.run.mu.Lock()
@@ -71,11 +71,11 @@ func (e *Env) End() {
 	conns, ends := e.run.conns, e.run.ends
 	e.run.conns, e.run.ends = nil, nil
 	e.run.mu.Unlock()
+	for _, f := range ends { // first: they may still use a connection (a read-ahead joined)
+		f()
+	}
 	for c := range conns {
 		c.Close()
-	}
-	for _, f := range ends {
-		f()
 	}
 }
 

@@ -240,7 +240,10 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	}
 	env := rt.env()
 	env.Stop = func() { stopRun(ctx, env.LimitErr()) } // a limit hit stops the run
-	defer env.End()                                    // connections closed, locks released, however the run ends
+	defer func() {                                     // connections closed, locks released, however the run ends
+		stopRun(ctx, context.Canceled) // what still runs for the script (a read-ahead) stops first
+		env.End()
+	}()
 	L := rt.newState(env)
 	defer L.Close()
 	L.SetContext(ctx)

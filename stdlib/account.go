@@ -305,6 +305,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		bindings.Raise(L, err)
 	}
 	env.Track(c)
+	env.OnEnd(a.wait) // a read-ahead still running ends before the run closes c
 	ns, list := discoverCommands()
 	if err := c.Execute(ctx, ns, list); err != nil {
 		c.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/mailscript/mailscript/internal/servers"
@@ -52,5 +53,26 @@ acct:close()`, port, user, srv.Password))
 	}
 	if got := out.String(); got != "6000\t1\n5999\n" {
 		t.Fatalf("output %q", got)
+	}
+}
+
+// A script that fails mid-loop leaves the read-ahead running; the run
+// still ends with the script's error, each time.
+func TestMessagesReadAheadStoppedWhenTheRunFails(t *testing.T) {
+	srv := servers.Get(t, "dovecot")
+	user := "prefetch-run-fails"
+	seedMessages(t, srv, user, 6000)
+	_, port, _ := net.SplitHostPort(servers.Addr(srv.IMAP))
+	for i := 0; i < 3; i++ {
+		_, err := runtime.New(runtime.Options{Stdout: io.Discard, Stderr: io.Discard}).RunString(context.Background(), "fail.lua", fmt.Sprintf(`
+local account = require("account")
+local acct = account.connect{host = "127.0.0.1", port = %s, user = %q, password = %q, tls = "none"}
+local inbox = acct:mailbox("INBOX")
+for msg in inbox:messages(inbox:all(), {"flags", "size", "header:Subject"}) do
+  error("stop at " .. msg.uid)
+end`, port, user, srv.Password))
+		if err == nil || !strings.Contains(err.Error(), "stop at 1") {
+			t.Fatal(err)
+		}
 	}
 }
