@@ -42,7 +42,7 @@ func Preload(L *lua.LState, env *bindings.Env, store Store) {
 		L.Call(1, 1)
 		return 1
 	})
-	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, env) })
+	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, env, store) })
 	preloadHelpers(L, env)
 }
 

@@ -60,7 +60,7 @@ func TestSieveTestCharged(t *testing.T) {
 	L := lua.NewState()
 	defer L.Close()
 	L.SetContext(limit.NewContext(context.Background(), limit.NewBudget(2<<20, nil, nil)))
-	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, &bindings.Env{}) })
+	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, &bindings.Env{}, &MemStore{}) })
 	L.SetGlobal("big", lua.LString("Subject: x\r\n\r\n"+strings.Repeat("x", 3<<20)))
 	src := `local s = require("sieve").compile("keep;")
 assert(#s:test("Subject: x\r\n\r\nbody\r\n").actions == 1)

@@ -11,15 +11,17 @@ import (
 	"github.com/mailscript/mailscript/sieve"
 )
 
-// The sieve module: sieve.compile(text [, opts]) and script:test(raw [, opts]),
-// evaluation with no server. script:run over IMAP is to come.
+// The sieve module: sieve.compile(text [, opts]), script:test(raw [, opts])
+// (evaluation with no server) and script:run(mailbox [, set [, opts]]) over
+// IMAP (sieverun.go).
 
 const sieveScriptType = "sieve.Script"
 
-func openSieve(L *lua.LState, env *bindings.Env) int {
+func openSieve(L *lua.LState, env *bindings.Env, store Store) int {
 	mt := L.NewTypeMetatable(sieveScriptType)
 	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"test": sieveTest,
+		"run":  func(L *lua.LState) int { return sieveRun(L, store) },
 	}))
 	L.SetField(mt, "__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString("sieve.Script"))

@@ -1,0 +1,211 @@
+package stdlib_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailscript/mailscript/internal/mailgen"
+	"github.com/mailscript/mailscript/internal/servers"
+	"github.com/mailscript/mailscript/runtime"
+	"github.com/mailscript/mailscript/stdlib"
+)
+
+// sieveRunScript files by Subject: a move with :flags, a copy then a flag
+// on the kept original, a discard, a fileinto of the message's own
+// mailbox (a keep), and the rest left by the implicit keep.
+const sieveRunScript = `require ["fileinto", "imap4flags", "mailbox", "copy"];
+if header :contains "subject" "kind-list" { fileinto :create :flags "$Lists" "Lists/golang"; stop; }
+if header :contains "subject" "kind-copy" { fileinto :copy :create "Archive"; addflag "$Kept"; stop; }
+if header :contains "subject" "kind-spam" { discard; stop; }
+if header :contains "subject" "kind-own" { fileinto "INBOX"; stop; }
+`
+
+var sieveKinds = []string{"list", "copy", "spam", "own", "plain"}
+
+func sieveMessages(from, to int) []mailgen.Message {
+	var out []mailgen.Message
+	for i := from; i < to; i++ {
+		raw := fmt.Sprintf("From: a%d@example.org\r\nTo: me@example.org\r\nSubject: kind-%s %d\r\nMessage-ID: <s%d@example.org>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nbody %d\r\n",
+			i, sieveKinds[i%5], i, i, i)
+		out = append(out, mailgen.Message{Raw: []byte(raw), Date: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), Seen: i%3 == 0})
+	}
+	return out
+}
+
+// sieveSnapshot is folder → Message-ID → its flags, sorted, without \Recent.
+func sieveSnapshot(t *testing.T, srv *servers.Server, user string) map[string]map[string]string {
+	ctx := context.Background()
+	c := srv.Dial(t, user)
+	out := map[string]map[string]string{}
+	for _, f := range []string{"INBOX", "Lists/golang", "Archive"} {
+		out[f] = map[string]string{}
+		res, st, err := c.Select(ctx, srv.Folder(f), true)
+		if err != nil || res.Type != "OK" || st.Exists == 0 {
+			continue
+		}
+		_, msgs, err := c.Fetch(ctx, "1:*", "(FLAGS ENVELOPE)", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			var fl []string
+			for _, x := range m.Flags {
+				if !strings.EqualFold(x, `\Recent`) {
+					fl = append(fl, x)
+				}
+			}
+			slices.Sort(fl)
+			out[f][m.Envelope.MessageID] = strings.Join(fl, " ")
+		}
+	}
+	return out
+}
+
+// sieveWant is where message i ends after one run, and with which flags.
+func sieveWant(want map[string]map[string]string, from, to int) {
+	for i := from; i < to; i++ {
+		id := fmt.Sprintf("<s%d@example.org>", i)
+		orig := ""
+		if i%3 == 0 {
+			orig = `\Seen`
+		}
+		join := func(fs ...string) string {
+			var out []string
+			for _, f := range fs {
+				if f != "" {
+					out = append(out, f)
+				}
+			}
+			slices.Sort(out)
+			return strings.Join(out, " ")
+		}
+		switch sieveKinds[i%5] {
+		case "list":
+			want["Lists/golang"][id] = "$Lists" // :flags replaces the list
+		case "copy":
+			want["Archive"][id] = orig
+			want["INBOX"][id] = join(orig, "$Kept")
+		case "spam":
+		default:
+			want["INBOX"][id] = orig
+		}
+	}
+}
+
+const sieveRunLua = `
+local account = require("account")
+local acct = account.connect{host = "127.0.0.1", port = %d, user = %q, password = %q, tls = "none", timeout = 10}
+local s = require("sieve").compile(%q)
+local inbox = acct:mailbox("INBOX")
+local set = nil
+local only = %q
+if only ~= "" then
+  local uids = {}
+  for u in only:gmatch("%%d+") do uids[#uids + 1] = tonumber(u) end
+  set = inbox:set(uids)
+end
+local r = s:run(inbox, set)
+acct:close()
+print(r.examined)`
+
+func sieveRunOn(t *testing.T, srv *servers.Server, port int, user string, dry bool, only string, store stdlib.Store) (*runtime.Result, string) {
+	t.Helper()
+	var out strings.Builder
+	rt := runtime.New(runtime.Options{Stdout: &out, Stderr: io.Discard, Timeout: 30 * time.Second, DryRun: dry, State: store})
+	res, err := rt.RunString(context.Background(), "sieve.lua", fmt.Sprintf(sieveRunLua, port, user, srv.Password, sieveRunScript, only))
+	if err != nil {
+		t.Fatalf("%s: sieve run: %v", srv.Name, err)
+	}
+	return res, strings.TrimSpace(out.String())
+}
+
+// script:run over real servers, with MOVE and without (Courier has none;
+// the proxy hides Dovecot's and Cyrus's): a dry run changes nothing, a run
+// files, flags and discards as RFC 6785 says and leaves \Seen as it was
+// (the header fetch is a PEEK), a second incremental run does nothing,
+// and a run over a set touches no message outside it.
+func TestSieveRunServers(t *testing.T) {
+	cases := []struct {
+		server   string
+		hideMove bool
+	}{{"dovecot", false}, {"dovecot", true}, {"cyrus", false}, {"cyrus", true}, {"courier", false}}
+	for _, tc := range cases {
+		name := tc.server
+		if tc.hideMove {
+			name += "/no MOVE"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := servers.Get(t, tc.server)
+			user := srv.User(t, fmt.Sprintf("sieverun-%v", tc.hideMove))
+			srv.Seed(t, user, "", sieveMessages(0, 20))
+			p := startProxy(t, servers.Addr(srv.IMAP), -1, tc.hideMove)
+			port := p.l.Addr().(*net.TCPAddr).Port
+			store := &stdlib.MemStore{}
+			before := sieveSnapshot(t, srv, user)
+
+			res, _ := sieveRunOn(t, srv, port, user, true, "", store)
+			if got := sieveSnapshot(t, srv, user); fmt.Sprint(got) != fmt.Sprint(before) {
+				t.Fatalf("the dry run changed the mailboxes:\nbefore %v\nafter  %v", before, got)
+			}
+			if len(res.Plan) == 0 {
+				t.Fatal("the dry run planned nothing")
+			}
+			var cmds []string
+			for _, a := range res.Plan {
+				cmds = append(cmds, a.Command)
+			}
+			for _, want := range []string{"STORE", "COPY"} {
+				if !slices.Contains(cmds, want) {
+					t.Errorf("plan %v lacks %s", cmds, want)
+				}
+			}
+
+			_, n := sieveRunOn(t, srv, port, user, false, "", store)
+			want := map[string]map[string]string{"INBOX": {}, "Lists/golang": {}, "Archive": {}}
+			sieveWant(want, 0, 20)
+			if got := sieveSnapshot(t, srv, user); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("after the run:\ngot  %v\nwant %v", got, want)
+			}
+			if n != "20" {
+				t.Fatalf("first run examined %v, want 20", n)
+			}
+
+			_, n = sieveRunOn(t, srv, port, user, false, "", store)
+			if n != "0" {
+				t.Fatalf("second incremental run examined %v, want 0", n)
+			}
+			if got := sieveSnapshot(t, srv, user); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("the second run changed something:\ngot  %v\nwant %v", got, want)
+			}
+
+			// ten more; a run over the set of just the first five of them
+			srv.Seed(t, user, "", sieveMessages(20, 30))
+			var only []string
+			for uid, id := range inboxUIDs(t, srv, user) {
+				var n int
+				if _, err := fmt.Sscanf(id, "<s%d@example.org>", &n); err == nil && n >= 20 && n < 25 {
+					only = append(only, fmt.Sprint(uid))
+				}
+			}
+			sieveRunOn(t, srv, port, user, false, strings.Join(only, ","), store)
+			sieveWant(want, 20, 25)
+			for i := 25; i < 30; i++ { // outside the set: as seeded
+				orig := ""
+				if i%3 == 0 {
+					orig = `\Seen`
+				}
+				want["INBOX"][fmt.Sprintf("<s%d@example.org>", i)] = orig
+			}
+			if got := sieveSnapshot(t, srv, user); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("after the run over a set:\ngot  %v\nwant %v", got, want)
+			}
+		})
+	}
+}
