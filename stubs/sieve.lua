@@ -1,6 +1,6 @@
 ---@meta sieve
--- LuaLS stubs for require("sieve"): Sieve (RFC 5228) scripts evaluated with no server.
--- script:run over IMAP is to come.
+-- LuaLS stubs for require("sieve"): Sieve (RFC 5228) scripts evaluated with no server
+-- (script:test) or run over an IMAP mailbox (script:run, RFC 6785).
 
 ---@class sieve
 local sieve = {}
@@ -46,5 +46,31 @@ local Script = {}
 ---@param opts? sieve.TestOptions
 ---@return sieve.Result
 function Script:test(raw_message, opts) end
+
+---@class sieve.RunOptions
+---@field all? boolean every message, not only those after the last run's (UIDVALIDITY and last UID kept in state)
+---@field discard? "expunge"|"keep"|"trash" what discard does: \Deleted and UID EXPUNGE (default), nothing, or a move to the \Trash special-use mailbox (else "Trash")
+---@field state? string the state key (default "sieve-USER@HOST:PORT-MAILBOX")
+
+---@class sieve.RunMessage
+---@field uid integer
+---@field result "kept"|"filed"|"discarded"
+---@field actions sieve.Action[]
+---@field implicit_keep boolean
+---@field errors string[] runtime errors: the message was kept (RFC 5228 §2.10.6)
+
+---@class sieve.RunReport
+---@field mailbox string
+---@field examined integer
+---@field messages sieve.RunMessage[]
+---@field totals {kept: integer, filed: integer, discarded: integer, errors: integer}
+
+---Runs the script over mailbox: the messages of set, or without one those that arrived since the
+---last run (incremental). In a dry run nothing changes and every command goes into the plan.
+---@param mailbox account.Mailbox
+---@param set? account.Set
+---@param opts? sieve.RunOptions
+---@return sieve.RunReport
+function Script:run(mailbox, set, opts) end
 
 return sieve
