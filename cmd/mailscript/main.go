@@ -34,7 +34,7 @@ Usage:
   mailscript stubs DIR                    write LuaLS annotation stubs for editors into DIR
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
-  mailscript sieve check|test ...         check Sieve scripts; test one on a message (mailscript sieve help)
+  mailscript sieve check|test|run ...     check Sieve scripts; test one on a message; run one over IMAP (mailscript sieve help)
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.

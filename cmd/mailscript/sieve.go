@@ -15,9 +15,11 @@ const sieveUsage = `Usage:
   mailscript sieve check FILE...        compile Sieve scripts; print every error as sievec does
   mailscript sieve test [flags] SCRIPT MESSAGE.eml
                                         print what SCRIPT does with one message; nothing is sent
+  mailscript sieve run [flags] SCRIPT   run SCRIPT over an IMAP mailbox (--account FILE or --host/--user;
+                                        --mailbox, --dry-run, --all, --json; mailscript sieve run -h)
 `
 
-// sieveCmd runs "mailscript sieve check|test".
+// sieveCmd runs "mailscript sieve check|test|run".
 func (c *cli) sieveCmd(args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, sieveUsage)
@@ -28,6 +30,8 @@ func (c *cli) sieveCmd(args []string) int {
 		return c.sieveCheck(args[1:])
 	case "test":
 		return c.sieveTest(args[1:])
+	case "run":
+		return c.sieveRun(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, sieveUsage)
 		return 0

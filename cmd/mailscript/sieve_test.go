@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mailscript/mailscript/internal/servers"
 )
 
 func writeFile(t *testing.T, dir, name, text string) string {
@@ -84,5 +88,81 @@ redirect "b@example.org";
 	}
 	if len(doc.Actions) != 0 || doc.ImplicitKeep == nil || len(doc.Errors) != 1 || !strings.Contains(doc.Errors[0], "RFC 6785") {
 		t.Errorf("runtime error result: %s", out.String())
+	}
+}
+
+// sieve run over Dovecot with --json: the dry run is one document with the
+// plan and changes nothing, the run files the list mail, the next
+// (incremental) run examines nothing.
+func TestSieveRunCLI(t *testing.T) {
+	srv := servers.Get(t, "dovecot")
+	user := srv.User(t, "sieve-run-cli")
+	msgs := gen(0, 12)
+	srv.Seed(t, user, "", msgs)
+	lists := 0
+	for _, m := range msgs {
+		if m.ListID != "" {
+			lists++
+		}
+	}
+	if lists == 0 || lists == len(msgs) {
+		t.Fatalf("the seed has %d list messages of %d: the test needs some of each", lists, len(msgs))
+	}
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("SIEVE_TEST_PASSWORD", srv.Password)
+	dir := t.TempDir()
+	script := writeFile(t, dir, "s.sieve", "require [\"fileinto\", \"imap4flags\", \"mailbox\"];\nif exists \"list-id\" { fileinto :create :flags \"$Lists\" \"Lists\"; }\n")
+	type doc struct {
+		DryRun bool             `json:"dry_run"`
+		Plan   []map[string]any `json:"plan"`
+		Report struct {
+			Examined int `json:"examined"`
+			Totals   struct {
+				Filed, Kept int
+			} `json:"totals"`
+		} `json:"report"`
+		Result struct {
+			OK bool `json:"ok"`
+		} `json:"result"`
+	}
+	sieveRun := func(extra ...string) doc {
+		t.Helper()
+		args := append([]string{"sieve", "run", "--json", "--host", "127.0.0.1", "--port", strconv.Itoa(srv.IMAP), "--tls", "none",
+			"--user", user, "--password-env", "SIEVE_TEST_PASSWORD"}, extra...)
+		var out, errb bytes.Buffer
+		if code := run(append(args, script), nil, &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s\n%s", code, errb.String(), out.String())
+		}
+		var d doc
+		dec := json.NewDecoder(&out)
+		if err := dec.Decode(&d); err != nil || dec.More() {
+			t.Fatalf("not exactly one JSON document (%v):\n%s", err, out.String())
+		}
+		return d
+	}
+	count := func(mailbox string) int {
+		c := srv.Dial(t, user)
+		res, st, err := c.Select(context.Background(), srv.Folder(mailbox), true)
+		if err != nil || res.Type != "OK" {
+			return -1
+		}
+		return int(st.Exists)
+	}
+	d := sieveRun("--dry-run")
+	if !d.DryRun || len(d.Plan) == 0 || d.Report.Examined != len(msgs) {
+		t.Fatalf("dry run: %+v", d)
+	}
+	if n := count("INBOX"); n != len(msgs) {
+		t.Fatalf("the dry run changed INBOX: %d messages", n)
+	}
+	d = sieveRun()
+	if d.Report.Examined != len(msgs) || d.Report.Totals.Filed != lists {
+		t.Fatalf("run: %+v", d)
+	}
+	if n, m := count("INBOX"), count("Lists"); n != len(msgs)-lists || m != lists {
+		t.Fatalf("after the run INBOX has %d, Lists %d; want %d, %d", n, m, len(msgs)-lists, lists)
+	}
+	if d = sieveRun(); d.Report.Examined != 0 {
+		t.Fatalf("second run examined %d", d.Report.Examined)
 	}
 }
