@@ -145,7 +145,7 @@ func (b *bench) run(install bool) error {
 	for _, w := range []struct {
 		name string
 		fn   func() error
-	}{{"W1", b.w1}, {"W2", b.w2}, {"W3", b.w3}, {"W4", b.w4}, {"W5", b.w5}, {"P", b.parser}} {
+	}{{"W1", b.w1}, {"W2", b.w2}, {"W3", b.w3}, {"W4", b.w4}, {"W5", b.w5}, {"P", b.parser}, {"S1", b.s1}} {
 		if b.only != "" && !strings.HasPrefix(w.name, b.only) {
 			continue
 		}
