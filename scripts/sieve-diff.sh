@@ -1,6 +1,9 @@
 #!/bin/sh
-# Differential check of the sieve package against Pigeonhole's sieve-test (apt-get install
-# dovecot-sieve): a generated corpus of scripts and messages must give the same actions and flags.
+# Differential checks against Pigeonhole (apt-get install dovecot-sieve): the sieve package
+# against sieve-test on a generated corpus of scripts and messages (the same actions and flags),
+# and script:run against sieve-filter -e -W on two copies of one seeded Dovecot mailbox (the same
+# messages in the same folders with the same flags).
 set -eu
 cd "$(dirname "$0")/.."
-exec go test -tags sievediff -run TestDifferential -count=1 "$@" ./sieve/
+go test -tags sievediff -run TestDifferential -count=1 "$@" ./sieve/
+exec go test -tags sievediff -run TestSieveRunDifferential -count=1 "$@" ./stdlib/

@@ -260,7 +260,7 @@ func sieveRun(L *lua.LState, store Store) int {
 				}
 			}
 			res := s.Run(msg, env)
-			st, kind := sievePlan(res, msg.Flags, own, o.discard, trash, withUse)
+			st, kind := sievePlan(res, msg.Flags, s.Requires("imap4flags"), own, o.discard, trash, withUse)
 			totals[kind]++
 			if len(res.Errors) > 0 {
 				totals["errors"]++
@@ -342,7 +342,9 @@ func storable(fs []string) string {
 // copies, the last fileinto of a message not kept moves it (its flags set
 // first, so the copy carries them), fileinto to its own mailbox is a keep,
 // and discard removes it as the policy says. kind is what became of it.
-func sievePlan(res *sieve.Result, cur []string, own func(string) bool, discard, trash string, withUse func(string) string) ([]sieveStep, string) {
+// Without imap4flags a script has no say in flags: every copy carries the
+// message's own.
+func sievePlan(res *sieve.Result, cur []string, imap4flags bool, own func(string) bool, discard, trash string, withUse func(string) string) ([]sieveStep, string) {
 	type filing struct {
 		dest   string
 		flags  []string
@@ -375,6 +377,9 @@ func sievePlan(res *sieve.Result, cur []string, own func(string) bool, discard, 
 	var out []sieveStep
 	now := flagKey(cur)
 	setFlags := func(fs []string) {
+		if !imap4flags {
+			return
+		}
 		if k := flagKey(fs); k != now {
 			out = append(out, sieveStep{kind: "flags", flags: storable(fs)})
 			now = k
