@@ -209,3 +209,72 @@ func TestSieveRunServers(t *testing.T) {
 		})
 	}
 }
+
+// On Dovecot: a runtime error keeps the message and is reported;
+// mailboxexists and fileinto :specialuse are answered from LIST; a UTF-8
+// folder name goes as modified UTF-7; discard = "trash" moves to \Trash.
+func TestSieveRunDovecotExtras(t *testing.T) {
+	srv := servers.Get(t, "dovecot")
+	user := srv.User(t, "sieverun-extras")
+	srv.Seed(t, user, "", sieveMessages(0, 10))
+	script := `require ["fileinto", "imap4flags", "mailbox", "special-use", "envelope"];
+if header :contains "subject" "kind-list" { if envelope :is "from" "x@example.org" { discard; } }
+if header :contains "subject" "kind-copy" { if mailboxexists "Trash" { addflag "$HasTrash"; } if mailboxexists "Nope" { addflag "$Nope"; } }
+if header :contains "subject" "kind-spam" { discard; }
+if header :contains "subject" "kind-own" { fileinto :create "Café/Über"; }
+if header :contains "subject" "kind-plain" { fileinto :specialuse "\\Junk" "NotJunk"; }
+`
+	var out strings.Builder
+	rt := runtime.New(runtime.Options{Stdout: &out, Stderr: io.Discard, Timeout: 30 * time.Second, State: &stdlib.MemStore{}})
+	_, err := rt.RunString(context.Background(), "x.lua", fmt.Sprintf(`
+local acct = require("account").connect{host = "127.0.0.1", port = %d, user = %q, password = %q, tls = "none", timeout = 10}
+local r = require("sieve").compile(%q):run(acct:mailbox("INBOX"), nil, {discard = "trash"})
+for _, m in ipairs(r.messages) do
+  if #m.errors > 0 then print("error", m.uid, m.result, m.errors[1]) end
+end
+print("totals", r.totals.kept, r.totals.filed, r.totals.discarded, r.totals.errors)
+acct:close()`, srv.IMAP, user, srv.Password, script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "kept") || !strings.Contains(lines[0], "envelope") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	// 2 list (runtime error: kept) + 2 copy (kept) ; 2 own + 2 plain filed ; 2 spam discarded
+	if lines[2] != "totals\t4\t4\t2\t2" {
+		t.Fatalf("totals line %q", lines[2])
+	}
+	c := srv.Dial(t, user)
+	ctx := context.Background()
+	_, list, err := c.List(ctx, "", "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]bool{}
+	for _, e := range list {
+		raw[e.RawName] = true
+	}
+	if !raw["Caf&AOk-/&ANw-ber"] {
+		t.Fatalf("no modified UTF-7 folder in %v", raw)
+	}
+	count := func(box, crit string) int {
+		res, _, err := c.Select(ctx, box, true)
+		if err != nil || res.Type != "OK" {
+			t.Fatalf("select %s: %v %v", box, res, err)
+		}
+		_, n, err := c.Search(ctx, "", []string{crit}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(n)
+	}
+	for _, x := range []struct {
+		box, crit string
+		want      int
+	}{{"INBOX", "ALL", 4}, {"INBOX", "KEYWORD $HasTrash", 2}, {"INBOX", "KEYWORD $Nope", 0}, {"Trash", "ALL", 2}, {"Junk", "ALL", 2}, {"Café/Über", "ALL", 2}} {
+		if got := count(x.box, x.crit); got != x.want {
+			t.Errorf("%s %s: %d, want %d", x.box, x.crit, got, x.want)
+		}
+	}
+}
