@@ -244,7 +244,18 @@ func sieveRun(L *lua.LState, store Store) int {
 				break
 			}
 			last = max(last, fm.UID)
-			raw := fm.Body[section]
+			raw, ok := fm.Body[section]
+			if !ok { // gone meanwhile (another client expunged it): nothing to judge, nothing done
+				totals["errors"]++
+				t := L.NewTable()
+				t.RawSetString("uid", lua.LNumber(fm.UID))
+				t.RawSetString("result", lua.LString("kept"))
+				t.RawSetString("actions", L.NewTable())
+				t.RawSetString("implicit_keep", lua.LTrue)
+				t.RawSetString("errors", sieveValue(L, []string{"the server sent no header for this message; it was left as it is"}))
+				msgs.Append(t)
+				continue
+			}
 			charge(L, int64(len(raw)))
 			msg, err := sieve.ParseMessage(raw)
 			if err != nil { // not from ParseMessage today; kept by the implicit keep
