@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -164,5 +165,13 @@ func TestSieveRunCLI(t *testing.T) {
 	}
 	if d = sieveRun(); d.Report.Examined != 0 {
 		t.Fatalf("second run examined %d", d.Report.Examined)
+	}
+	// without --json: a line per message and the totals
+	var out, errb bytes.Buffer
+	code := run([]string{"sieve", "run", "--all", "--dry-run", "--host", "127.0.0.1", "--port", strconv.Itoa(srv.IMAP), "--tls", "none",
+		"--user", user, "--password-env", "SIEVE_TEST_PASSWORD", script}, nil, &out, &errb)
+	want := fmt.Sprintf("INBOX: %d message(s) examined: %d kept, 0 filed, 0 discarded, 0 with errors", len(msgs)-lists, len(msgs)-lists)
+	if code != 0 || !strings.Contains(out.String(), want) || !strings.Contains(out.String(), ": kept: implicit keep") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s\nwant %q", code, out.String(), errb.String(), want)
 	}
 }

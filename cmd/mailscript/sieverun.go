@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/runtime"
@@ -17,12 +18,19 @@ import (
 // script compiled, script:run over the mailbox, and the report printed
 // (as JSON for --json, on a stdout of its own).
 const sieveRunChunk = `
-local sieve, json = require("sieve"), require("json")
-local acct = %s
-local s = sieve.compile(%q, {name = %q, include_dir = %q})
-local r = s:run(acct:mailbox(%q), nil, {all = %v, discard = %q})
+local sieve, json, account = require("sieve"), require("json"), require("account")
+local src, name, dir, mbox, all, discard, asjson, file, host, port, user, tls, passenv = unpack(arg)
+local acct
+if file ~= "" then
+  acct = dofile(file)
+else
+  acct = account.connect{host = host, port = tonumber(port) ~= 0 and tonumber(port) or nil, user = user, tls = tls,
+    password = account.secret("env:" .. passenv)}
+end
+local s = sieve.compile(src, {name = name, include_dir = dir})
+local r = s:run(acct:mailbox(mbox), nil, {all = all == "true", discard = discard})
 acct:close()
-if %v then
+if asjson == "true" then
   print(json.encode(r))
   return
 end
@@ -35,10 +43,10 @@ for _, m in ipairs(r.messages) do
     acts[#acts + 1] = t
   end
   if m.implicit_keep then acts[#acts + 1] = "implicit keep" end
-  print(string.format("UID %%d: %%s: %%s", m.uid, m.result, table.concat(acts, ", ")))
+  print(string.format("UID %d: %s: %s", m.uid, m.result, table.concat(acts, ", ")))
   for _, e in ipairs(m.errors or {}) do print("  error: " .. e) end
 end
-print(string.format("%%s: %%d message(s) examined: %%d kept, %%d filed, %%d discarded, %%d with errors",
+print(string.format("%s: %d message(s) examined: %d kept, %d filed, %d discarded, %d with errors",
   r.mailbox, r.examined, r.totals.kept, r.totals.filed, r.totals.discarded, r.totals.errors))
 `
 
@@ -65,21 +73,11 @@ func (c *cli) sieveRun(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	var acct string
 	switch {
 	case *accountFile != "" && *host != "":
 		fmt.Fprintln(c.stderr, "mailscript sieve run: give --account or --host, not both")
 		return 2
-	case *accountFile != "":
-		acct = fmt.Sprintf("dofile(%q)", *accountFile)
-	case *host != "" && *user != "":
-		acct = fmt.Sprintf(`require("account").connect{host = %q, user = %q, tls = %q, password = require("account").secret(%q)`,
-			*host, *user, *tlsMode, "env:"+*passEnv)
-		if *port != 0 {
-			acct += fmt.Sprintf(", port = %d", *port)
-		}
-		acct += "}"
-	default:
+	case *accountFile == "" && (*host == "" || *user == ""):
 		fmt.Fprintln(c.stderr, "mailscript sieve run: no account: give --account FILE, or --host and --user")
 		return 2
 	}
@@ -94,7 +92,9 @@ func (c *cli) sieveRun(args []string) int {
 		fmt.Fprintln(c.stderr, err)
 		return 1
 	}
-	chunk := fmt.Sprintf(sieveRunChunk, acct, string(src), path, filepath.Dir(path), *mailbox, *all, *discard, rf.json)
+	// the values go as arguments, never spliced into the chunk's text
+	argv := []string{string(src), path, filepath.Dir(path), *mailbox, strconv.FormatBool(*all), *discard, strconv.FormatBool(rf.json),
+		*accountFile, *host, strconv.Itoa(*port), *user, *tlsMode, *passEnv}
 	if done := c.logTo(&rf); done != nil {
 		defer done()
 	} else if rf.logFile != "" {
@@ -111,7 +111,7 @@ func (c *cli) sieveRun(args []string) int {
 	})
 	ctx, sig, stop := signalContext()
 	defer stop()
-	res, err := rt.RunString(ctx, "mailscript sieve run", chunk)
+	res, err := rt.RunString(ctx, "mailscript sieve run", sieveRunChunk, argv...)
 	if !rf.json {
 		return c.finish(&rf, sig, res, err)
 	}
