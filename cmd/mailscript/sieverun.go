@@ -73,6 +73,11 @@ func (c *cli) sieveRun(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	if rf.sandbox || rf.inProcess || len(rf.env) > 0 || len(rf.allowHosts) > 0 {
+		// the run reads the script, the account file and the password's variable: no sandbox
+		fmt.Fprintln(c.stderr, "mailscript sieve run: --sandbox, --in-process, --env and --allow-host do not apply (the Sieve script itself does nothing but its actions)")
+		return 2
+	}
 	switch {
 	case *accountFile != "" && *host != "":
 		fmt.Fprintln(c.stderr, "mailscript sieve run: give --account or --host, not both")
