@@ -19,7 +19,7 @@ import (
 // (as JSON for --json, on a stdout of its own).
 const sieveRunChunk = `
 local sieve, json, account = require("sieve"), require("json"), require("account")
-local src, name, dir, mbox, all, discard, asjson, file, host, port, user, tls, passenv = unpack(arg)
+local src, name, dir, mbox, all, discard, asjson, file, host, port, user, tls, passenv, state = unpack(arg)
 local acct
 if file ~= "" then
   acct = dofile(file)
@@ -28,7 +28,7 @@ else
     password = account.secret("env:" .. passenv)}
 end
 local s = sieve.compile(src, {name = name, include_dir = dir})
-local r = s:run(acct:mailbox(mbox), nil, {all = all == "true", discard = discard})
+local r = s:run(acct:mailbox(mbox), nil, {all = all == "true", discard = discard, state = state ~= "" and state or nil})
 acct:close()
 if asjson == "true" then
   print(json.encode(r))
@@ -65,6 +65,7 @@ func (c *cli) sieveRun(args []string) int {
 	mailbox := fs.String("mailbox", "INBOX", "the mailbox to run over")
 	all := fs.Bool("all", false, "every message, not only those after the last run's")
 	discard := fs.String("discard", "expunge", `what discard does: "expunge", "keep" or "trash"`)
+	stateKey := fs.String("state", "", "the name of the incremental run's state (default sieve-USER@HOST:PORT-MAILBOX); give each script its own")
 	rest, status := parseRunFlags(fs, &rf, args)
 	if status >= 0 {
 		return status
@@ -99,7 +100,7 @@ func (c *cli) sieveRun(args []string) int {
 	}
 	// the values go as arguments, never spliced into the chunk's text
 	argv := []string{string(src), path, filepath.Dir(path), *mailbox, strconv.FormatBool(*all), *discard, strconv.FormatBool(rf.json),
-		*accountFile, *host, strconv.Itoa(*port), *user, *tlsMode, *passEnv}
+		*accountFile, *host, strconv.Itoa(*port), *user, *tlsMode, *passEnv, *stateKey}
 	if done := c.logTo(&rf); done != nil {
 		defer done()
 	} else if rf.logFile != "" {
