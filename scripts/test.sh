@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# dovecot-core alone has no imap or pop3 program: check for those.
-if [ ! -x /usr/lib/dovecot/imap ] || [ ! -x /usr/lib/dovecot/pop3 ]; then
+# dovecot-core alone has no imap or pop3 program: check for those. dovecot-sieve brings
+# sieve-filter, which stdlib's Sieve differential runs.
+if [ ! -x /usr/lib/dovecot/imap ] || [ ! -x /usr/lib/dovecot/pop3 ] || ! command -v sieve-filter >/dev/null; then
   echo "== installing Dovecot"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd dovecot-pop3d
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd dovecot-pop3d dovecot-sieve
 fi
 if [ "$(id -u)" = 0 ] && ! id vmail >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin vmail
