@@ -31,7 +31,7 @@ var imapMethods map[string]imapMethod
 
 func init() {
 	imapMethods = map[string]imapMethod{
-		"append": imapAppend, "authenticate": imapAuthenticate, "capability": imapCapability,
+		"append": imapAppend, "authenticate": imapAuthenticate, "authenticate_oauth": imapAuthenticateOAuth, "capability": imapCapability,
 		"check": simpleCmd("CHECK"), "close": imapCloseMailbox, "copy": imapCopyMove("COPY"),
 		"create": mailboxCmd("CREATE"), "delete": mailboxCmd("DELETE"), "deleteacl": imapDeleteACL,
 		"enable": imapEnable, "expunge": imapExpunge, "fetch": imapFetch, "getacl": imapGetACL,

@@ -90,6 +90,7 @@ func init() {
 			return p.c.Auth(ctxOf(L), authObject(L, L.CheckString(2), L.Get(3), p.host, p.port))
 		}),
 	}
+	pop3Methods["auth_oauth"] = pop3AuthOAuth
 	pop3Methods["pass"] = pop3Methods["pass_"]
 }
 
