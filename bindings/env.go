@@ -107,7 +107,11 @@ func (e *Env) stderr() io.Writer {
 // against their pins.
 // In the sandbox a script names no files: its roots and client
 // certificate come as PEM text (ca_pem, cert_pem, key_pem).
-func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) {
+func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) { return e.TLSConfigFor(o, "") }
+
+// TLSConfigFor is [Env.TLSConfig] for a connection to host, whose pins
+// apply even when host is an IP address (which TLS does not send).
+func (e *Env) TLSConfigFor(o tlsopt.Options, host string) (*tls.Config, error) {
 	if e.Sandbox && o.HasFiles() {
 		return nil, errors.New("ssl_context: ca_file, cert_file and key_file are not available in the sandbox (no host files); pass the PEM text as ca_pem, cert_pem and key_pem")
 	}
@@ -119,7 +123,7 @@ func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) {
 		}
 	}
 	if e.Pins != nil {
-		return e.Pins.Apply(cfg)
+		return e.Pins.Apply(cfg, host)
 	}
 	return cfg, nil
 }

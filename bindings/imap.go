@@ -206,8 +206,8 @@ func SSLContext(L *lua.LState, v lua.LValue) tlsopt.Options {
 	return o
 }
 
-func (e *Env) imapOptions(L *lua.LState, timeout time.Duration, tlso tlsopt.Options) *imap.Options {
-	cfg, err := e.TLSConfig(tlso)
+func (e *Env) imapOptions(L *lua.LState, timeout time.Duration, tlso tlsopt.Options, host string) *imap.Options {
+	cfg, err := e.TLSConfigFor(tlso, host)
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "")
 	}
@@ -887,7 +887,7 @@ func imapSocket(L *lua.LState, m *imapConn) int {
 }
 
 func imapStartTLS(L *lua.LState, m *imapConn) int {
-	cfg, err := m.env.TLSConfig(SSLContext(L, L.Get(2)))
+	cfg, err := m.env.TLSConfigFor(SSLContext(L, L.Get(2)), m.host)
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "STARTTLS")
 	}

@@ -235,7 +235,7 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if mode == "" {
 		mode = "implicit"
 	}
-	cfg, err := env.TLSConfig(bindings.SSLContext(L, o.RawGetString("ssl_context")))
+	cfg, err := env.TLSConfigFor(bindings.SSLContext(L, o.RawGetString("ssl_context")), host)
 	if err != nil {
 		fail(L, "account.connect: %v", err)
 	}

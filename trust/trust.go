@@ -143,11 +143,13 @@ func (e *MismatchError) Error() string {
 		e.Host, strings.Join(e.Pinned, " or "), e.Got, e.Host, e.File)
 }
 
-// Apply returns cfg set to enforce p's pins: a pinned host is accepted
-// only with a pinned leaf certificate (its CA not consulted: that is
-// what a pin of a self-signed server is for); any other host is
-// verified as cfg says. cfg is returned unchanged when there are no pins.
-func (p *Pins) Apply(cfg *tls.Config) (*tls.Config, error) {
+// Apply returns cfg set to enforce p's pins for a connection to host: a
+// pinned host is accepted only with a pinned leaf certificate (its CA not
+// consulted: that is what a pin of a self-signed server is for); any
+// other host is verified as cfg says. cfg is returned unchanged when
+// there are no pins. With host "", the name TLS sent (SNI) is looked up,
+// which an IP address never is.
+func (p *Pins) Apply(cfg *tls.Config, host string) (*tls.Config, error) {
 	pins, err := p.Load()
 	if err != nil || len(pins) == 0 {
 		return cfg, err
@@ -160,11 +162,15 @@ func (p *Pins) Apply(cfg *tls.Config) (*tls.Config, error) {
 	roots := cfg.RootCAs
 	file := p.File
 	cfg.InsecureSkipVerify = true // the check is ours, below
+	name := cfg.ServerName // what crypto/tls would verify
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
 			return errors.New("tls: the server sent no certificate")
 		}
-		host := strings.ToLower(cs.ServerName)
+		host := strings.ToLower(strings.Trim(host, "[]"))
+		if host == "" {
+			host = strings.ToLower(cs.ServerName)
+		}
 		if want := pins[host]; len(want) > 0 {
 			got := Fingerprint(cs.PeerCertificates[0])
 			for _, w := range want {
@@ -177,6 +183,16 @@ func (p *Pins) Apply(cfg *tls.Config) (*tls.Config, error) {
 		if insecure {
 			return nil
 		}
+		if name == "" {
+			name = host
+		}
+		if name == "" {
+			name = cs.ServerName
+		}
+		if name == "" { // never a chain checked without its name
+			return errors.New("tls: no server name to verify the certificate against")
+		}
+		cs.ServerName = name
 		return verify(cs, roots)
 	}
 	return cfg, nil

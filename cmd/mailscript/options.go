@@ -59,12 +59,13 @@ func (c *cli) logTo(rf *runFlags) func() {
 // tlsHint says how to trust a server whose certificate does not verify,
 // unless the message says so already (the modules' errors do).
 func tlsHint(msg string) string {
-	if bindings.TLSHint(msg) == "" || strings.Contains(msg, "ssl_context") {
+	if bindings.TLSHint(msg) == "" || strings.Contains(msg, "ssl_context") || strings.Contains(msg, "mailscript trust") {
 		return ""
 	}
-	return "hint: the server's certificate is self-signed or from a private CA. Trust its CA with\n" +
+	return "hint: the server's certificate does not verify. Trust its CA with\n" +
 		"  ssl_context = {ca_file = \"ca.pem\"} (or ca_pem = PEM text) in account.connect / IMAP4_SSL,\n" +
-		"  or SSL_CERT_FILE=ca.pem in the environment, or mailscript run --ca ca.pem"
+		"  or SSL_CERT_FILE=ca.pem in the environment, or mailscript run --ca ca.pem;\n" +
+		"  or see its certificate with mailscript trust HOST[:PORT] and pin it with --pin"
 }
 
 // hostAccess is what scripts may use of the user's sign-ins and pins:
