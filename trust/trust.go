@@ -162,7 +162,7 @@ func (p *Pins) Apply(cfg *tls.Config, host string) (*tls.Config, error) {
 	roots := cfg.RootCAs
 	file := p.File
 	cfg.InsecureSkipVerify = true // the check is ours, below
-	name := cfg.ServerName // what crypto/tls would verify
+	name := cfg.ServerName        // what crypto/tls would verify
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
 			return errors.New("tls: the server sent no certificate")
