@@ -98,6 +98,9 @@ func TestOAuthLoginAndScripts(t *testing.T) {
 	if di, _ := os.Stat(filepath.Dir(file)); di.Mode().Perm() != 0o700 {
 		t.Fatalf("token folder mode %v", di.Mode().Perm())
 	}
+	if _, errs, code := mailscript(t, "", "login", "--provider", "gmail", "--client-id", "x", "--device", "g"); code != 2 || !strings.Contains(errs, "does not grant the Gmail scope") {
+		t.Fatalf("gmail --device: %d %s", code, errs)
+	}
 	if out, _, _ := mailscript(t, "", "login", "--list"); !strings.Contains(out, "work\tgeneric\t"+user) {
 		t.Fatalf("login --list: %q", out)
 	}
@@ -110,19 +113,24 @@ local account, imap, pop3 = require("account"), require("imap"), require("pop3")
 local a = account.connect{auth = "oauth2", oauth = "work", tls = "none"}
 print("account", a:mailbox("INBOX"):status().messages)
 a:close()
-local M = imap.IMAP4("127.0.0.1", %d)
+local M = imap.IMAP4("127.0.0.1", %[1]d)
 M.debug = 5
 local typ = M:authenticate_oauth("work")
 print("imap", typ, M.state)
 M:logout()
-local P = pop3.POP3("127.0.0.1", %d)
+local N = imap.IMAP4("127.0.0.1", %[1]d)
+local ok, e = pcall(N.authenticate_oauth, N, "work", {user = "other@example.org", mechanism = "XOAUTH2"})
+print("wrong", ok, tostring(e):match("server said status=%%S+"))
+N:logout()
+local P = pop3.POP3("127.0.0.1", %[2]d)
 P:set_debuglevel(2)
 print("pop3", P:auth_oauth("work", {mechanism = "XOAUTH2"}):sub(1, 3))
 P:quit()
 require("log").info("done")
 `, dc.IMAP, dc.POP3))
 	out, errs, code = mailscript(t, "", "run", "--debug", "5", "--log", logFile, script)
-	if code != 0 || !strings.Contains(out, "account\t0") || !strings.Contains(out, "imap\tOK\tAUTH") || !strings.Contains(out, "pop3\t+OK") {
+	if code != 0 || !strings.Contains(out, "account\t0") || !strings.Contains(out, "imap\tOK\tAUTH") || !strings.Contains(out, "pop3\t+OK") ||
+		!strings.Contains(out, "wrong\tfalse\tserver said status=") {
 		t.Fatalf("script: %d\n%s\n%s", code, out, errs)
 	}
 	if !strings.Contains(errs, "AUTHENTICATE OAUTHBEARER") || !strings.Contains(errs, "AUTH XOAUTH2") {
