@@ -167,10 +167,15 @@ func (l *Login) Browser(ctx context.Context) error {
 		fmt.Fprintln(l.out(), "(a browser was opened)")
 	}
 	fmt.Fprintln(l.out(), "Waiting for the sign-in to finish...")
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, BrowserTimeout)
+		defer cancel()
+	}
 	var res result
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("oauth %s: no sign-in came back to %s: %w", a.Name, redirect, ctx.Err())
 	case res = <-done:
 	}
 	if res.err != nil {
@@ -182,6 +187,10 @@ func (l *Login) Browser(ctx context.Context) error {
 	}
 	return l.keep(tok)
 }
+
+// BrowserTimeout bounds the wait for the browser's redirect when the
+// caller's context has no deadline.
+const BrowserTimeout = 10 * time.Minute
 
 func randomState() string {
 	b := make([]byte, 16)

@@ -354,8 +354,8 @@ func TestOAuthRevokedSignInAgain(t *testing.T) {
 func TestOAuthRotatedRefreshTokenStored(t *testing.T) {
 	st, a := deviceLogin(t, "rot", "rot@example.org")
 	old := a.RefreshToken
-	as.Rotate = true
-	defer func() { as.Rotate = false }()
+	as.SetRotate(true)
+	defer as.SetRotate(false)
 	src := oauth.NewSource(st, a)
 	if _, _, err := src.Token(context.Background()); err != nil {
 		t.Fatal(err)

@@ -28,8 +28,6 @@ type Server struct {
 	Lifetime time.Duration
 	// Interval is the device poll interval the server asks for (seconds).
 	Interval int
-	// Rotate: every refresh returns a new refresh token.
-	Rotate bool
 
 	mu      sync.Mutex
 	now     func() time.Time
@@ -41,6 +39,14 @@ type Server struct {
 	byUser  map[string]*device  // user code -> state
 	counts  map[string]int      // "refresh", "introspect", "device_poll", ...
 	seen    []string            // tokens handed out (for leak checks)
+	rotate  bool                // every refresh returns a new refresh token
+}
+
+// SetRotate makes every refresh return a new refresh token (Microsoft\'s way).
+func (s *Server) SetRotate(on bool) {
+	s.mu.Lock()
+	s.rotate = on
+	s.mu.Unlock()
 }
 
 type grant struct {
@@ -232,7 +238,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) issue(w http.ResponseWriter, user, oldRefresh string) {
 	at, rt := random(), oldRefresh
-	if rt == "" || s.Rotate {
+	if rt == "" || s.rotate {
 		if rt != "" {
 			delete(s.refresh, rt)
 		}
