@@ -87,10 +87,12 @@ func deviceLogin(t *testing.T, name, user string) (*oauth.Store, *oauth.Account)
 
 // approver reads the login's instructions and approves the user code.
 type approver struct {
-	t    *testing.T
-	user string
-	deny bool
-	buf  bytes.Buffer
+	t      *testing.T
+	user   string
+	deny   bool
+	expire bool // let the code expire instead
+	slow   int  // answer slow_down to this many polls first
+	buf    bytes.Buffer
 }
 
 var codeRE = regexp.MustCompile(`enter the code (\S+)`)
@@ -98,8 +100,11 @@ var codeRE = regexp.MustCompile(`enter the code (\S+)`)
 func (a *approver) Write(p []byte) (int, error) {
 	a.buf.Write(p)
 	if m := codeRE.FindStringSubmatch(string(p)); m != nil {
+		as.SlowDown(a.slow)
 		if a.deny {
 			as.Deny(m[1])
+		} else if a.expire {
+			as.ExpireDevice(m[1])
 		} else if !as.Approve(m[1], a.user) {
 			a.t.Errorf("user code %q unknown to the server", m[1])
 		}
@@ -142,6 +147,27 @@ func TestOAuthDeviceFlowDenied(t *testing.T) {
 	}
 	if a.RefreshToken != "" {
 		t.Fatal("a refresh token after a denied sign-in")
+	}
+	err = (&oauth.Login{Account: a, Out: &approver{t: t, expire: true}}).Device(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "expired before the sign-in finished (expired_token)") {
+		t.Fatalf("expired code: %v", err)
+	}
+}
+
+// TestOAuthDeviceFlowSlowDown: the server asks to poll slower once; the
+// client waits longer and signs in (RFC 8628 §3.5).
+func TestOAuthDeviceFlowSlowDown(t *testing.T) {
+	a := &oauth.Account{Name: "slow", Provider: provider(), ClientID: clientID}
+	polls := as.Count("device_poll")
+	start := time.Now()
+	if err := (&oauth.Login{Account: a, Out: &approver{t: t, user: "slow@example.org", slow: 1}}).Device(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if as.Count("device_poll")-polls != 2 || a.RefreshToken == "" {
+		t.Fatalf("polls %d", as.Count("device_poll")-polls)
+	}
+	if d := time.Since(start); d < 6*time.Second { // 1 s interval, then 1+5 s
+		t.Fatalf("the client did not slow down: signed in after %v", d)
 	}
 }
 
@@ -343,7 +369,11 @@ func TestOAuthRevokedSignInAgain(t *testing.T) {
 	st, a := deviceLogin(t, "rev", "rev@example.org")
 	as.RevokeRefresh("rev@example.org")
 	src := oauth.NewSource(st, a)
+	n := as.Count("refresh")
 	err := src.IMAP(context.Background(), dialIMAP(t, nil), "", "", "127.0.0.1", dc.IMAP)
+	if as.Count("refresh") != n+1 {
+		t.Fatalf("a refused refresh token was sent %d times", as.Count("refresh")-n)
+	}
 	var se *oauth.SignInError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "sign in again with: mailscript login rev") || !strings.Contains(err.Error(), "invalid_grant") {
 		t.Fatalf("revoked: %v", err)

@@ -192,8 +192,12 @@ func checkEndpoint(what, s string) error {
 	return fmt.Errorf("%s %q: must be https (or http on 127.0.0.1)", what, s)
 }
 
-// config is the x/oauth2 configuration of p for a client.
+// config is the x/oauth2 configuration of p for a client. The client
+// goes in the request body (RFC 6749 §2.3.1), as public clients must and
+// Google and Microsoft accept: x/oauth2's auto-detection would send a
+// failed request twice (a second poll after slow_down, a second try of a
+// refused refresh token).
 func (p Provider) config(clientID, clientSecret, redirect string) *oauth2.Config {
 	return &oauth2.Config{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirect, Scopes: p.Scopes,
-		Endpoint: oauth2.Endpoint{AuthURL: p.AuthURL, TokenURL: p.TokenURL, DeviceAuthURL: p.DeviceURL}}
+		Endpoint: oauth2.Endpoint{AuthURL: p.AuthURL, TokenURL: p.TokenURL, DeviceAuthURL: p.DeviceURL, AuthStyle: oauth2.AuthStyleInParams}}
 }

@@ -150,6 +150,19 @@ func (s *Server) Deny(userCode string) bool {
 	return true
 }
 
+// ExpireDevice makes userCode's device code expire (expired_token).
+func (s *Server) ExpireDevice(userCode string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.byUser[userCode]
+	for dc, x := range s.devices {
+		if x == d {
+			delete(s.devices, dc)
+		}
+	}
+	return d != nil
+}
+
 // SlowDown makes the next n polls of every pending device answer slow_down.
 func (s *Server) SlowDown(n int) {
 	s.mu.Lock()
