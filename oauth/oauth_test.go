@@ -19,6 +19,7 @@ import (
 	"github.com/mailscript/mailscript/oauth"
 	"github.com/mailscript/mailscript/protocol/imap"
 	"github.com/mailscript/mailscript/protocol/pop3"
+	"github.com/mailscript/mailscript/protocol/sasl"
 )
 
 // clock is a test clock shared by the authorization server and sources.
@@ -466,4 +467,30 @@ func TestOAuthServerErrorPayload(t *testing.T) {
 	if e := oauth.ParseServerError([]byte(`{"status":"insufficient_scope"}`)); e == nil || e.Expired() {
 		t.Fatal("insufficient_scope is not an expiry")
 	}
+}
+
+func TestOAuthUserInjection(t *testing.T) {
+	st, a := deviceLogin(t, "inj", "inj@example.org")
+	src := oauth.NewSource(st, a)
+	called := false
+	err := src.Authenticate(context.Background(), "x\x01auth=Bearer y", "XOAUTH2", "h", 1, func(sasl.Mechanism) error { called = true; return nil })
+	if err == nil || called {
+		t.Fatalf("a user with \\x01 was sent: %v", err)
+	}
+	m := sasl.OAuthBearer("a=b,c", "tok", "h", 1)
+	if got := string(m.Initial()); !strings.HasPrefix(got, "n,a=a=3Db=2Cc,") {
+		t.Fatalf("gs2 header %q", got)
+	}
+}
+
+func ExampleParseServerError() {
+	// The challenge a server sends before refusing a token (decoded).
+	e := oauth.ParseServerError([]byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`))
+	fmt.Println(e, e.Expired())
+	// Output: status=401 schemes=bearer scope=https://mail.google.com/ true
+}
+
+func ExampleMechanism() {
+	fmt.Println(oauth.Mechanism([]string{"PLAIN", "XOAUTH2", "OAUTHBEARER"}), oauth.Mechanism([]string{"XOAUTH2"}))
+	// Output: OAUTHBEARER XOAUTH2
 }

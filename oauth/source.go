@@ -249,6 +249,9 @@ func (s *Source) Authenticate(ctx context.Context, user, mech, host string, port
 	if user == "" {
 		return fmt.Errorf("oauth %s: no user: give user= (the mailbox's address) or sign in with --user", s.acct.Name)
 	}
+	if strings.ContainsFunc(user+host, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("oauth %s: user %q: control characters cannot go in a SASL message", s.acct.Name, user)
+	}
 	for try := 0; ; try++ {
 		tok, fresh, err := s.Token(ctx)
 		if err != nil {
