@@ -19,7 +19,9 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/mailscript/mailscript/internal/tlsopt"
+	"github.com/mailscript/mailscript/oauth"
 	"github.com/mailscript/mailscript/protocol/pop3"
+	"github.com/mailscript/mailscript/trust"
 )
 
 // Env is what the host decides for the modules: dry run, sandbox, the
@@ -49,6 +51,13 @@ type Env struct {
 	// Stop, if set, ends the run (a limit was hit); the runtime cancels
 	// the run's context.
 	Stop func()
+	// OAuth gives the token source of a stored OAuth account (mailscript
+	// login NAME); nil: scripts name none (the sandbox, unless the host
+	// grants some).
+	OAuth func(name string) (*oauth.Source, error)
+	// Pins, if set, are the pinned server certificates (mailscript
+	// trust --pin) every TLS connection is checked against.
+	Pins *trust.Pins
 
 	mu   sync.Mutex
 	plan []Action
@@ -94,17 +103,29 @@ func (e *Env) stderr() io.Writer {
 }
 
 // TLSConfig is the TLS configuration for a connection a script asked to
-// make with o: the host's override, or o's.
+// make with o: the host's override, or o's; pinned hosts checked
+// against their pins.
 // In the sandbox a script names no files: its roots and client
 // certificate come as PEM text (ca_pem, cert_pem, key_pem).
-func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) {
+func (e *Env) TLSConfig(o tlsopt.Options) (*tls.Config, error) { return e.TLSConfigFor(o, "") }
+
+// TLSConfigFor is [Env.TLSConfig] for a connection to host, whose pins
+// apply even when host is an IP address (which TLS does not send).
+func (e *Env) TLSConfigFor(o tlsopt.Options, host string) (*tls.Config, error) {
 	if e.Sandbox && o.HasFiles() {
 		return nil, errors.New("ssl_context: ca_file, cert_file and key_file are not available in the sandbox (no host files); pass the PEM text as ca_pem, cert_pem and key_pem")
 	}
-	if e.TLS != nil {
-		return e.TLS.Clone(), nil
+	cfg := e.TLS.Clone()
+	if cfg == nil {
+		var err error
+		if cfg, err = o.Config(); err != nil {
+			return nil, err
+		}
 	}
-	return o.Config()
+	if e.Pins != nil {
+		return e.Pins.Apply(cfg, host)
+	}
+	return cfg, nil
 }
 
 // NetTimeout is the network timeout of new connections (60 s by default).

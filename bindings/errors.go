@@ -5,6 +5,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mailscript/mailscript/oauth"
 	"github.com/mailscript/mailscript/protocol/imap"
 	"github.com/mailscript/mailscript/protocol/pop3"
 )
@@ -47,7 +48,12 @@ func errorObject(L *lua.LState, module, kind, message, command, code, cause stri
 func Raise(L *lua.LState, err error) {
 	var ie *imap.Error
 	var pe *pop3.Error
+	var ae *oauth.AuthError
 	switch {
+	case errors.As(err, &ae) && errors.As(err, &ie): // the server's refusal with its decoded payload
+		L.Error(errorObject(L, "imap", ie.Kind.String(), ae.Error(), ie.Command, ie.Code, string(ie.Cause)), 0)
+	case errors.As(err, &ae) && errors.As(err, &pe):
+		L.Error(errorObject(L, "pop3", "error_proto", ae.Error(), pe.Command, pe.Code, pe.Cause), 0)
 	case errors.As(err, &ie):
 		L.Error(errorObject(L, "imap", ie.Kind.String(), withTLSHint(ie.Text), ie.Command, ie.Code, string(ie.Cause)), 0)
 	case errors.As(err, &pe):

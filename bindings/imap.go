@@ -31,7 +31,7 @@ var imapMethods map[string]imapMethod
 
 func init() {
 	imapMethods = map[string]imapMethod{
-		"append": imapAppend, "authenticate": imapAuthenticate, "capability": imapCapability,
+		"append": imapAppend, "authenticate": imapAuthenticate, "authenticate_oauth": imapAuthenticateOAuth, "capability": imapCapability,
 		"check": simpleCmd("CHECK"), "close": imapCloseMailbox, "copy": imapCopyMove("COPY"),
 		"create": mailboxCmd("CREATE"), "delete": mailboxCmd("DELETE"), "deleteacl": imapDeleteACL,
 		"enable": imapEnable, "expunge": imapExpunge, "fetch": imapFetch, "getacl": imapGetACL,
@@ -206,8 +206,8 @@ func SSLContext(L *lua.LState, v lua.LValue) tlsopt.Options {
 	return o
 }
 
-func (e *Env) imapOptions(L *lua.LState, timeout time.Duration, tlso tlsopt.Options) *imap.Options {
-	cfg, err := e.TLSConfig(tlso)
+func (e *Env) imapOptions(L *lua.LState, timeout time.Duration, tlso tlsopt.Options, host string) *imap.Options {
+	cfg, err := e.TLSConfigFor(tlso, host)
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "")
 	}
@@ -887,7 +887,7 @@ func imapSocket(L *lua.LState, m *imapConn) int {
 }
 
 func imapStartTLS(L *lua.LState, m *imapConn) int {
-	cfg, err := m.env.TLSConfig(SSLContext(L, L.Get(2)))
+	cfg, err := m.env.TLSConfigFor(SSLContext(L, L.Get(2)), m.host)
 	if err != nil {
 		raiseIMAP(L, "error", err.Error(), "STARTTLS")
 	}

@@ -80,7 +80,7 @@ func init() {
 		"close": func(L *lua.LState, p *pop3Conn) int { p.c.Close(); return 0 },
 		"utf8":  short(func(p *pop3Conn, L *lua.LState) (string, error) { return p.c.UTF8(ctxOf(L)) }),
 		"stls": short(func(p *pop3Conn, L *lua.LState) (string, error) {
-			cfg, err := p.env.TLSConfig(SSLContext(L, L.Get(2)))
+			cfg, err := p.env.TLSConfigFor(SSLContext(L, L.Get(2)), p.host)
 			if err != nil {
 				return "", &pop3.Error{Command: "STLS", Text: err.Error()}
 			}
@@ -90,6 +90,7 @@ func init() {
 			return p.c.Auth(ctxOf(L), authObject(L, L.CheckString(2), L.Get(3), p.host, p.port))
 		}),
 	}
+	pop3Methods["auth_oauth"] = pop3AuthOAuth
 	pop3Methods["pass"] = pop3Methods["pass_"]
 }
 
@@ -154,7 +155,7 @@ func pop3Connect(L *lua.LState, env *Env, useTLS bool) int {
 			timeout = timeoutArg(L, L.Get(3), timeout)
 		}
 	}
-	cfg, err := env.TLSConfig(SSLContext(L, o))
+	cfg, err := env.TLSConfigFor(SSLContext(L, o), host)
 	if err != nil {
 		Raise(L, &pop3.Error{Text: err.Error()})
 	}

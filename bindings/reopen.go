@@ -25,7 +25,7 @@ func connectIMAP(L *lua.LState, env *Env, kind, host string, port int, command s
 	if err := env.CountConnection(); err != nil {
 		raiseIMAP(L, "error", err.Error(), "")
 	}
-	opts := env.imapOptions(L, timeout, tlso)
+	opts := env.imapOptions(L, timeout, tlso, host)
 	ctx := ctxOf(L)
 	var c *imap.Client
 	var err error

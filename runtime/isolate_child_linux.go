@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mailscript/mailscript/internal/limit"
+	"github.com/mailscript/mailscript/trust"
 )
 
 // childEnv, set in an isolated child's otherwise empty environment,
@@ -82,6 +83,9 @@ func childMain(spec string) int {
 	}
 	if o.Getenv {
 		opts.Getenv = c.getenv
+	}
+	if o.PinsFile != "" { // pins are checked in the child, where TLS runs
+		opts.Pins = &trust.Pins{File: o.PinsFile}
 	}
 	for _, n := range notes {
 		opts.Logger.Debug("isolate", "note", n)

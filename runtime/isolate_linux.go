@@ -66,6 +66,13 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 	if opts.TLS != nil { // a CertPool cannot cross
 		refuse = append(refuse, "Options.TLS (Runtime.SetNetwork)")
 	}
+	if opts.OAuth != nil { // the child holds no refresh tokens
+		refuse = append(refuse, "Options.OAuth (OAuth accounts)")
+	}
+	pins := ""
+	if opts.Pins != nil {
+		pins = opts.Pins.File
+	}
 	rt.mu.Unlock()
 	if len(refuse) > 0 {
 		return nil, fmt.Errorf("%w: %s; run the script in process", ErrIsolation, strings.Join(refuse, ", "))
@@ -130,7 +137,7 @@ func (rt *Runtime) runIsolated(ctx context.Context, name, src string, args []str
 		Sandbox: opts.Sandbox, DryRun: opts.DryRun, Getenv: opts.Getenv != nil,
 		WallTime: none(wall), Timeout: opts.Timeout, MaxConnections: none(maxConns),
 		MaxOutput: none(maxOut), MaxMemory: none(mem), RegistryMax: opts.RegistryMax, CallStackMax: opts.CallStackMax,
-		AllowHosts: opts.AllowHosts, Tenant: opts.Tenant, Debug: opts.Debug,
+		AllowHosts: opts.AllowHosts, Tenant: opts.Tenant, Debug: opts.Debug, PinsFile: pins,
 	}, Modules: modules, Values: values}
 	var result *wireMsg
 	if err := writeFrame(p.ctl, &wireMsg{Op: "run", Run: run}); err == nil {

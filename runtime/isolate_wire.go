@@ -66,6 +66,7 @@ type wireOpts struct {
 	AllowHosts              []string
 	Tenant                  string
 	Debug                   int
+	PinsFile                string // the host's pin file, read by the child
 }
 
 // wireError is a *ScriptError (and the *limit.Error it wraps) in transit.

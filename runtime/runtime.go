@@ -79,7 +79,9 @@ import (
 
 	"github.com/mailscript/mailscript/bindings"
 	"github.com/mailscript/mailscript/internal/limit"
+	"github.com/mailscript/mailscript/oauth"
 	"github.com/mailscript/mailscript/stdlib"
+	"github.com/mailscript/mailscript/trust"
 )
 
 // Options configure a [Runtime]. The zero value runs trusted scripts with
@@ -135,6 +137,14 @@ type Options struct {
 	Debug int
 	// TLS, if set, replaces the TLS settings scripts ask for (offline tests).
 	TLS *tls.Config
+	// OAuth gives scripts the stored OAuth accounts they name
+	// (account.connect{auth = "oauth2", oauth = NAME}); nil: none. Under
+	// Sandbox, give only the names the host grants (oauth.Sources.Allow).
+	// Not with Isolate: the child process holds no refresh tokens.
+	OAuth func(name string) (*oauth.Source, error)
+	// Pins are the pinned server certificates every TLS connection is
+	// checked against (mailscript trust --pin); nil: none.
+	Pins *trust.Pins
 	// State keeps the state module's documents and the rules' progress;
 	// nil means files under $XDG_STATE_HOME/mailscript, or memory in the sandbox.
 	State stdlib.Store
@@ -308,7 +318,8 @@ func (rt *Runtime) env() *bindings.Env {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	env := &bindings.Env{DryRun: rt.opts.DryRun, Sandbox: rt.opts.Sandbox, Dial: rt.dialer(), Getenv: rt.opts.Getenv, TLS: rt.opts.TLS,
-		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID()}
+		Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Timeout: rt.opts.Timeout, Debug: rt.opts.Debug, Run: newRunID(),
+		OAuth: rt.opts.OAuth, Pins: rt.opts.Pins}
 	env.Audit = auditHook(rt.opts.Audit, rt.opts.AuditRun, env.Run)
 	env.LimitOutput(rt.opts.MaxOutput)
 	if rt.opts.MaxMemory > 0 {

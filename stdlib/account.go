@@ -209,28 +209,33 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	o := L.CheckTable(1)
 	get := func(k string) string { return lua.LVAsString(o.RawGetString(k)) }
 	host, user := get("host"), get("user")
+	port := 0
+	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
+		port = int(p)
+	}
+	src := oauthAccount(L, env, o, &host, &user, &port)
 	if host == "" {
 		fail(L, "account.connect: host is required")
 	}
-	if o.RawGetString("password") == lua.LNil { // an unset variable: never an empty password sent
-		fail(L, "account.connect: password is nil (an unset variable?); give a string or an account.secret")
-	}
-	password, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
-	if !ok {
-		fail(L, "account.connect: password must be a string or an account.secret")
-	}
-	if err != nil {
-		fail(L, "account.connect: secret: %v", err)
+	password := ""
+	if src == nil {
+		if o.RawGetString("password") == lua.LNil { // an unset variable: never an empty password sent
+			fail(L, "account.connect: password is nil (an unset variable?); give a string or an account.secret")
+		}
+		pw, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
+		if !ok {
+			fail(L, "account.connect: password must be a string or an account.secret")
+		}
+		if err != nil {
+			fail(L, "account.connect: secret: %v", err)
+		}
+		password = pw
 	}
 	mode := get("tls")
 	if mode == "" {
 		mode = "implicit"
 	}
-	port := 0
-	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
-		port = int(p)
-	}
-	cfg, err := env.TLSConfig(bindings.SSLContext(L, o.RawGetString("ssl_context")))
+	cfg, err := env.TLSConfigFor(bindings.SSLContext(L, o.RawGetString("ssl_context")), host)
 	if err != nil {
 		fail(L, "account.connect: %v", err)
 	}
@@ -279,7 +284,12 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		if err != nil {
 			return nil, err
 		}
-		if c.State() == imap.StateNonAuth {
+		if c.State() == imap.StateNonAuth && src != nil { // a fresh token on every connection and reconnect
+			if err := src.IMAP(ctx, c, user, "", host, port); err != nil {
+				c.Close()
+				return nil, err
+			}
+		} else if c.State() == imap.StateNonAuth {
 			if _, err := c.Login(ctx, user, password); err != nil {
 				c.Close()
 				return nil, err

@@ -8,7 +8,7 @@ local account = {}
 ---@class account.Secret
 
 ---@class account.ConnectOptions
----@field host string
+---@field host string? required, except with an oauth account whose provider knows its server
 ---@field port integer?
 ---@field user string
 ---@field password string|account.Secret nil raises: an unset variable is never sent as ""
@@ -17,6 +17,8 @@ local account = {}
 ---@field timeout number?
 ---@field allow_plaintext boolean?
 ---@field subscribe_created boolean? subscribe the folders this account creates
+---@field auth "password"|"oauth2"|nil
+---@field oauth string? the account name given to `mailscript login NAME` (with auth = "oauth2")
 
 ---@param opts account.ConnectOptions
 ---@return account.Account

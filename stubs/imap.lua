@@ -97,6 +97,13 @@ function IMAP4:append(mailbox, flags, date_time, message) end
 ---@param authobject function|{user: string, password: any?, token: any?}
 ---@return imap.Typ typ, table data
 function IMAP4:authenticate(mechanism, authobject) end
+---AUTHENTICATE with an access token of the account `mailscript login NAME` stored
+---(refreshed before it expires, and once more if the server refuses it);
+---OAUTHBEARER when the server offers it, else XOAUTH2.
+---@param name string
+---@param opts? {user: string?, mechanism: "XOAUTH2"|"OAUTHBEARER"|nil}
+---@return imap.Typ typ, table data
+function IMAP4:authenticate_oauth(name, opts) end
 ---@return imap.Typ typ, table data, string[] capabilities
 function IMAP4:capability() end
 ---@return imap.Typ typ, table data

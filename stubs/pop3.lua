@@ -75,5 +75,11 @@ function POP3:stls(ssl_context) end
 ---@param authobject function|{user: string, password: any?, token: any?}
 ---@return string
 function POP3:auth(mechanism, authobject) end
+---AUTH with an access token of the account `mailscript login NAME` stored;
+---the mechanism from CAPA's SASL line (OAUTHBEARER preferred).
+---@param name string
+---@param opts? {user: string?, mechanism: "XOAUTH2"|"OAUTHBEARER"|nil}
+---@return string
+function POP3:auth_oauth(name, opts) end
 
 return pop3

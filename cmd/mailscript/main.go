@@ -35,6 +35,8 @@ Usage:
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
   mailscript sieve check|test|run ...     check Sieve scripts; test one on a message; run one over IMAP (mailscript sieve help)
+  mailscript login NAME [flags]           sign in with OAuth 2.0 (Gmail, Microsoft 365, ...) and store the refresh token
+  mailscript trust HOST[:PORT] [--pin]    show a server's certificate chain and fingerprint; pin it
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
@@ -90,6 +92,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.testCmd(args[1:])
 	case "sieve":
 		return c.sieveCmd(args[1:])
+	case "login":
+		return c.loginCmd(args[1:])
+	case "trust":
+		return c.trustCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailscript", Version)
 		return 0
@@ -115,6 +121,7 @@ type runFlags struct {
 	memory, maxOutput     sizeFlag
 	maxConnections        int
 	env, allowHosts       listFlag
+	allowOAuth            listFlag
 	isolate               bool // run: --sandbox without --in-process
 	ca, logFile           string
 }
@@ -139,6 +146,7 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 		fs.Var(&rf.env, "env", "with --sandbox, an environment variable NAME the script may read with os.getenv (repeatable); no other")
 		fs.Var(&rf.allowHosts, "allow-host", "with --sandbox, a host the script may connect to: HOST or HOST:PORT (repeatable); no other")
 		fs.BoolVar(&rf.inProcess, "in-process", false, "with --sandbox, run the script in this process instead of a child process of its own")
+		fs.Var(&rf.allowOAuth, "allow-oauth", "with --sandbox --in-process, an OAuth account NAME (mailscript login) the script may use (repeatable); no other")
 		fs.StringVar(&rf.ca, "ca", "", "trust the CA certificates in this PEM file too (a self-signed or private-CA server)")
 		fs.StringVar(&rf.logFile, "log", "", "append errors, log.* lines and protocol traces to this file too")
 		_ = v
@@ -147,12 +155,14 @@ func (c *cli) flags(name, argsUsage, help string, rf *runFlags) *flag.FlagSet {
 }
 
 func (c *cli) runtime(rf *runFlags) *runtime.Runtime {
-	return runtime.New(runtime.Options{
+	o := runtime.Options{
 		DryRun: rf.dryRun, Sandbox: rf.sandbox, WallTime: rf.timeout, Debug: rf.debug,
 		Stdout: c.out(rf), Stderr: c.stderr, Getenv: rf.getenv(),
 		MaxMemory: int64(rf.memory), MaxOutput: int64(rf.maxOutput), MaxConnections: rf.maxConnections,
 		AllowHosts: rf.allowHosts, Isolate: rf.isolate,
-	})
+	}
+	o.OAuth, o.Pins = rf.hostAccess()
+	return runtime.New(o)
 }
 
 // getenv answers a sandboxed script's os.getenv: only the --env names.

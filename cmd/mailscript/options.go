@@ -11,10 +11,15 @@ import (
 	"time"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/oauth"
+	"github.com/mailscript/mailscript/trust"
 )
 
 // apply acts on the flags that set up the process: --ca.
 func (rf *runFlags) apply() error {
+	if len(rf.allowOAuth) > 0 && (!rf.sandbox || !rf.inProcess) {
+		return errors.New("--allow-oauth goes with --sandbox --in-process (an isolated child holds no refresh tokens; a trusted script may use every signed-in account)")
+	}
 	if rf.ca == "" {
 		return nil
 	}
@@ -54,10 +59,30 @@ func (c *cli) logTo(rf *runFlags) func() {
 // tlsHint says how to trust a server whose certificate does not verify,
 // unless the message says so already (the modules' errors do).
 func tlsHint(msg string) string {
-	if bindings.TLSHint(msg) == "" || strings.Contains(msg, "ssl_context") {
+	if bindings.TLSHint(msg) == "" || strings.Contains(msg, "ssl_context") || strings.Contains(msg, "mailscript trust") {
 		return ""
 	}
-	return "hint: the server's certificate is self-signed or from a private CA. Trust its CA with\n" +
+	return "hint: the server's certificate does not verify. Trust its CA with\n" +
 		"  ssl_context = {ca_file = \"ca.pem\"} (or ca_pem = PEM text) in account.connect / IMAP4_SSL,\n" +
-		"  or SSL_CERT_FILE=ca.pem in the environment, or mailscript run --ca ca.pem"
+		"  or SSL_CERT_FILE=ca.pem in the environment, or mailscript run --ca ca.pem;\n" +
+		"  or see its certificate with mailscript trust HOST[:PORT] and pin it with --pin"
+}
+
+// hostAccess is what scripts may use of the user's sign-ins and pins:
+// every stored OAuth account for a trusted script, only the
+// --allow-oauth names in the sandbox; the pin file always.
+func (rf *runFlags) hostAccess() (func(string) (*oauth.Source, error), *trust.Pins) {
+	var pins *trust.Pins
+	if f, err := trust.DefaultFile(); err == nil {
+		pins = &trust.Pins{File: f}
+	}
+	st, err := oauthStore()
+	if err != nil || (rf.sandbox && len(rf.allowOAuth) == 0) {
+		return nil, pins
+	}
+	srcs := &oauth.Sources{Store: st}
+	if rf.sandbox {
+		srcs.Allow = rf.allowOAuth
+	}
+	return srcs.Source, pins
 }

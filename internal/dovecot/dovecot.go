@@ -41,10 +41,22 @@ type Server struct {
 	pidFile                  string
 }
 
+// Options add to what Start sets up.
+type Options struct {
+	// OAuth2Introspection, if set, adds Dovecot's oauth2 passdb for
+	// XOAUTH2 and OAUTHBEARER, which checks each token at this URL
+	// (introspection_mode = post; the reply's "active" must be "true" and
+	// its "username" the user logging in). Passwords still work.
+	OAuth2Introspection string
+}
+
 // Start configures and starts a Dovecot in a new temporary folder (readable
 // by Dovecot's unprivileged processes, removed by [Server.Stop]). It fails
 // with a clear message when Dovecot or the vmail user is missing.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith is [Start] with options.
+func StartWith(o Options) (*Server, error) {
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
 		for _, p := range []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"} {
@@ -90,7 +102,13 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
+	text := s.config()
+	if o.OAuth2Introspection != "" {
+		if text, err = s.oauth2(text, o.OAuth2Introspection); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
 	s.pidFile = filepath.Join(dir, "run", "master.pid")
@@ -281,6 +299,19 @@ service pop3 {
   process_limit = 512
 }
 `, d, s.uid, s.gid, s.IMAP, s.IMAPS, s.POP3, s.POP3S, Password)
+}
+
+// oauth2 adds the oauth2 passdb to conf; the static passdb keeps the
+// password mechanisms, so a token is never taken for the password.
+func (s *Server) oauth2(conf, introspection string) (string, error) {
+	ext := filepath.Join(s.Dir, "dovecot-oauth2.conf.ext")
+	if err := os.WriteFile(ext, []byte("introspection_url = "+introspection+"\nintrospection_mode = post\n"+
+		"force_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n"), 0o644); err != nil {
+		return "", err
+	}
+	conf = strings.Replace(conf, "auth_mechanisms = plain login cram-md5", "auth_mechanisms = plain login cram-md5 xoauth2 oauthbearer", 1)
+	return strings.Replace(conf, "passdb {\n  driver = static\n", "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = "+ext+"\n}\n"+
+		"passdb {\n  driver = static\n  mechanisms = plain login cram-md5\n", 1), nil
 }
 
 // writeCerts makes a CA (ca.pem) and a server certificate for localhost and

@@ -8,6 +8,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // AuthFunc is imaplib's authobject: it gets each decoded server challenge
@@ -72,8 +73,10 @@ func XOAuth2(user, token string) Mechanism {
 	return bearer("XOAUTH2", []byte("user="+user+"\x01auth=Bearer "+token+"\x01\x01"), []byte{})
 }
 
-// OAuthBearer is OAUTHBEARER.
+// OAuthBearer is OAUTHBEARER. The user goes in the GS2 header as
+// RFC 5801 §4 says: "=" as "=3D" and "," as "=2C".
 func OAuthBearer(user, token, host string, port int) Mechanism {
+	user = strings.NewReplacer("=", "=3D", ",", "=2C").Replace(user)
 	msg := fmt.Sprintf("n,a=%s,\x01host=%s\x01port=%d\x01auth=Bearer %s\x01\x01", user, host, port, token)
 	return bearer("OAUTHBEARER", []byte(msg), []byte{0x01})
 }
