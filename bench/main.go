@@ -641,7 +641,8 @@ func (b *bench) w4() error {
 		return err
 	}
 	tools := []tool{
-		{"mailscript", b.mailscript("w4_mailscript.lua")},
+		{"mailscript (library)", b.mailscript("w4_library.lua")},
+		{"mailscript (pop3 module)", b.mailscript("w4_mailscript.lua")},
 		{"Python poplib", b.python("w4_poplib.py")},
 	}
 	for _, nw := range b.networks() {
