@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -70,6 +73,15 @@ func rawMain(args []string) int {
 		}
 	case "w2":
 		cmds = append(cmds, "b EXAMINE INBOX", "c UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE)")
+	case "w3":
+		go io.WriteString(c, "b EXAMINE INBOX\r\nc UID FETCH 1:* (UID BODY.PEEK[])\r\nz LOGOUT\r\n")
+		n, err := rawBodies(r, os.Getenv("B_OUT"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(n)
+		return 0
 	default:
 		fmt.Fprintln(os.Stderr, "unknown workload", args[0])
 		return 2
@@ -79,6 +91,46 @@ func rawMain(args []string) int {
 	n, _ := io.Copy(io.Discard, r) // the server closes after LOGOUT
 	fmt.Println(n, "bytes")
 	return 0
+}
+
+// rawBodies reads FETCH replies of (UID n BODY[] {size}) and writes each
+// body to dir/cur/n.raw:2, as the W3 scripts do: the download floor.
+func rawBodies(r *bufio.Reader, dir string) (int, error) {
+	n := 0
+	var buf []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if !bytes.HasSuffix(line, []byte("}\r\n")) {
+			continue
+		}
+		open := bytes.LastIndexByte(line, '{')
+		size, err := strconv.Atoi(string(line[open+1 : len(line)-3]))
+		if open < 0 || err != nil {
+			return n, fmt.Errorf("bad literal in %q", line)
+		}
+		uid := ""
+		if i := bytes.Index(line, []byte("UID ")); i >= 0 {
+			f := bytes.Fields(line[i+4:])
+			uid = string(f[0])
+		}
+		if cap(buf) < size {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return n, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cur", uid+".raw:2,"), buf, 0o600); err != nil {
+			return n, err
+		}
+		n++
+	}
 }
 
 // delayProxy forwards to target, delaying every chunk by d in each
