@@ -94,43 +94,64 @@ func rawMain(args []string) int {
 }
 
 // rawBodies reads FETCH replies of (UID n BODY[] {size}) and writes each
-// body to dir/cur/n.raw:2, as the W3 scripts do: the download floor.
+// body to dir/cur/n.raw:2, as the W3 scripts do: the download floor. A
+// goroutine writes the files while the next bodies are read, as the
+// library's read-ahead does.
 func rawBodies(r *bufio.Reader, dir string) (int, error) {
-	n := 0
-	var buf []byte
-	for {
-		line, err := r.ReadSlice('\n')
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		if !bytes.HasSuffix(line, []byte("}\r\n")) {
-			continue
-		}
-		open := bytes.LastIndexByte(line, '{')
-		size, err := strconv.Atoi(string(line[open+1 : len(line)-3]))
-		if open < 0 || err != nil {
-			return n, fmt.Errorf("bad literal in %q", line)
-		}
-		uid := ""
-		if i := bytes.Index(line, []byte("UID ")); i >= 0 {
-			f := bytes.Fields(line[i+4:])
-			uid = string(f[0])
-		}
-		if cap(buf) < size {
-			buf = make([]byte, size)
-		}
-		buf = buf[:size]
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return n, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "cur", uid+".raw:2,"), buf, 0o600); err != nil {
-			return n, err
-		}
-		n++
+	type body struct {
+		uid  string
+		data []byte
 	}
+	q := make(chan body, 64)
+	werr := make(chan error, 1)
+	n := 0
+	go func() {
+		var err error
+		for b := range q {
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "cur", b.uid+".raw:2,"), b.data, 0o600)
+			}
+		}
+		werr <- err
+	}()
+	read := func() error {
+		for {
+			line, err := r.ReadSlice('\n')
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !bytes.HasSuffix(line, []byte("}\r\n")) {
+				continue
+			}
+			open := bytes.LastIndexByte(line, '{')
+			if open < 0 {
+				return fmt.Errorf("bad literal in %q", line)
+			}
+			size, err := strconv.Atoi(string(line[open+1 : len(line)-3]))
+			if err != nil {
+				return fmt.Errorf("bad literal in %q", line)
+			}
+			uid := ""
+			if i := bytes.Index(line, []byte("UID ")); i >= 0 {
+				uid = string(bytes.Fields(line[i+4:])[0])
+			}
+			data := make([]byte, size)
+			if _, err := io.ReadFull(r, data); err != nil {
+				return err
+			}
+			q <- body{uid, data}
+			n++
+		}
+	}
+	err := read()
+	close(q)
+	if e := <-werr; err == nil {
+		err = e
+	}
+	return n, err
 }
 
 // delayProxy forwards to target, delaying every chunk by d in each
