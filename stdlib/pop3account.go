@@ -122,10 +122,21 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 		bindings.Raise(L, err)
 	}
 	env.Track(c) // closed without QUIT when the run ends: nothing deleted
+	p := &pop3Account{c: c, env: env}
 	login := func() error {
 		if mode == "starttls" {
 			if _, err := c.Stls(ctx, nil); err != nil {
 				return err
+			}
+		}
+		if caps, err := c.Capa(ctx); err == nil {
+			_, p.pipelining = caps["PIPELINING"]
+			// RFC 6856, before USER: Courier otherwise replaces a message
+			// with 8-bit headers by a notice that it cannot display it
+			if _, ok := caps["UTF8"]; ok {
+				if _, err := c.UTF8(ctx); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := c.User(ctx, user); err != nil {
@@ -137,11 +148,6 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 	if err := login(); err != nil {
 		c.Close()
 		bindings.Raise(L, err)
-	}
-	p := &pop3Account{c: c, env: env}
-	// after login: a server may offer more then (RFC 2449 section 5)
-	if caps, err := c.Capa(ctx); err == nil {
-		_, p.pipelining = caps["PIPELINING"]
 	}
 	ud := L.NewUserData()
 	ud.Value = p
