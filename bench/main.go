@@ -2,10 +2,12 @@
 // Python's imaplib and poplib, imapfilter, mbsync — and with a raw client
 // that only sends pipelined commands and drains the replies (the server's
 // floor), on a local Dovecot, directly on loopback and through a proxy
-// adding 5 ms each way. It writes bench/results/latest.md and latest.json.
+// adding 5 ms each way. It writes bench/results/latest.md, latest.json and
+// latest.svg (the plot), and after a full run README.md's table.
 //
 //	go run ./bench            # full sizes, several runs each (tens of minutes)
 //	go run ./bench --quick    # small sizes, one run: a smoke test
+//	go run ./bench --readme   # the plot and README's table again, from latest.json
 package main
 
 import (
@@ -92,7 +94,23 @@ func main() {
 	tools := flag.String("tools", "", "run only tools whose name contains one of these comma-separated words")
 	out := flag.String("out", "", "write the results here instead of bench/results (for partial runs)")
 	runs := flag.Int("runs", 0, "runs per tool (default 3, 1 with --quick)")
+	readme := flag.Bool("readme", false, "only write latest.svg and README.md's table from latest.json (of --out, else bench/results)")
 	flag.Parse()
+	if *readme {
+		root, err := repoRoot()
+		dir := *out
+		if dir == "" {
+			dir = filepath.Join(root, "bench", "results")
+		}
+		if err == nil {
+			err = writeReport(root, dir)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	b := &bench{sz: full, only: *only, outDir: *out, tty: isatty.IsTerminal(os.Stderr.Fd())}
 	if *tools != "" {
 		b.tools = strings.Split(*tools, ",")
@@ -869,6 +887,14 @@ func (b *bench) write(root string, took time.Duration) error {
 	raw, _ := json.MarshalIndent(b.results, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "latest.json"), raw, 0o644); err != nil {
 		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "latest.svg"), []byte(svgPlot(b.results)), 0o644); err != nil {
+		return err
+	}
+	if b.outDir == "" && b.sz != quick && b.only == "" && len(b.tools) == 0 { // a full run: the README shows it
+		if err := writeReport(root, dir); err != nil {
+			return err
+		}
 	}
 	io.WriteString(os.Stdout, md.String())
 	return nil
