@@ -1,10 +1,12 @@
 package stdlib_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -153,4 +155,69 @@ func (c *cancelAt) Write(p []byte) (int, error) {
 		c.cancel()
 	}
 	return len(p), nil
+}
+
+// A server whose CAPA lacks PIPELINING gets one command at a time: the
+// exact lines, none sent before the previous reply.
+func TestPOP3AccountWithoutPipelining(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.WriteString(c, "+OK no pipelining here\r\n")
+		r := bufio.NewReader(c)
+		for {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // time for a client that does not wait to send more
+			c.SetReadDeadline(time.Now().Add(time.Millisecond))
+			if _, err := r.Peek(1); err == nil {
+				lines <- "SENT AHEAD OF " + line
+			}
+			lines <- line
+			verb, arg, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+			reply := map[string]string{
+				"CAPA": "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.", "USER": "+OK", "PASS": "+OK in", "DELE": "+OK marked",
+				"UIDL": "+OK\r\n1 aaa\r\n2 bbb\r\n.", "RETR": "+OK\r\nSubject: " + arg + "\r\n\r\nbody\r\n.", "QUIT": "+OK bye",
+			}[verb]
+			if reply == "" {
+				reply = "-ERR unknown"
+			}
+			io.WriteString(c, reply+"\r\n")
+		}
+	}()
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	var out bytes.Buffer
+	_, err = runtime.New(runtime.Options{Stdout: &out, Stderr: io.Discard, Timeout: 10 * time.Second}).RunString(context.Background(), "np.lua", fmt.Sprintf(`
+local account = require("account")
+local pop = account.pop3{host = %q, port = %s, user = "u", password = "p", tls = "none"}
+print(pop:pipelining())
+for msg in pop:messages{delete = true} do print(msg.num, msg.uid, (msg.raw:gsub("\r\n", "|"))) end
+pop:close()`, host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "false\n1\taaa\tSubject: 1||body|\n2\tbbb\tSubject: 2||body|\n"; out.String() != want {
+		t.Fatalf("output %q, want %q", out.String(), want)
+	}
+	var got []string
+	for l := range lines {
+		got = append(got, strings.TrimRight(l, "\r\n"))
+	}
+	want := []string{"CAPA", "USER u", "PASS p", "UIDL", "RETR 1", "DELE 1", "RETR 2", "DELE 2", "QUIT"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("sent %q, want %q", got, want)
+	}
 }
