@@ -674,6 +674,8 @@ SyncState *
 			}
 			defer b.throughput(name, nw.name, total)
 			err := b.runAll(name, nw.name, tools, b.sz.Runs, func(tool) ([]string, error) {
+				// the last run's files and removals written back now, not charged to this run
+				syscall.Sync()
 				d, err := outDir()
 				return b.env(nw.imap, user, "B_OUT="+d), err
 			}, func(t tool, env []string, _ string) error {

@@ -63,12 +63,13 @@ func rawMain(args []string) int {
 		json.Unmarshal(b, &plan)
 		cmds = append(cmds, "b SELECT INBOX", "c UID SEARCH UNSEEN",
 			"d UID FETCH "+plan["unseen"]+" (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT LIST-ID DATE)])")
-		if plan["vip"] != "" {
-			cmds = append(cmds, "e UID STORE "+plan["vip"]+` +FLAGS.SILENT (\Flagged)`)
+		// UID sets cut to about 8 KB per command line, as the library cuts them
+		for i, set := range chunks(plan["vip"]) {
+			cmds = append(cmds, fmt.Sprintf("e%d UID STORE %s +FLAGS.SILENT (\\Flagged)", i, set))
 		}
 		for i, f := range []string{"Lists", "Newsletters", "Receipts"} {
-			if plan[f] != "" {
-				cmds = append(cmds, fmt.Sprintf("f%d UID MOVE %s %s", i, plan[f], f))
+			for j, set := range chunks(plan[f]) {
+				cmds = append(cmds, fmt.Sprintf("f%d.%d UID MOVE %s %s", i, j, set, f))
 			}
 		}
 	case "w2":
@@ -91,6 +92,20 @@ func rawMain(args []string) int {
 	n, _ := io.Copy(io.Discard, r) // the server closes after LOGOUT
 	fmt.Println(n, "bytes")
 	return 0
+}
+
+// chunks cuts a comma-separated UID set into sets of at most 8,000 bytes.
+func chunks(set string) []string {
+	var out []string
+	for len(set) > 8000 {
+		cut := strings.LastIndexByte(set[:8000], ',')
+		out = append(out, set[:cut])
+		set = set[cut+1:]
+	}
+	if set != "" {
+		out = append(out, set)
+	}
+	return out
 }
 
 // rawBodies reads FETCH replies of (UID n BODY[] {size}) and writes each
