@@ -2,10 +2,12 @@
 // Python's imaplib and poplib, imapfilter, mbsync — and with a raw client
 // that only sends pipelined commands and drains the replies (the server's
 // floor), on a local Dovecot, directly on loopback and through a proxy
-// adding 5 ms each way. It writes bench/results/latest.md and latest.json.
+// adding 5 ms each way. It writes bench/results/latest.md, latest.json and
+// latest.svg (the plot), and after a full run README.md's table.
 //
 //	go run ./bench            # full sizes, several runs each (tens of minutes)
 //	go run ./bench --quick    # small sizes, one run: a smoke test
+//	go run ./bench --readme   # the plot and README's table again, from latest.json
 package main
 
 import (
@@ -27,18 +29,20 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/mailscript/mailscript/internal/dovecot"
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/protocol/imap"
 )
 
 type sizes struct {
-	W1, W2Small, W2, W3Small, W3, W4, Runs int
+	W1, W2Small, W2, W3Small, W3, W4, W6Small, W6, Runs int
 }
 
 var (
-	full  = sizes{W1: 10_000, W2Small: 10_000, W2: 50_000, W3Small: 10_000, W3: 50_000, W4: 5_000, Runs: 3}
-	quick = sizes{W1: 500, W2Small: 500, W2: 2_500, W3Small: 500, W3: 2_500, W4: 300, Runs: 1}
+	full  = sizes{W1: 10_000, W2Small: 10_000, W2: 50_000, W3Small: 10_000, W3: 50_000, W4: 5_000, W6Small: 10_000, W6: 100_000, Runs: 3}
+	quick = sizes{W1: 500, W2Small: 500, W2: 2_500, W3Small: 500, W3: 2_500, W4: 300, W6Small: 500, W6: 5_000, Runs: 1}
 )
 
 // Result is one tool's figures on one workload and network, medians of its runs.
@@ -64,6 +68,7 @@ type bench struct {
 	only      string
 	tools     []string // name filters (--tools)
 	outDir    string
+	tty       bool // stderr is a terminal: a progress line per workload
 }
 
 // wanted says whether --tools lets the named tool run.
@@ -89,8 +94,24 @@ func main() {
 	tools := flag.String("tools", "", "run only tools whose name contains one of these comma-separated words")
 	out := flag.String("out", "", "write the results here instead of bench/results (for partial runs)")
 	runs := flag.Int("runs", 0, "runs per tool (default 3, 1 with --quick)")
+	readme := flag.Bool("readme", false, "only write latest.svg and README.md's table from latest.json (of --out, else bench/results)")
 	flag.Parse()
-	b := &bench{sz: full, only: *only, outDir: *out}
+	if *readme {
+		root, err := repoRoot()
+		dir := *out
+		if dir == "" {
+			dir = filepath.Join(root, "bench", "results")
+		}
+		if err == nil {
+			err = writeReport(root, dir)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	b := &bench{sz: full, only: *only, outDir: *out, tty: isatty.IsTerminal(os.Stderr.Fd())}
 	if *tools != "" {
 		b.tools = strings.Split(*tools, ",")
 	}
@@ -142,10 +163,7 @@ func (b *bench) run(install bool) error {
 		return err
 	}
 	start := time.Now()
-	for _, w := range []struct {
-		name string
-		fn   func() error
-	}{{"W1", b.w1}, {"W2", b.w2}, {"W3", b.w3}, {"W4", b.w4}, {"W5", b.w5}, {"P", b.parser}, {"S1", b.s1}} {
+	for _, w := range b.workloads() {
 		if b.only != "" && !strings.HasPrefix(w.name, b.only) {
 			continue
 		}
@@ -154,6 +172,32 @@ func (b *bench) run(install bool) error {
 		}
 	}
 	return b.write(root, time.Since(start))
+}
+
+type workload struct {
+	name string
+	fn   func() error
+}
+
+// workloads are what a full run runs, in order; a new one is one line here.
+func (b *bench) workloads() []workload {
+	return []workload{
+		{"W1", b.w1},
+		{"W2", b.w2},
+		{"W3", b.w3},
+		{"W4", b.w4},
+		{"W5", b.w5},
+		{"W6", b.w6},
+		{"P", b.parser},
+		{"S1", b.s1},
+	}
+}
+
+// progress rewrites the terminal's progress line (stderr, only on a tty).
+func (b *bench) progress(format string, args ...any) {
+	if b.tty {
+		fmt.Fprintf(os.Stderr, "\r\033[K%s", fmt.Sprintf(format, args...))
+	}
 }
 
 func log(format string, args ...any) {
@@ -359,11 +403,20 @@ func (b *bench) runAll(workload, network string, tools []tool, runs int, prepare
 	cpus := map[string][]float64{}
 	rss := map[string][]float64{}
 	notes := map[string]string{}
+	total, done := 0, 0
+	for _, t := range tools {
+		if b.wanted(t.name) {
+			total += runs
+		}
+	}
+	began := time.Now()
 	for r := 0; r < runs; r++ {
 		for _, t := range tools {
 			if !b.wanted(t.name) {
 				continue
 			}
+			b.progress("%s, %s: run %d/%d, %s (%.0f s)", workload, network, done+1, total, t.name, time.Since(began).Seconds())
+			done++
 			env, err := prepare(t)
 			if err != nil {
 				return err
@@ -380,8 +433,13 @@ func (b *bench) runAll(workload, network string, tools []tool, runs int, prepare
 			walls[t.name] = append(walls[t.name], wall)
 			cpus[t.name] = append(cpus[t.name], cpu)
 			rss[t.name] = append(rss[t.name], float64(peak))
-			log("%s %-9s %-22s run %d: %.3f s wall, %.3f s CPU, %d MiB", workload, network, t.name, r+1, wall, cpu, peak/1024)
+			if !b.tty {
+				log("%s %-9s %-22s run %d: %.3f s wall, %.3f s CPU, %d MiB", workload, network, t.name, r+1, wall, cpu, peak/1024)
+			}
 		}
+	}
+	if b.tty {
+		fmt.Fprintf(os.Stderr, "\r\033[K%s %s, %s: %d runs in %.1f s\n", time.Now().Format("15:04:05"), workload, network, total, time.Since(began).Seconds())
 	}
 	for _, t := range tools {
 		if !b.wanted(t.name) {
@@ -604,13 +662,21 @@ SyncState *
 			{"mailscript (library)", b.mailscript("w3_mailscript.lua")},
 			{"Python imaplib", b.python("w3_imaplib.py")},
 			{"mbsync", mbsync},
+			{"raw download floor", b.self("w3")},
+		}
+		total := 0
+		for _, m := range msgs {
+			total += len(m.Raw)
 		}
 		for _, nw := range b.networks() {
 			name := fmt.Sprintf("W3 download %dk", n/1000)
 			if n < 1000 {
 				name = fmt.Sprintf("W3 download %d", n)
 			}
+			defer b.throughput(name, nw.name, total)
 			err := b.runAll(name, nw.name, tools, b.sz.Runs, func(tool) ([]string, error) {
+				// the last run's files and removals written back now, not charged to this run
+				syscall.Sync()
 				d, err := outDir()
 				return b.env(nw.imap, user, "B_OUT="+d), err
 			}, func(t tool, env []string, _ string) error {
@@ -634,6 +700,20 @@ SyncState *
 	return nil
 }
 
+// throughput notes the write throughput of each tool on a download.
+func (b *bench) throughput(workload, network string, bytes int) {
+	for i := range b.results {
+		r := &b.results[i]
+		if r.Workload == workload && r.Network == network && r.Wall > 0 {
+			note := fmt.Sprintf("%.0f MB/s", float64(bytes)/1e6/r.Wall)
+			if r.Note != "" {
+				note += "; " + r.Note
+			}
+			r.Note = note
+		}
+	}
+}
+
 func (b *bench) w4() error {
 	msgs := messages(40, b.sz.W4)
 	user, err := b.user("w4", msgs)
@@ -641,7 +721,8 @@ func (b *bench) w4() error {
 		return err
 	}
 	tools := []tool{
-		{"mailscript", b.mailscript("w4_mailscript.lua")},
+		{"mailscript (library)", b.mailscript("w4_library.lua")},
+		{"mailscript (pop3 module)", b.mailscript("w4_mailscript.lua")},
 		{"Python poplib", b.python("w4_poplib.py")},
 	}
 	for _, nw := range b.networks() {
@@ -810,6 +891,14 @@ func (b *bench) write(root string, took time.Duration) error {
 	if err := os.WriteFile(filepath.Join(dir, "latest.json"), raw, 0o644); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(dir, "latest.svg"), []byte(svgPlot(b.results)), 0o644); err != nil {
+		return err
+	}
+	if b.outDir == "" && b.sz != quick && b.only == "" && len(b.tools) == 0 { // a full run: the README shows it
+		if err := writeReport(root, dir); err != nil {
+			return err
+		}
+	}
 	io.WriteString(os.Stdout, md.String())
 	return nil
 }
@@ -823,7 +912,7 @@ func fmtCPU(c float64) string {
 
 // baseline is the mailscript row a result is compared with.
 func (b *bench) baseline(r Result) *Result {
-	for _, name := range []string{"mailscript (library)", "mailscript", "mailscript run (empty script)", "binding method (imap.Int2AP)"} {
+	for _, name := range []string{"mailscript (library)", "mailscript", "mailscript run (empty script)", "binding method (imap.Int2AP)", "mailscript sieve run"} {
 		if x := b.find(r.Workload, r.Network, name); x != nil {
 			return x
 		}
@@ -850,7 +939,7 @@ func (b *bench) targets() []string {
 		if !atMost {
 			met = v >= want
 		}
-		out = append(out, fmt.Sprintf("%s: %.2fx (target %s %.1fx) — %s", desc, v, map[bool]string{true: "≤", false: "≥"}[atMost], want, map[bool]string{true: "met", false: "missed"}[met]))
+		out = append(out, fmt.Sprintf("%s: %.2fx (target %s %sx) — %s", desc, v, map[bool]string{true: "≤", false: "≥"}[atMost], strconv.FormatFloat(want, 'f', -1, 64), map[bool]string{true: "met", false: "missed"}[met]))
 	}
 	v, ok := ratio("W1", "loopback", "mailscript (library)", "raw pipelined floor")
 	check("W1 library vs raw floor, loopback", v, ok, 1.2, true)
@@ -901,8 +990,20 @@ func (b *bench) targets() []string {
 	}
 	rssRatio("W2")
 	rssRatio("W3")
-	v, ok = ratio("W4", "loopback", "Python poplib", "mailscript")
-	check("W4 speed-up over poplib, loopback", v, ok, 2, false)
+	v, ok = ratio("W4", "loopback", "Python poplib", "mailscript (library)")
+	check("W4 library speed-up over poplib, loopback", v, ok, 2, false)
+	v, ok = ratio("W4", "10ms-rtt", "Python poplib", "mailscript (library)")
+	check("W4 library speed-up over poplib, 10 ms", v, ok, 20, false)
+	for _, n := range []string{"loopback", "10ms-rtt"} {
+		for _, r := range b.results {
+			if strings.HasPrefix(r.Workload, "W3") && r.Network == n && r.Tool == "mailscript (library)" {
+				if raw := b.find(r.Workload, n, "raw download floor"); raw != nil && raw.Wall > 0 {
+					check(r.Workload+" library vs raw floor, "+n, r.Wall/raw.Wall, true, 1.3, true)
+				}
+			}
+		}
+	}
+	b.growthTargets(check)
 	v, ok = ratio("W5 cold", "-", "mailscript run (empty script)", "Go hello-world binary")
 	check("W5 cold start vs Go hello-world", v, ok, 3, true)
 	v, ok = ratio("W5 per", "-", "binding method (imap.Int2AP)", "empty Go function")

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,16 +63,26 @@ func rawMain(args []string) int {
 		json.Unmarshal(b, &plan)
 		cmds = append(cmds, "b SELECT INBOX", "c UID SEARCH UNSEEN",
 			"d UID FETCH "+plan["unseen"]+" (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT LIST-ID DATE)])")
-		if plan["vip"] != "" {
-			cmds = append(cmds, "e UID STORE "+plan["vip"]+` +FLAGS.SILENT (\Flagged)`)
+		// UID sets cut to about 8 KB per command line, as the library cuts them
+		for i, set := range chunks(plan["vip"]) {
+			cmds = append(cmds, fmt.Sprintf("e%d UID STORE %s +FLAGS.SILENT (\\Flagged)", i, set))
 		}
 		for i, f := range []string{"Lists", "Newsletters", "Receipts"} {
-			if plan[f] != "" {
-				cmds = append(cmds, fmt.Sprintf("f%d UID MOVE %s %s", i, plan[f], f))
+			for j, set := range chunks(plan[f]) {
+				cmds = append(cmds, fmt.Sprintf("f%d.%d UID MOVE %s %s", i, j, set, f))
 			}
 		}
 	case "w2":
 		cmds = append(cmds, "b EXAMINE INBOX", "c UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE)")
+	case "w3":
+		go io.WriteString(c, "b EXAMINE INBOX\r\nc UID FETCH 1:* (UID BODY.PEEK[])\r\nz LOGOUT\r\n")
+		n, err := rawBodies(r, os.Getenv("B_OUT"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(n)
+		return 0
 	default:
 		fmt.Fprintln(os.Stderr, "unknown workload", args[0])
 		return 2
@@ -79,6 +92,81 @@ func rawMain(args []string) int {
 	n, _ := io.Copy(io.Discard, r) // the server closes after LOGOUT
 	fmt.Println(n, "bytes")
 	return 0
+}
+
+// chunks cuts a comma-separated UID set into sets of at most 8,000 bytes.
+func chunks(set string) []string {
+	var out []string
+	for len(set) > 8000 {
+		cut := strings.LastIndexByte(set[:8000], ',')
+		out = append(out, set[:cut])
+		set = set[cut+1:]
+	}
+	if set != "" {
+		out = append(out, set)
+	}
+	return out
+}
+
+// rawBodies reads FETCH replies of (UID n BODY[] {size}) and writes each
+// body to dir/cur/n.raw:2, as the W3 scripts do: the download floor. A
+// goroutine writes the files while the next bodies are read, as the
+// library's read-ahead does.
+func rawBodies(r *bufio.Reader, dir string) (int, error) {
+	type body struct {
+		uid  string
+		data []byte
+	}
+	q := make(chan body, 64)
+	werr := make(chan error, 1)
+	n := 0
+	go func() {
+		var err error
+		for b := range q {
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "cur", b.uid+".raw:2,"), b.data, 0o600)
+			}
+		}
+		werr <- err
+	}()
+	read := func() error {
+		for {
+			line, err := r.ReadSlice('\n')
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !bytes.HasSuffix(line, []byte("}\r\n")) {
+				continue
+			}
+			open := bytes.LastIndexByte(line, '{')
+			if open < 0 {
+				return fmt.Errorf("bad literal in %q", line)
+			}
+			size, err := strconv.Atoi(string(line[open+1 : len(line)-3]))
+			if err != nil {
+				return fmt.Errorf("bad literal in %q", line)
+			}
+			uid := ""
+			if i := bytes.Index(line, []byte("UID ")); i >= 0 {
+				uid = string(bytes.Fields(line[i+4:])[0])
+			}
+			data := make([]byte, size)
+			if _, err := io.ReadFull(r, data); err != nil {
+				return err
+			}
+			q <- body{uid, data}
+			n++
+		}
+	}
+	err := read()
+	close(q)
+	if e := <-werr; err == nil {
+		err = e
+	}
+	return n, err
 }
 
 // delayProxy forwards to target, delaying every chunk by d in each

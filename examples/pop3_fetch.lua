@@ -3,9 +3,10 @@
 -- crash: a UIDL is noted as "pending" before its APPEND and as done once the
 -- APPEND is confirmed; a pending one found on the next run is looked for in
 -- the folder (by the X-POP3-UIDL header each copy carries) before it is
--- fetched again. Messages stay on the POP3 server unless DELETE_AFTER_FETCH
--- is set (then each is deleted only after its APPEND is confirmed).
-local pop3 = require("pop3")
+-- fetched again. The messages come pipelined (account.pop3). They stay on the
+-- POP3 server unless DELETE_AFTER_FETCH is set: then each is marked deleted
+-- once its APPEND is confirmed, and the marks take effect only at pop:close(),
+-- so a run killed half-way deletes nothing.
 local account = require("account")
 local state = require("state")
 
@@ -25,31 +26,33 @@ local seen = state.open("pop3-fetch-" .. pop_user .. "@" .. pop_host .. ":" .. p
 if next(seen.data) == nil then   -- state kept before the key held the port: taken over once
   for uidl, mark in pairs(state.open("pop3-fetch-" .. pop_user .. "@" .. pop_host).data) do seen:set(uidl, mark) end
 end
-local P = pop3.POP3_SSL(pop_host, pop_port)
-P:user(pop_user)
-P:pass_(account.secret("env:POP3_PASSWORD"))
+local pop = account.pop3{host = pop_host, port = pop_port, user = pop_user,
+  password = account.secret("env:POP3_PASSWORD")}
 
-local _, _, _, uids = P:uidl()
-local fetched = 0
-for _, m in ipairs(uids) do
+-- which messages to fetch: those never fetched, and pending ones whose copy
+-- is not in the folder (a crash between an APPEND and its "done")
+local delete = os.getenv("DELETE_AFTER_FETCH") ~= nil
+local todo = {}
+for _, m in ipairs(pop:uidl()) do
   local mark = seen:get(m.uid)
-  -- a crash between an APPEND and its "done": is the copy there already?
   if mark == "pending" and #dest:search{header = {["X-POP3-UIDL"] = m.uid}} > 0 then
     seen:set(m.uid, os.time())
     seen:save()
     mark = seen:get(m.uid)
+    if delete then pop:delete(m.num) end   -- its copy is confirmed now
   end
-  if mark == nil or mark == "pending" then
-    local _, lines = P:retr(m.num)
-    seen:set(m.uid, "pending")      -- saved before the APPEND: a crash re-fetches nothing twice
-    seen:save()
-    dest:append("X-POP3-UIDL: " .. m.uid .. "\r\n" .. table.concat(lines, "\r\n") .. "\r\n")
-    seen:set(m.uid, os.time())      -- the APPEND is confirmed
-    seen:save()
-    if os.getenv("DELETE_AFTER_FETCH") then P:dele(m.num) end
-    fetched = fetched + 1
-  end
+  if mark == nil or mark == "pending" then todo[#todo + 1] = m.num end
 end
-P:quit()
+
+local fetched = 0
+for msg in pop:messages{nums = todo, delete = delete} do
+  seen:set(msg.uid, "pending")      -- saved before the APPEND: a crash re-fetches nothing twice
+  seen:save()
+  dest:append("X-POP3-UIDL: " .. msg.uid .. "\r\n" .. msg.raw)
+  seen:set(msg.uid, os.time())      -- the APPEND is confirmed
+  seen:save()
+  fetched = fetched + 1
+end
+pop:close()
 print(string.format("%d new message(s) fetched into %s", fetched, dest:name()))
 acct:close()

@@ -88,7 +88,9 @@ func openAccount(L *lua.LState, env *bindings.Env) int {
 	L.SetFuncs(mod, map[string]lua.LGFunction{
 		"connect": func(L *lua.LState) int { return connect(L, env) },
 		"secret":  func(L *lua.LState) int { return secret(L, env) },
+		"pop3":    func(L *lua.LState) int { return connectPOP3(L, env) },
 	})
+	registerPOP3Account(L)
 	mod.RawSetString("dry_run", lua.LBool(env.DryRun))
 	acctMT := L.NewTypeMetatable(accountType)
 	acctMT.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{

@@ -24,6 +24,22 @@ local account = {}
 ---@return account.Account
 function account.connect(opts) end
 
+---@class account.POP3Options
+---@field host string
+---@field port integer? 995 with tls "implicit" (the default), else 110
+---@field user string
+---@field password string|account.Secret
+---@field tls "implicit"|"starttls"|"none"|nil
+---@field ssl_context imap.SSLContext?
+---@field timeout number?
+---@field allow_plaintext boolean?
+
+---A POP3 session whose messages loop pipelines RETR/TOP/DELE (RFC 2449
+---PIPELINING); deletions take effect only at close().
+---@param opts account.POP3Options
+---@return account.POP3
+function account.pop3(opts) end
+
 ---"env:NAME", "cmd:COMMAND", "netrc" or "prompt".
 ---@param spec string
 ---@return account.Secret
@@ -197,3 +213,30 @@ local Message = {}
 function Message:header(name) end
 
 return account
+
+---@class account.POP3Message
+---@field num integer message number in this session
+---@field uid string? its UIDL, when the server has UIDL
+---@field size integer octets, as poplib counts them
+---@field raw string the message (or with top, its header and first lines), CRLF line ends
+
+---@class account.POP3
+local POP3 = {}
+---@return integer count, integer size
+function POP3:stat() end
+---@return {num: integer, uid: string?}[]
+function POP3:uidl() end
+---Messages in order, a window of commands in flight when the server pipelines.
+---With delete, a message is marked deleted once the loop body for it returned
+---(a raise or a break leaves it); the marks take effect at close().
+---@param opts? {nums: integer[]?, top: integer?, delete: boolean?, window: integer?}
+---@return fun(): account.POP3Message?
+function POP3:messages(opts) end
+---Marks message num deleted (DELE with the next command); it goes at close().
+---@param num integer
+function POP3:delete(num) end
+---Whether the server offered PIPELINING.
+---@return boolean
+function POP3:pipelining() end
+---Sends the marks asked for, then QUIT: only now are marked messages deleted.
+function POP3:close() end

@@ -86,7 +86,7 @@ func TestStubsNameEveryExport(t *testing.T) {
 	// methods of the account module's types (tables Lua can list)
 	for _, c := range []struct{ typ, file, class string }{
 		{"account.Account", "account.lua", "Account"}, {"account.Mailbox", "account.lua", "Mailbox"}, {"account.Set", "account.lua", "Set"},
-		{"sieve.Script", "sieve.lua", "Script"},
+		{"account.POP3", "account.lua", "POP3"}, {"sieve.Script", "sieve.lua", "Script"},
 	} {
 		mt, ok := L.GetTypeMetatable(c.typ).(*lua.LTable)
 		if !ok {

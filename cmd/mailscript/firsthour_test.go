@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/mailscript/mailscript/internal/memserver"
 	"github.com/mailscript/mailscript/internal/selfsigned"
 	"github.com/mailscript/mailscript/internal/servers"
+	"github.com/mailscript/mailscript/protocol/pop3"
 )
 
 func TestPlanTableOneLinePerAction(t *testing.T) {
@@ -303,7 +305,7 @@ dofile(arg[1])`)
 			cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+e.srv.CAFile, "IMAP_HOST=127.0.0.1",
 				"IMAP_PORT="+strconv.Itoa(e.srv.IMAPS), "IMAP_USER="+e.user, "IMAP_PASSWORD="+e.srv.Password,
 				"POP3_HOST=127.0.0.1", "POP3_PORT="+strconv.Itoa(e.srv.POP3S), "POP3_USER="+e.user+"-pop",
-				"POP3_PASSWORD="+e.srv.Password, "XDG_STATE_HOME="+e.state, "NO_COLOR=1")
+				"POP3_PASSWORD="+e.srv.Password, "XDG_STATE_HOME="+e.state, "NO_COLOR=1", "DELETE_AFTER_FETCH=1")
 			if crash {
 				cmd.Env = append(cmd.Env, "CRASH_AT_DONE=1")
 			}
@@ -317,11 +319,37 @@ dofile(arg[1])`)
 		if got := e.count(c, "INBOX", "ALL"); got != 1 {
 			t.Fatalf("after the crash INBOX holds %d, want the one appended", got)
 		}
+		if got := popCount(t, srv, e.user+"-pop"); got != 5 {
+			t.Fatalf("after the crash the POP3 mailbox holds %d, want all 5 (deletes go only at QUIT)", got)
+		}
 		out, code := run(false)
 		if got := e.count(c, "INBOX", "ALL"); got != 5 || code != 0 || !strings.Contains(out, "4 new message(s)") {
 			t.Fatalf("rerun: INBOX holds %d, want 5 (no duplicate); %d\n%s", got, code, out)
 		}
+		if got := popCount(t, srv, e.user+"-pop"); got != 0 {
+			t.Fatalf("after the rerun the POP3 mailbox holds %d, want none", got)
+		}
 	})
+}
+
+// popCount is the number of messages in user's POP3 mailbox.
+func popCount(t *testing.T, srv *servers.Server, user string) int {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pop3.Dial(ctx, servers.Addr(srv.POP3), &pop3.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Quit(ctx)
+	c.User(ctx, user)
+	if _, err := c.Pass(ctx, srv.Password); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := c.Stat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
 }
 
 func TestRunFromStdinAndDashE(t *testing.T) {

@@ -389,16 +389,26 @@ func (c *Client) putCmd(line, shown string) error {
 	if err := checkArg(line); err != nil {
 		return err
 	}
+	c.logCmd(shown)
+	return c.write([]byte(line + "\r\n"))
+}
+
+// logCmd shows a command line about to go in traces and audit events.
+func (c *Client) logCmd(shown string) {
 	c.debug(1, "*cmd*", shown)
 	c.debug(2, "*put*", shown)
 	if c.opts.Audit != nil {
 		c.opts.Audit("poplib.putline", shown)
 	}
+}
+
+// write sends command lines; a reply is awaited next.
+func (c *Client) write(b []byte) error {
 	if c.opts.Timeout > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(c.opts.Timeout))
 	}
 	c.fresh = true
-	_, err := io.WriteString(c.nc, line+"\r\n")
+	_, err := c.nc.Write(b)
 	return err
 }
 
