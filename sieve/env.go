@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -65,4 +66,32 @@ func (d *MemoryDuplicates) Mark(id string, until time.Time) {
 		d.seen = map[string]time.Time{}
 	}
 	d.seen[id] = until
+}
+
+// MarshalJSON writes the identifiers not yet expired with their expiry, so
+// a host can keep them between runs (RFC 7352 §3: the tracking outlives one
+// delivery).
+func (d *MemoryDuplicates) MarshalJSON() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	live := map[string]time.Time{}
+	for id, t := range d.seen {
+		if now.Before(t) {
+			live[id] = t
+		}
+	}
+	return json.Marshal(live)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote, adding to what is held.
+func (d *MemoryDuplicates) UnmarshalJSON(b []byte) error {
+	var in map[string]time.Time
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	for id, t := range in {
+		d.Mark(id, t)
+	}
+	return nil
 }

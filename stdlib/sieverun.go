@@ -183,7 +183,17 @@ func sieveRun(L *lua.LState, store Store) int {
 		}
 		return ""
 	}
-	env := &sieve.Env{Mailbox: m.name, Duplicates: &sieve.MemoryDuplicates{}}
+	// duplicate's tracking outlives a run: kept per account in the store
+	dups := &sieve.MemoryDuplicates{}
+	dupKey := "sieve-duplicates-" + a.id()
+	if raw, err := store.Load(dupKey); err != nil {
+		fail(L, "sieve run: state %s: %v", dupKey, err)
+	} else if raw != nil {
+		if err := json.Unmarshal(raw, dups); err != nil {
+			fail(L, "sieve run: state %s: %v", dupKey, err)
+		}
+	}
+	env := &sieve.Env{Mailbox: m.name, Duplicates: dups}
 	if list != nil {
 		env.MailboxExists = func(name string) bool { return entry(name) != nil }
 		env.SpecialUse = func(name string) []string {
@@ -292,6 +302,12 @@ func sieveRun(L *lua.LState, store Store) int {
 	sieveApply(L, m, steps, serverName)
 	a.sync(L)
 
+	if !a.env.DryRun {
+		b, _ := json.Marshal(dups)
+		if err := store.Save(dupKey, b); err != nil {
+			fail(L, "sieve run: state %s: %v", dupKey, err)
+		}
+	}
 	if !hasSet && !a.env.DryRun { // a dry run changes nothing, its state included
 		if st.UIDValidity != uidvalidity || o.all {
 			st.LastUID = 0

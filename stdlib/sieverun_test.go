@@ -278,3 +278,44 @@ acct:close()`, srv.IMAP, user, srv.Password, script))
 		}
 	}
 }
+
+// The duplicate test remembers across runs (RFC 7352 §3): a second run over
+// the same messages finds every Message-ID already seen.
+func TestSieveRunDuplicateAcrossRuns(t *testing.T) {
+	srv := servers.Get(t, "dovecot")
+	user := srv.User(t, "sieverun-dup")
+	srv.Seed(t, user, "", sieveMessages(0, 6))
+	script := `require ["duplicate", "imap4flags"];
+if duplicate { addflag "$Dup"; }
+keep;
+`
+	store := &stdlib.MemStore{}
+	run := func(dry bool) string {
+		var out strings.Builder
+		rt := runtime.New(runtime.Options{Stdout: &out, Stderr: io.Discard, Timeout: 30 * time.Second, State: store, DryRun: dry})
+		_, err := rt.RunString(context.Background(), "x.lua", fmt.Sprintf(`
+local acct = require("account").connect{host = "127.0.0.1", port = %d, user = %q, password = %q, tls = "none", timeout = 10}
+local r = require("sieve").compile(%q):run(acct:mailbox("INBOX"), nil, {all = true})
+local n = 0
+for _, m in ipairs(r.messages) do
+  for _, a in ipairs(m.actions) do
+    for _, f in ipairs(a.flags or {}) do if f == "$Dup" then n = n + 1 end end
+  end
+end
+print(r.examined, n)
+acct:close()`, srv.IMAP, user, srv.Password, script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+	if got := run(true); got != "6\t0" {
+		t.Fatalf("dry run: %q, want 6 examined and none a duplicate", got)
+	}
+	if got := run(false); got != "6\t0" {
+		t.Fatalf("first run: %q, want 6 examined and none a duplicate (the dry run remembers nothing)", got)
+	}
+	if got := run(false); got != "6\t6" {
+		t.Fatalf("second run: %q, want every message a duplicate", got)
+	}
+}
