@@ -584,7 +584,7 @@ func mbSearch(L *lua.LState) int {
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)
 	}
-	uids, err := imap.DecodeSearch(cmd.Untagged)
+	uids, err := cmd.Numbers(imap.DefaultMaxExpand)
 	if err != nil {
 		bindings.Raise(L, err)
 	}

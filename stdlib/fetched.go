@@ -105,7 +105,7 @@ func (f *fetched) add(r *imap.Response, lazy bool) (*imap.FetchMessage, error) {
 		return nil, nil
 	}
 	if p := f.partial[m.UID]; p != nil {
-		if err := merge(p, m); err != nil {
+		if err := p.Merge(m); err != nil {
 			return nil, err
 		}
 		m = p
@@ -181,62 +181,4 @@ func sectionName(s string) string {
 		s = s[:i]
 	}
 	return strings.ToUpper(s)
-}
-
-// merge adds src's items to dst, the same message's earlier part.
-func merge(dst, src *imap.FetchMessage) error {
-	if err := dst.Resolve(); err != nil {
-		return err
-	}
-	if err := src.Resolve(); err != nil {
-		return err
-	}
-	if src.HasFlags {
-		dst.Flags, dst.HasFlags = src.Flags, true
-	}
-	if src.InternalDate != "" {
-		dst.InternalDate, dst.InternalTime = src.InternalDate, src.InternalTime
-	}
-	if src.Size >= 0 {
-		dst.Size = src.Size
-	}
-	if src.ModSeq != 0 {
-		dst.ModSeq = src.ModSeq
-	}
-	if src.Envelope != nil {
-		dst.Envelope = src.Envelope
-	}
-	if src.BodyStructure != nil {
-		dst.BodyStructure = src.BodyStructure
-	}
-	for _, mm := range []struct{ d, s *map[string][]byte }{{&dst.Body, &src.Body}, {&dst.Binary, &src.Binary}} {
-		for k, v := range *mm.s {
-			if *mm.d == nil {
-				*mm.d = map[string][]byte{}
-			}
-			(*mm.d)[k] = v
-		}
-	}
-	for k, v := range src.BinarySize {
-		if dst.BinarySize == nil {
-			dst.BinarySize = map[string]int64{}
-		}
-		dst.BinarySize[k] = v
-	}
-	for k, v := range src.Other {
-		if dst.Other == nil {
-			dst.Other = map[string]imap.Value{}
-		}
-		dst.Other[k] = v
-	}
-	if src.RFC822 != nil {
-		dst.RFC822 = src.RFC822
-	}
-	if src.RFC822Header != nil {
-		dst.RFC822Header = src.RFC822Header
-	}
-	if src.RFC822Text != nil {
-		dst.RFC822Text = src.RFC822Text
-	}
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailscript/mailscript/internal/tlsopt"
@@ -84,9 +85,13 @@ type Options struct {
 }
 
 // Client is an IMAP4 connection. It is not safe for concurrent use,
-// except that a context passed to a call may be canceled from anywhere.
+// except that a context passed to a call may be canceled from anywhere
+// and Close may be called from any goroutine (a call in progress then
+// returns an abort error).
 type Client struct {
 	opts      Options
+	connMu    sync.Mutex  // guards c and process against a concurrent Close
+	closed    atomic.Bool // Close was called
 	c         conn
 	r         *reader
 	w         *bufio.Writer
@@ -298,7 +303,12 @@ func newClient(c conn, host string, o Options) *Client {
 }
 
 func (c *Client) setConn(nc conn) {
+	c.connMu.Lock()
 	c.c = nc
+	c.connMu.Unlock()
+	if c.closed.Load() {
+		nc.Close() // Close ran during STARTTLS's handshake
+	}
 	c.r = newReader(nc, c.opts.MaxLine)
 	c.r.timeout = c.opts.Timeout
 	c.w = bufio.NewWriterSize(writerFunc(c.writeConn), 32<<10)
@@ -474,11 +484,12 @@ func (c *Client) watch(ctx context.Context) func() {
 	if ctx == nil || ctx.Done() == nil {
 		return func() {}
 	}
+	r, nc := c.r, c.c // STARTTLS replaces both: the callback must not read the fields
 	stop := context.AfterFunc(ctx, func() {
-		c.r.cancelErr.Store(ctx.Err())
-		c.r.canceled.Store(true)
-		_ = c.c.SetReadDeadline(time.Unix(1, 0))
-		_ = c.c.SetWriteDeadline(time.Unix(1, 0))
+		r.cancelErr.Store(ctx.Err())
+		r.canceled.Store(true)
+		_ = nc.SetReadDeadline(time.Unix(1, 0))
+		_ = nc.SetWriteDeadline(time.Unix(1, 0))
 	})
 	return func() { stop() }
 }
@@ -721,7 +732,7 @@ func (c *Client) Start(ctx context.Context, cmds ...*Command) error {
 // completed; replies to other commands in flight are delivered to them
 // on the way. A NO or BAD completion is not an error here.
 func (c *Client) Wait(ctx context.Context, cmds ...*Command) error {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return c.broken
 	}
 	if len(cmds) == 0 {
@@ -761,7 +772,7 @@ func (c *Client) prepare(ctx context.Context, cmds []*Command) error {
 
 // usable finishes an IDLE left open and refuses a broken connection.
 func (c *Client) usable(ctx context.Context) error {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return c.broken
 	}
 	if c.idler != nil {
@@ -769,7 +780,7 @@ func (c *Client) usable(ctx context.Context) error {
 			return err
 		}
 	}
-	if c.broken != nil {
+	if c.dead() != nil {
 		return c.broken
 	}
 	return nil
@@ -777,6 +788,9 @@ func (c *Client) usable(ctx context.Context) error {
 
 // fail marks the connection unusable after an I/O or protocol failure.
 func (c *Client) fail(ctx context.Context, name string, err error) error {
+	if c.closed.Load() {
+		err = closedError() // the read or write failed because of Close
+	}
 	e := netError(ctx, firstWord(name), err)
 	if ie, ok := e.(*Error); ok && ie.Kind != KindReadOnly {
 		if ie.Command == "" {
@@ -789,20 +803,39 @@ func (c *Client) fail(ctx context.Context, name string, err error) error {
 	return e
 }
 
+// closeConn closes the transport; Close may run it beside the caller's
+// goroutine, so it reads the connection and process under connMu.
 func (c *Client) closeConn() {
-	if c.c != nil {
-		c.c.Close()
+	c.connMu.Lock()
+	nc, p := c.c, c.process
+	c.process = nil
+	c.connMu.Unlock()
+	if nc != nil {
+		nc.Close()
 	}
-	if c.process != nil {
+	if p != nil {
 		done := make(chan struct{})
-		go func() { _ = c.process.Wait(); close(done) }()
+		go func() { _ = p.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(2 * time.Second):
-			_ = c.process.Process.Kill()
+			_ = p.Process.Kill()
 		}
-		c.process = nil
 	}
+}
+
+// dead is the error that makes the connection unusable, or nil. A Close
+// from another goroutine is seen here: only the caller's goroutine
+// writes broken.
+func (c *Client) dead() error {
+	if c.broken == nil && c.closed.Load() {
+		c.broken = closedError()
+	}
+	return c.broken
+}
+
+func closedError() *Error {
+	return &Error{Kind: KindAbort, Text: "connection closed", Cause: CauseEOF}
 }
 
 // run sends a group of commands and reads until all completed. A single
@@ -1099,11 +1132,11 @@ func (c *Client) checkBye(name string) error {
 }
 
 // Close closes the connection without LOGOUT (imaplib's shutdown()).
+// It may be called from any goroutine, also while another is inside a
+// command or an IDLE: that call then returns an abort error.
 func (c *Client) Close() error {
+	c.closed.Store(true)
 	c.setStateAny(StateLogout)
-	if c.broken == nil {
-		c.broken = &Error{Kind: KindAbort, Text: "connection closed", Cause: CauseEOF}
-	}
 	c.closeConn()
 	return nil
 }

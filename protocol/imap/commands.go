@@ -81,7 +81,7 @@ func (c *Client) command(ctx context.Context, name, stateName string, args ...Ar
 // commandThen is command with then pipelined behind it: sent without
 // waiting, read in the same turn, whatever the first one's outcome.
 func (c *Client) commandThen(ctx context.Context, name, stateName string, then []*Command, args ...Arg) (*Command, error) {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return nil, c.broken
 	}
 	if c.idler != nil {
@@ -580,7 +580,7 @@ func (c *Client) LoginThen(ctx context.Context, user, password string, then ...*
 func (c *Client) Logout(ctx context.Context) *Result {
 	c.setStateAny(StateLogout)
 	defer c.closeConn()
-	if c.broken != nil {
+	if c.dead() != nil {
 		return &Result{Type: "NO", Data: []Item{{Text: c.broken.Error()}}}
 	}
 	cmd, err := c.command(ctx, "LOGOUT", "LOGOUT")
@@ -741,7 +741,7 @@ func (c *Client) SelectThen(ctx context.Context, mailbox string, readonly bool, 
 	if mailbox == "" {
 		mailbox = "INBOX"
 	}
-	if c.broken == nil && c.idler == nil {
+	if c.dead() == nil && c.idler == nil {
 		c.storeReset()
 	}
 	name := "SELECT"
@@ -913,7 +913,7 @@ func (c *Client) Xatom(ctx context.Context, name string, args ...string) (*Resul
 
 // Send writes data to the server as it is (imaplib's send()).
 func (c *Client) Send(ctx context.Context, data []byte) error {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return c.broken
 	}
 	stop := c.watch(ctx)
@@ -933,7 +933,7 @@ func (c *Client) Send(ctx context.Context, data []byte) error {
 
 // ReadLine reads one line from the server (imaplib's readline()).
 func (c *Client) ReadLine(ctx context.Context) ([]byte, error) {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return nil, c.broken
 	}
 	stop := c.watch(ctx)
@@ -947,7 +947,7 @@ func (c *Client) ReadLine(ctx context.Context) ([]byte, error) {
 
 // Read reads exactly n bytes from the server (imaplib's read()).
 func (c *Client) Read(ctx context.Context, n int64) ([]byte, error) {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return nil, c.broken
 	}
 	if n > c.opts.MaxLiteral {

@@ -45,8 +45,12 @@
 // A context passed to a call may be canceled from any goroutine: it
 // interrupts the blocked read or write at once, the call returns an
 // abort with Cause timeout, and the connection is closed (a command cut
-// mid-way leaves the stream unusable). An [Idler] belongs to the
-// goroutine that started it, like the client.
+// mid-way leaves the stream unusable). [Client.Close] may likewise be
+// called from any goroutine, also while another is inside a command or
+// an IDLE: it closes the transport, and that call returns an abort
+// ("connection closed"); only the caller's goroutine records the
+// failure. An [Idler] belongs to the goroutine that started it, like
+// the client.
 //
 // Beside the imaplib mirror, a typed layer: [StoreFlags], [CopyTo],
 // [MoveTo], [FetchItems] and [SearchCriteria] build a [Command] over a

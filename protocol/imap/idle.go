@@ -26,7 +26,7 @@ var forever = time.Now().Add(100 * 365 * 24 * time.Hour)
 // Idle sends IDLE and waits for the server's "+". duration 0 means no
 // limit. Responses that arrive before the "+" are delivered too.
 func (c *Client) Idle(ctx context.Context, duration time.Duration) (*Idler, error) {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return nil, c.broken
 	}
 	if c.idler != nil {
@@ -123,7 +123,7 @@ func (i *Idler) nextBefore(ctx context.Context, deadline time.Time) (*Response, 
 			i.queue = i.queue[1:]
 			return r, nil
 		}
-		if i.done || i.cmd.done || c.broken != nil {
+		if i.done || i.cmd.done || c.dead() != nil {
 			return nil, c.broken
 		}
 		if time.Now().After(deadline) {

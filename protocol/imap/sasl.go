@@ -16,7 +16,7 @@ func (c *Client) Authenticate(ctx context.Context, mechanism string, auth sasl.A
 // AuthenticateSASL runs AUTHENTICATE with m, using SASL-IR when offered.
 // Everything the client sends in the exchange shows as *** in traces.
 func (c *Client) AuthenticateSASL(ctx context.Context, m sasl.Mechanism) (*Result, error) {
-	if c.broken != nil {
+	if c.dead() != nil {
 		return nil, c.broken
 	}
 	if err := c.checkState("AUTHENTICATE"); err != nil {

@@ -190,8 +190,20 @@ func (cmd *Command) Messages() ([]*FetchMessage, error) {
 	return out, nil
 }
 
-// merge adds what o holds to m (a server may split one message's items
-// over several FETCH responses).
+// Merge adds what o, a later FETCH response for the same message, holds
+// to m (a server may split one message's items over several responses,
+// RFC 3501 7.4.2). Items either decoded lazily are decoded first.
+func (m *FetchMessage) Merge(o *FetchMessage) error {
+	if err := m.Resolve(); err != nil {
+		return err
+	}
+	if err := o.Resolve(); err != nil {
+		return err
+	}
+	m.merge(o)
+	return nil
+}
+
 func (m *FetchMessage) merge(o *FetchMessage) {
 	if o.UID != 0 {
 		m.UID = o.UID
