@@ -141,9 +141,10 @@ func sieveRun(L *lua.LState, store Store) int {
 		uids = given
 	}
 
-	// the server's folders, for mailboxexists, special-use and discard to Trash
+	// the server's folders, for mailboxexists, special-use, discard to
+	// Trash and fileinto's targets
 	var list []*imap.ListEntry
-	if s.Requires("mailbox") || s.Requires("special-use") || o.discard == "trash" {
+	if s.Requires("fileinto") || s.Requires("mailbox") || s.Requires("special-use") || o.discard == "trash" {
 		a.sync(L)
 		a.wait()
 		res, entries, err := a.c.List(ctx, "", "*")
@@ -281,6 +282,11 @@ func sieveRun(L *lua.LState, store Store) int {
 				}
 			}
 			res := s.Run(msg, env)
+			if dest := missingTarget(res, list, entry, own, withUse); dest != "" {
+				// a runtime error (RFC 5228 §2.10.6): nothing done, the message kept as it is
+				res = &sieve.Result{ImplicitKeep: &sieve.Action{Kind: "keep", Flags: msg.Flags},
+					Errors: append(res.Errors, fmt.Sprintf("fileinto %q: the mailbox does not exist (use fileinto :create, or create it); the message was kept", dest))}
+			}
 			st, kind := sievePlan(res, msg.Flags, s.Requires("imap4flags"), own, o.discard, trash, withUse)
 			totals[kind]++
 			if len(res.Errors) > 0 {
@@ -439,6 +445,29 @@ func sievePlan(res *sieve.Result, cur []string, imap4flags bool, own func(string
 		out = append(out, sieveStep{kind: "delete"})
 	}
 	return out, "discarded"
+}
+
+// missingTarget is the first folder a fileinto without :create names that
+// the server's LIST does not have, or "".
+func missingTarget(res *sieve.Result, list []*imap.ListEntry, entry func(string) *imap.ListEntry, own func(string) bool, withUse func(string) string) string {
+	if list == nil {
+		return ""
+	}
+	for _, act := range res.Actions {
+		if act.Kind != "fileinto" || act.Create {
+			continue
+		}
+		dest := act.Mailbox
+		if act.SpecialUse != "" {
+			if d := withUse(act.SpecialUse); d != "" {
+				dest = d
+			}
+		}
+		if !own(dest) && entry(dest) == nil {
+			return dest
+		}
+	}
+	return ""
 }
 
 // sieveApply queues every message's steps, round by round, grouped.

@@ -319,3 +319,44 @@ acct:close()`, srv.IMAP, user, srv.Password, script))
 		t.Fatalf("second run: %q, want every message a duplicate", got)
 	}
 }
+
+// A fileinto to a folder the server lacks, without :create, is a runtime
+// error of that message alone (RFC 5228 §2.10.6): it is kept as it is and
+// reported, and the other messages are filed.
+func TestSieveRunMissingFolderKeepsTheMessage(t *testing.T) {
+	srv := servers.Get(t, "dovecot")
+	user := srv.User(t, "sieverun-missing")
+	srv.Seed(t, user, "", sieveMessages(0, 10))
+	script := `require ["fileinto", "mailbox"];
+if header :contains "subject" "kind-list" { fileinto "NoSuchFolder"; }
+elsif header :contains "subject" "kind-copy" { fileinto :create "Made"; }
+`
+	var out strings.Builder
+	rt := runtime.New(runtime.Options{Stdout: &out, Stderr: io.Discard, Timeout: 30 * time.Second, State: &stdlib.MemStore{}})
+	_, err := rt.RunString(context.Background(), "x.lua", fmt.Sprintf(`
+local acct = require("account").connect{host = "127.0.0.1", port = %d, user = %q, password = %q, tls = "none", timeout = 10}
+local r = require("sieve").compile(%q):run(acct:mailbox("INBOX"))
+for _, m in ipairs(r.messages) do
+  if #m.errors > 0 then print("error", m.result, m.errors[1]) end
+end
+print("totals", r.totals.kept, r.totals.filed, r.totals.errors)
+acct:close()`, srv.IMAP, user, srv.Password, script))
+	if err != nil {
+		t.Fatalf("the run failed as a whole: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "NoSuchFolder") || !strings.HasPrefix(lines[0], "error\tkept") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	if lines[2] != "totals\t8\t2\t2" {
+		t.Fatalf("totals line %q", lines[2])
+	}
+	c := srv.Dial(t, user)
+	ctx := context.Background()
+	for box, want := range map[string]int64{"INBOX": 8, srv.Folder("Made"): 2} {
+		res, st, err := c.Select(ctx, box, true)
+		if err != nil || res.Type != "OK" || st.Exists != want {
+			t.Errorf("%s: %v %v %+v, want %d messages", box, res, err, st, want)
+		}
+	}
+}
