@@ -40,31 +40,7 @@ func sieveMessages(from, to int) []mailgen.Message {
 
 // sieveSnapshot is folder → Message-ID → its flags, sorted, without \Recent.
 func sieveSnapshot(t *testing.T, srv *servers.Server, user string) map[string]map[string]string {
-	ctx := context.Background()
-	c := srv.Dial(t, user)
-	out := map[string]map[string]string{}
-	for _, f := range []string{"INBOX", "Lists/golang", "Archive"} {
-		out[f] = map[string]string{}
-		res, st, err := c.Select(ctx, srv.Folder(f), true)
-		if err != nil || res.Type != "OK" || st.Exists == 0 {
-			continue
-		}
-		_, msgs, err := c.Fetch(ctx, "1:*", "(FLAGS ENVELOPE)", false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			var fl []string
-			for _, x := range m.Flags {
-				if !strings.EqualFold(x, `\Recent`) {
-					fl = append(fl, x)
-				}
-			}
-			slices.Sort(fl)
-			out[f][m.Envelope.MessageID] = strings.Join(fl, " ")
-		}
-	}
-	return out
+	return sieveFolders(t, srv, user, []string{"INBOX", "Lists/golang", "Archive"})
 }
 
 // sieveWant is where message i ends after one run, and with which flags.
