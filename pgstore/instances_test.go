@@ -23,8 +23,9 @@ func TestThreeOwners(t *testing.T) {
 	)
 	ctx := context.Background()
 	names := make([]string, boxes)
+	run := strconv.FormatInt(time.Now().UnixNano(), 36) // fresh names on each -count
 	for i := range names {
-		names[i] = "three-box" + strconv.Itoa(i)
+		names[i] = "three-" + run + "-box" + strconv.Itoa(i)
 	}
 	owners := []string{"i1", "i2", "victim"}
 	stores := map[string]*Store{}

@@ -32,6 +32,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// fresh is base made unique to this run, so -count=N reuses no rows.
+func fresh(base string) string {
+	return base + "_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+}
+
 func open(t *testing.T, owner string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn, owner)
@@ -43,15 +48,17 @@ func open(t *testing.T, owner string) *Store {
 }
 
 func TestLoadSave(t *testing.T) {
+	n0 := fresh("rt-none")
+	n1 := fresh("rt")
 	s := open(t, "a")
-	if b, err := s.Load("rt-none"); b != nil || err != nil {
+	if b, err := s.Load(n0); b != nil || err != nil {
 		t.Fatalf("missing doc: %q, %v", b, err)
 	}
 	for _, v := range []string{`{"uid":1}`, `{"uid":2,"x":"\u00e9"}`} {
-		if err := s.Save("rt", []byte(v)); err != nil {
+		if err := s.Save(n1, []byte(v)); err != nil {
 			t.Fatal(err)
 		}
-		b, err := s.Load("rt")
+		b, err := s.Load(n1)
 		if err != nil || string(b) != v {
 			t.Fatalf("Load = %q, %v; want %q", b, err, v)
 		}
@@ -62,10 +69,11 @@ func TestConcurrentOpen(t *testing.T) {
 	ctx := context.Background()
 	// A fresh database, so the schema really is created by the racers.
 	admin := open(t, "admin")
-	if _, err := admin.pool.Exec(ctx, `CREATE DATABASE racers`); err != nil {
+	db := fresh("racers")
+	if _, err := admin.pool.Exec(ctx, `CREATE DATABASE `+db); err != nil {
 		t.Fatal(err)
 	}
-	racers := strings.Replace(dsn, "/postgres?", "/racers?", 1)
+	racers := strings.Replace(dsn, "/postgres?", "/"+db+"?", 1)
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
@@ -99,33 +107,35 @@ func TestOpenBadDSNHidesPassword(t *testing.T) {
 }
 
 func TestLease(t *testing.T) {
+	n0 := fresh("box")
 	ctx := context.Background()
 	a, b := open(t, "a"), open(t, "b")
-	ok, err := a.Acquire(ctx, "box", "a", time.Minute)
+	ok, err := a.Acquire(ctx, n0, "a", time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("a first: %v %v", ok, err)
 	}
-	if ok, err := b.Acquire(ctx, "box", "b", time.Minute); err != nil || ok {
+	if ok, err := b.Acquire(ctx, n0, "b", time.Minute); err != nil || ok {
 		t.Fatalf("b while a holds: %v %v", ok, err)
 	}
-	if ok, err := a.Acquire(ctx, "box", "a", time.Minute); err != nil || !ok {
+	if ok, err := a.Acquire(ctx, n0, "a", time.Minute); err != nil || !ok {
 		t.Fatalf("a renews: %v %v", ok, err)
 	}
-	if err := b.Release(ctx, "box", "b"); err != nil { // not b's: no effect
+	if err := b.Release(ctx, n0, "b"); err != nil { // not b's: no effect
 		t.Fatal(err)
 	}
-	if ok, _ := b.Acquire(ctx, "box", "b", time.Minute); ok {
+	if ok, _ := b.Acquire(ctx, n0, "b", time.Minute); ok {
 		t.Fatal("b's Release freed a's lease")
 	}
-	if err := a.Release(ctx, "box", "a"); err != nil {
+	if err := a.Release(ctx, n0, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := b.Acquire(ctx, "box", "b", time.Minute); err != nil || !ok {
+	if ok, err := b.Acquire(ctx, n0, "b", time.Minute); err != nil || !ok {
 		t.Fatalf("b after release: %v %v", ok, err)
 	}
 }
 
 func TestLeaseExclusiveRace(t *testing.T) {
+	n0 := fresh("race")
 	ctx := context.Background()
 	s := open(t, "x")
 	var wg sync.WaitGroup
@@ -135,7 +145,7 @@ func TestLeaseExclusiveRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.Acquire(ctx, "race", "o"+strconv.Itoa(i), time.Minute)
+			ok, err := s.Acquire(ctx, n0, "o"+strconv.Itoa(i), time.Minute)
 			if err != nil {
 				t.Error(err)
 			}
@@ -153,49 +163,51 @@ func TestLeaseExclusiveRace(t *testing.T) {
 }
 
 func TestLeaseExpiryAndFencedSave(t *testing.T) {
+	n0 := fresh("exp")
 	ctx := context.Background()
 	a, b := open(t, "a"), open(t, "b")
-	if ok, _ := a.Acquire(ctx, "exp", "a", 300*time.Millisecond); !ok {
+	if ok, _ := a.Acquire(ctx, n0, "a", 300*time.Millisecond); !ok {
 		t.Fatal("a did not get the lease")
 	}
-	if err := a.Save("exp", []byte("1")); err != nil {
+	if err := a.Save(n0, []byte("1")); err != nil {
 		t.Fatalf("holder's Save: %v", err)
 	}
-	if err := b.Save("exp", []byte("b")); !errors.Is(err, ErrLeaseLost) {
+	if err := b.Save(n0, []byte("b")); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("b's Save while a holds: %v, want ErrLeaseLost", err)
 	}
 	time.Sleep(400 * time.Millisecond)
-	if ok, err := b.Acquire(ctx, "exp", "b", time.Minute); err != nil || !ok {
+	if ok, err := b.Acquire(ctx, n0, "b", time.Minute); err != nil || !ok {
 		t.Fatalf("b after expiry: %v %v", ok, err)
 	}
-	if err := a.Save("exp", []byte("2")); !errors.Is(err, ErrLeaseLost) {
+	if err := a.Save(n0, []byte("2")); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("a's Save after losing the lease: %v, want ErrLeaseLost", err)
 	}
-	if got, _ := b.Load("exp"); string(got) != "1" {
+	if got, _ := b.Load(n0); string(got) != "1" {
 		t.Fatalf("doc = %q, want a's last saved 1", got)
 	}
-	if ok, _ := a.Acquire(ctx, "exp", "a", time.Minute); ok {
+	if ok, _ := a.Acquire(ctx, n0, "a", time.Minute); ok {
 		t.Fatal("a took back b's unexpired lease")
 	}
 }
 
 func TestLock(t *testing.T) {
+	n0 := fresh("doc")
 	a := open(t, "a")
-	unlock, err := a.Lock("doc")
+	unlock, err := a.Lock(n0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Same owner, another run: still refused.
-	if _, err := a.Lock("doc"); !errors.Is(err, ErrLocked) {
+	if _, err := a.Lock(n0); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Lock: %v, want ErrLocked", err)
 	}
 	// The run lock is not the mailbox lease.
-	if ok, _ := a.Acquire(context.Background(), "doc", "a", time.Minute); !ok {
+	if ok, _ := a.Acquire(context.Background(), n0, "a", time.Minute); !ok {
 		t.Fatal("Lock blocked the lease")
 	}
 	unlock()
 	unlock()
-	u2, err := a.Lock("doc")
+	u2, err := a.Lock(n0)
 	if err != nil {
 		t.Fatalf("Lock after unlock: %v", err)
 	}
