@@ -18,6 +18,13 @@ if [ "$(id -u)" = 0 ] && ! id vmail >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin vmail
 fi
 
+# pgstore's tests start a private PostgreSQL from Debian's server binaries.
+if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+  echo "== installing PostgreSQL"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+fi
+
 bash scripts/servers.sh # Cyrus and Courier, beside Dovecot
 
 echo "== go vet"
