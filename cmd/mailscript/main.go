@@ -35,6 +35,7 @@ Usage:
   mailscript demo [flags]                 triage 200 generated messages on an in-process server
   mailscript test --mailbox PATH FILE     run a script against a copy of an mbox or Maildir
   mailscript sieve check|test ...         check Sieve scripts; test one on a message (mailscript sieve help)
+  mailscript watch [flags] FILE           run FILE's watchers (require "watch") as a service
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
@@ -90,6 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.testCmd(args[1:])
 	case "sieve":
 		return c.sieveCmd(args[1:])
+	case "watch":
+		return c.watchCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailscript", Version)
 		return 0
