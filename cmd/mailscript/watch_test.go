@@ -240,3 +240,75 @@ func TestWatchServiceIdleReconnectReloadStop(t *testing.T) {
 		t.Fatalf("log lacks handle events with mailbox and uid:\n%s", stderr())
 	}
 }
+
+func TestWatchRulesOnePassFlagsNewMail(t *testing.T) {
+	e := newWatchEnv(t, "watchrules")
+	e.appendMsg(t, "urgent")
+	e.appendMsg(t, "later")
+	e.script = write(t, "rules.lua", `
+local account, watch = require("account"), require("watch")
+local acct = account.connect{host = "127.0.0.1", port = tonumber(os.getenv("IMAP_PORT")),
+  user = os.getenv("IMAP_USER"), password = account.secret("env:IMAP_PASSWORD")}
+watch.rules(acct, {"INBOX"}, {{name = "urgent", match = {subject = "urgent"}, flag = "\\Flagged"}})
+`)
+	cmd := exec.Command(bin, "run", e.script)
+	cmd.Env = e.env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c := e.srv.Dial(t, e.user)
+	defer c.Close()
+	if _, _, err := c.Select(context.Background(), "INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	_, v, err := c.UID(context.Background(), "SEARCH", "FLAGGED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(v); got != "[1]" {
+		t.Fatalf("flagged UIDs %s, want only 1", got)
+	}
+}
+
+func TestWatchHandlerErrorIsLoggedAndRetried(t *testing.T) {
+	e := newWatchEnv(t, "watcherr")
+	marker := filepath.Join(t.TempDir(), "failed-once")
+	e.script = write(t, "err.lua", `
+local account, watch = require("account"), require("watch")
+local acct = account.connect{host = "127.0.0.1", port = tonumber(os.getenv("IMAP_PORT")),
+  user = os.getenv("IMAP_USER"), password = account.secret("env:IMAP_PASSWORD")}
+watch.on(acct, {"INBOX"}, function(mbox, new)
+  if not io.open("`+marker+`") then
+    io.open("`+marker+`", "w"):close()
+    error("handler broke")
+  end
+  local f = assert(io.open(os.getenv("HANDLED"), "a"))
+  for _, m in ipairs(new) do f:write("INBOX ", m.uid, " ", m.subject, "\n") end
+  f:close()
+end)
+`)
+	e.appendMsg(t, "first")
+	cmd := exec.Command(bin, "watch", "--log-format", "json", "--state", e.state, e.script)
+	cmd.Env = e.env()
+	errb := &syncBuf{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "the handler error logged", func() bool {
+		return strings.Contains(errb.String(), `"error":"`) && strings.Contains(errb.String(), "handler broke")
+	}, errb.String)
+	if !strings.Contains(errb.String(), `"msg":"handler failed","account":"`+e.user+`@127.0.0.1","mailbox":"INBOX","event":"handle","uid":"1:1"`) {
+		t.Fatalf("the error line lacks account, mailbox or uid:\n%s", errb.String())
+	}
+	e.appendMsg(t, "second") // the service goes on; the failed message comes again
+	got := e.waitHandled(t, 2, errb.String)
+	if strings.Join(got, ",") != "INBOX 1 first,INBOX 2 second" {
+		t.Fatalf("handled %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGINT: %v\n%s", err, errb.String())
+	}
+}
