@@ -15,14 +15,17 @@ type WatchMetrics struct {
 	mu                       sync.Mutex
 	handled, errors, reconns uint64
 	connected                map[[2]string]bool // account, mailbox
-	buckets                  []uint64           // counts per latencyBounds, then +Inf
+	downSince                map[[2]string]time.Time
+	grace                    map[[2]string]time.Duration // the watcher's backoff_max
+	everUp                   map[[2]string]bool          // a first connect is no reconnect
+	buckets                  []uint64                    // counts per latencyBounds, then +Inf
 	latencySum               float64
 	latencyCount             uint64
 }
 
 var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-func (m *WatchMetrics) setConnected(account, mailbox string, up bool) {
+func (m *WatchMetrics) setConnected(account, mailbox string, up bool, grace time.Duration) {
 	if m == nil {
 		return
 	}
@@ -30,10 +33,20 @@ func (m *WatchMetrics) setConnected(account, mailbox string, up bool) {
 	defer m.mu.Unlock()
 	if m.connected == nil {
 		m.connected = map[[2]string]bool{}
+		m.downSince = map[[2]string]time.Time{}
+		m.grace = map[[2]string]time.Duration{}
+		m.everUp = map[[2]string]bool{}
 	}
 	k := [2]string{account, mailbox}
-	if was, seen := m.connected[k]; up && seen && !was {
+	m.grace[k] = grace
+	if !up && (m.connected[k] || m.downSince[k].IsZero()) {
+		m.downSince[k] = time.Now()
+	}
+	if up && !m.connected[k] && m.everUp[k] {
 		m.reconns++
+	}
+	if up {
+		m.everUp[k] = true
 	}
 	m.connected[k] = up
 }
@@ -64,16 +77,17 @@ func (m *WatchMetrics) handlerError() {
 	m.mu.Unlock()
 }
 
-// Healthy says whether every watcher is connected; a watcher in its
-// backoff counts as down only after grace (the caller's backoff_max).
-func (m *WatchMetrics) Healthy() bool {
+// Healthy says whether every watcher is connected or within its backoff:
+// down for less than its backoff_max (a reconnect should have come by
+// then).
+func (m *WatchMetrics) Healthy(now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.connected) == 0 {
 		return false
 	}
-	for _, up := range m.connected {
-		if !up {
+	for k, up := range m.connected {
+		if !up && now.Sub(m.downSince[k]) >= m.grace[k] {
 			return false
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/mailscript/mailscript/runtime"
 	"github.com/mailscript/mailscript/stdlib"
@@ -59,7 +60,7 @@ func (c *cli) watchCmd(args []string) int {
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-			if metrics.Healthy() {
+			if metrics.Healthy(time.Now()) {
 				fmt.Fprintln(w, "ok")
 				return
 			}
