@@ -174,7 +174,7 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 			defer func() { done <- struct{}{} }()
 			acct := w.a.user + "@" + w.a.host
 			mode.Metrics.setConnected(acct, w.mbox.name, false, w.timers.backoffMax)
-			idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, func(up bool) {
+			idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, w.timers.replyDeadline, func(up bool) {
 				mode.Metrics.setConnected(acct, w.mbox.name, up, w.timers.backoffMax)
 				if up {
 					log.Info("connected", "event", "connect", "account", acct, "mailbox", w.mbox.name)
