@@ -44,6 +44,7 @@ type watcher struct {
 type watchSet struct {
 	store Store
 	list  []*watcher
+	seen  map[string]int // registrations per state document name
 }
 
 const watchRegistryKey = "mailscript.watch"
@@ -61,7 +62,7 @@ func watchSetOf(L *lua.LState) *watchSet {
 // watch.rules(acct, mailboxes, rules [, opts]) register watchers; they run
 // after the script's top level returns (see [RunWatchers]).
 func openWatch(L *lua.LState, store Store) int {
-	ws := &watchSet{store: store}
+	ws := &watchSet{store: store, seen: map[string]int{}}
 	ud := L.NewUserData()
 	ud.Value = ws
 	L.G.Registry.RawSetString(watchRegistryKey, ud)
@@ -72,8 +73,13 @@ func openWatch(L *lua.LState, store Store) int {
 		boxes.ForEach(func(_, v lua.LValue) {
 			name := lua.LVAsString(v)
 			m := &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
-			ws.list = append(ws.list, &watcher{a: a, mbox: m, handler: handler, timers: timers,
-				doc: fmt.Sprintf("watch-%s@%s:%d-%s", a.user, a.host, a.port, name)})
+			// a second watcher of the same mailbox keeps its own progress
+			doc := fmt.Sprintf("watch-%s@%s:%d-%s", a.user, a.host, a.port, name)
+			ws.seen[doc]++
+			if n := ws.seen[doc]; n > 1 {
+				doc += fmt.Sprintf("#%d", n)
+			}
+			ws.list = append(ws.list, &watcher{a: a, mbox: m, handler: handler, timers: timers, doc: doc})
 		})
 	}
 	mod := L.NewTable()

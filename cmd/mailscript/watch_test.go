@@ -312,3 +312,38 @@ end)
 		t.Fatalf("after SIGINT: %v\n%s", err, errb.String())
 	}
 }
+
+func TestWatchOnePassHandlerErrorExitsOneAndKeepsState(t *testing.T) {
+	e := newWatchEnv(t, "watchpasserr")
+	e.appendMsg(t, "m0")
+	e.script = write(t, "fail.lua", watchScript+`
+if os.getenv("FAIL") then
+  watch.on(acct, {"INBOX"}, function() error("refused by the handler") end)
+end
+`)
+	run := func(fail bool) (string, int) {
+		cmd := exec.Command(bin, "run", e.script)
+		cmd.Env = e.env()
+		if fail {
+			cmd.Env = append(cmd.Env, "FAIL=1")
+		}
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	// two watchers of INBOX, each with its own progress: the second fails
+	out, code := run(true)
+	if code != 1 || !strings.Contains(out, "refused by the handler") {
+		t.Fatalf("a failed handler: exit %d\n%s", code, out)
+	}
+	if got := e.handled(t); len(got) != 1 {
+		t.Fatalf("handled %q", got)
+	}
+	// the failed one hands UID 1 again; the first has it already
+	out, code = run(true)
+	if code != 1 || len(e.handled(t)) != 1 {
+		t.Fatalf("rerun: exit %d, handled %q\n%s", code, e.handled(t), out)
+	}
+	if out, code = run(false); code != 0 || len(e.handled(t)) != 1 {
+		t.Fatalf("without the failing watcher: exit %d, handled %q\n%s", code, e.handled(t), out)
+	}
+}
