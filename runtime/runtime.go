@@ -97,6 +97,9 @@ type Options struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives the runtime's own events; nil discards them.
 	Logger *slog.Logger
+	// Watch, if set, says how the watchers of require("watch") run after
+	// the script's top level (nil: one catch-up pass).
+	Watch *stdlib.WatchMode
 	// Audit receives CPython's audit events (imaplib.open, imaplib.send,
 	// poplib.connect, poplib.putline), secrets redacted.
 	Audit func(event string, args ...any)
@@ -266,6 +269,13 @@ func (rt *Runtime) RunString(ctx context.Context, name, src string, args ...stri
 	rt.opts.Logger.Debug("run", "script", name, "dry_run", rt.opts.DryRun, "sandbox", rt.opts.Sandbox)
 	L.Push(L.NewFunctionFromProto(proto))
 	err = L.PCall(0, lua.MultRet, L.NewFunction(traceback))
+	if err == nil {
+		mode := stdlib.WatchMode{Logger: rt.opts.Logger}
+		if rt.opts.Watch != nil {
+			mode = *rt.opts.Watch
+		}
+		err = stdlib.RunWatchers(L, mode)
+	}
 	res = &Result{Plan: env.Plan(), Reports: env.Reports(), Run: env.Run}
 	if le := env.LimitErr(); le != nil {
 		return res, limitError(name, err, le)

@@ -57,7 +57,7 @@ func acctWatch(L *lua.LState) int {
 		w := &watched{mbox: m, next: m.uidNextOf(L, ctx, st)}
 		list = append(list, w)
 		i := len(list) - 1
-		idlers.Go(func() { idleLoop(ctx, a, m.server, i, events) })
+		idlers.Go(func() { idleLoop(ctx, a, m.server, i, events, idleFor, time.Minute, 0, nil) })
 	})
 	for {
 		select {
@@ -119,8 +119,13 @@ func acctWatch(L *lua.LState) int {
 func itoa(n uint32) string { return lua.LNumber(n).String() }
 
 // idleLoop keeps one IDLE on mailbox and signals i on every EXISTS; it
-// reconnects with backoff (1 s doubling to 1 min) after failures.
-func idleLoop(ctx context.Context, a *account, mailbox string, i int, events chan<- int) {
+// reconnects with backoff (1 s doubling to backoffMax) after failures;
+// each IDLE lasts renew, and DONE must be answered within deadline (0: no
+// limit).
+func idleLoop(ctx context.Context, a *account, mailbox string, i int, events chan<- int, renew, backoffMax, deadline time.Duration, up func(bool)) {
+	if up == nil {
+		up = func(bool) {}
+	}
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := func() error {
@@ -136,12 +141,14 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 				return &imap.Error{Kind: imap.KindError, Text: "cannot watch " + mailbox + ": " + res.Status.Text}
 			}
 			backoff = time.Second
+			up(true)
+			defer up(false)
 			select { // mail may have come while we connected
 			case events <- i:
 			default:
 			}
 			for ctx.Err() == nil {
-				idler, err := c.Idle(ctx, idleFor)
+				idler, err := c.Idle(ctx, renew)
 				if err != nil {
 					return err
 				}
@@ -161,7 +168,15 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 						}
 					}
 				}
-				if err := idler.Done(ctx); err != nil {
+				// DONE unanswered within the deadline: a dead connection
+				// (a NAT that dropped it silently)
+				dctx, cancel := ctx, context.CancelFunc(func() {})
+				if deadline > 0 {
+					dctx, cancel = context.WithTimeout(ctx, deadline)
+				}
+				err = idler.Done(dctx)
+				cancel()
+				if err != nil {
 					return err
 				}
 				// what came between DONE and its reply (Courier reports
@@ -184,6 +199,6 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 		case <-ctx.Done():
 			return
 		}
-		backoff = min(2*backoff, time.Minute)
+		backoff = min(2*backoff, backoffMax)
 	}
 }

@@ -37,6 +37,7 @@ Usage:
   mailscript sieve check|test|run ...     check Sieve scripts; test one on a message; run one over IMAP (mailscript sieve help)
   mailscript login NAME [flags]           sign in with OAuth 2.0 (Gmail, Microsoft 365, ...) and store the refresh token
   mailscript trust HOST[:PORT] [--pin]    show a server's certificate chain and fingerprint; pin it
+  mailscript watch [flags] FILE           run FILE's watchers (require "watch") as a service
   mailscript version                      print the version
 
 Run "mailscript COMMAND --help" for a command's flags.
@@ -96,6 +97,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.loginCmd(args[1:])
 	case "trust":
 		return c.trustCmd(args[1:])
+	case "watch":
+		return c.watchCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailscript", Version)
 		return 0

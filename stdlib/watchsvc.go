@@ -1,0 +1,352 @@
+package stdlib
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/protocol/imap"
+)
+
+// WatchMode says what happens to the watchers a script registered with
+// require("watch") once its top level returns.
+type WatchMode struct {
+	// Service: after the catch-up, IDLE on every mailbox and handle new
+	// mail until Stop is closed. Otherwise one catch-up pass, then return.
+	Service bool
+	Stop    <-chan struct{}
+	Logger  *slog.Logger  // nil: discard
+	Metrics *WatchMetrics // nil: none kept
+}
+
+// watchTimers are watch.md's per-watcher timers.
+type watchTimers struct {
+	idleRenew, replyDeadline, pollInterval, backoffMax time.Duration
+}
+
+// watcher is one mailbox of one watch.on.
+type watcher struct {
+	a       *account
+	mbox    *mailbox
+	handler *lua.LFunction
+	timers  watchTimers
+	doc     string // state document name
+}
+
+type watchSet struct {
+	store Store
+	list  []*watcher
+	seen  map[string]int // registrations per state document name
+}
+
+const watchRegistryKey = "mailscript.watch"
+
+func watchSetOf(L *lua.LState) *watchSet {
+	ud, ok := L.G.Registry.RawGetString(watchRegistryKey).(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	ws, _ := ud.Value.(*watchSet)
+	return ws
+}
+
+// openWatch is the watch module: watch.on(acct, mailboxes, fn [, opts]) and
+// watch.rules(acct, mailboxes, rules [, opts]) register watchers; they run
+// after the script's top level returns (see [RunWatchers]).
+func openWatch(L *lua.LState, store Store) int {
+	ws := &watchSet{store: store, seen: map[string]int{}}
+	ud := L.NewUserData()
+	ud.Value = ws
+	L.G.Registry.RawSetString(watchRegistryKey, ud)
+	register := func(L *lua.LState, handler *lua.LFunction) {
+		a := checkAccount(L, 1)
+		boxes := L.CheckTable(2)
+		timers := watchTimersOf(L, L.OptTable(4, L.NewTable()))
+		boxes.ForEach(func(_, v lua.LValue) {
+			name := lua.LVAsString(v)
+			m := &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
+			// a second watcher of the same mailbox keeps its own progress
+			doc := fmt.Sprintf("watch-%s@%s:%d-%s", a.user, a.host, a.port, name)
+			ws.seen[doc]++
+			if n := ws.seen[doc]; n > 1 {
+				doc += fmt.Sprintf("#%d", n)
+			}
+			ws.list = append(ws.list, &watcher{a: a, mbox: m, handler: handler, timers: timers, doc: doc})
+		})
+	}
+	mod := L.NewTable()
+	L.SetFuncs(mod, map[string]lua.LGFunction{
+		"on": func(L *lua.LState) int {
+			register(L, L.CheckFunction(3))
+			return 0
+		},
+		"rules": func(L *lua.LState) int {
+			rt := L.CheckTable(3)
+			apply := L.NewFunction(func(L *lua.LState) int {
+				L.Push(L.GetGlobal("require"))
+				L.Push(lua.LString("rules"))
+				L.Call(1, 1)
+				rules := L.Get(-1)
+				L.Pop(1)
+				L.Push(L.GetField(rules, "apply"))
+				L.Push(L.Get(1))
+				L.Push(rt)
+				L.Call(2, 0)
+				return 0
+			})
+			register(L, apply)
+			return 0
+		},
+	})
+	L.Push(mod)
+	return 1
+}
+
+func watchTimersOf(L *lua.LState, o *lua.LTable) watchTimers {
+	t := watchTimers{idleRenew: 25 * time.Minute, replyDeadline: time.Minute, pollInterval: time.Minute, backoffMax: 5 * time.Minute}
+	secs := func(key string, d *time.Duration) {
+		switch v := o.RawGetString(key).(type) {
+		case lua.LNumber:
+			if v <= 0 {
+				L.ArgError(4, key+" must be positive")
+			}
+			*d = time.Duration(float64(v) * float64(time.Second))
+		case *lua.LNilType:
+		default:
+			L.ArgError(4, key+" must be a number of seconds")
+		}
+	}
+	secs("idle_renew", &t.idleRenew)
+	secs("reply_deadline", &t.replyDeadline)
+	secs("poll_interval", &t.pollInterval)
+	secs("backoff_max", &t.backoffMax)
+	env := func(name string, d *time.Duration) {
+		if s := os.Getenv(name); s != "" {
+			v, err := time.ParseDuration(s)
+			if err != nil || v <= 0 {
+				L.RaiseError("%s=%q: not a positive Go duration", name, s)
+			}
+			*d = v
+		}
+	}
+	env("MAILSCRIPT_WATCH_IDLE_RENEW", &t.idleRenew)
+	env("MAILSCRIPT_WATCH_DEADLINE", &t.replyDeadline)
+	return t
+}
+
+// watchState is a watcher's state document.
+type watchState struct {
+	UIDValidity int64  `json:"uidvalidity"`
+	LastUID     uint32 `json:"last_uid"`
+}
+
+// RunWatchers runs the watchers the script registered, if any: a
+// catch-up pass over every watched mailbox, then, in a service, IDLE
+// until mode.Stop is closed. A handler's error is logged and kept for
+// the pass's result; the service goes on.
+func RunWatchers(L *lua.LState, mode WatchMode) error {
+	ws := watchSetOf(L)
+	if ws == nil || len(ws.list) == 0 {
+		return nil
+	}
+	log := mode.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var firstErr error
+	for _, w := range ws.list {
+		if err := w.catchUp(L, ws.store, log, mode.Metrics, time.Now()); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if !mode.Service {
+		return firstErr
+	}
+	ctx, cancel := context.WithCancel(bindings.Ctx(L))
+	defer cancel()
+	events := make(chan int, len(ws.list))
+	done := make(chan struct{})
+	n := len(ws.list)
+	for i, w := range ws.list {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			acct := w.a.user + "@" + w.a.host
+			mode.Metrics.setConnected(acct, w.mbox.name, false, w.timers.backoffMax)
+			idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, w.timers.replyDeadline, func(up bool) {
+				mode.Metrics.setConnected(acct, w.mbox.name, up, w.timers.backoffMax)
+				if up {
+					log.Info("connected", "event", "connect", "account", acct, "mailbox", w.mbox.name)
+				} else if ctx.Err() == nil {
+					log.Warn("disconnected", "event", "disconnect", "account", acct, "mailbox", w.mbox.name)
+				}
+			})
+		}()
+	}
+	defer func() {
+		cancel()
+		for range n {
+			<-done
+		}
+	}()
+	log.Info("watching", "event", "start", "mailboxes", n)
+	for {
+		select {
+		case <-mode.Stop:
+			log.Info("stopping", "event", "stop")
+			return nil
+		case <-ctx.Done():
+			return nil
+		case i := <-events:
+			ws.list[i].catchUp(L, ws.store, log, mode.Metrics, time.Now())
+		}
+	}
+}
+
+// catchUp hands the handler what arrived since the last handled UID (all
+// of the mailbox after a UIDVALIDITY change or without state) and saves
+// the new last UID when the call returns without error.
+func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *WatchMetrics, seen time.Time) (err error) {
+	a, ctx := w.a, bindings.Ctx(L)
+	log = log.With("account", a.user+"@"+a.host, "mailbox", w.mbox.name)
+	logged := false
+	defer func() {
+		if err != nil && !logged {
+			log.Error("catch-up failed", "event", "handle", "outcome", "error", "error", err.Error())
+		}
+	}()
+	// errors of the account library are raised; catch them as errors
+	var st watchState
+	var fresh []uint32
+	var uidValidity int64
+	var msgs *lua.LTable
+	collect := func(L *lua.LState) int {
+		fresh, msgs = nil, nil
+		raw, err := store.Load(w.doc)
+		if err != nil {
+			L.RaiseError("state %s: %v", w.doc, err)
+		}
+		if raw != nil {
+			if err := json.Unmarshal(raw, &st); err != nil {
+				L.RaiseError("state %s: %v", w.doc, err)
+			}
+		}
+		// selected and NOOP first: the STATUS of the selected mailbox
+		// reports the session's view, which a NOOP brings up to date
+		w.mbox.use(L, &imap.Command{Name: "NOOP"})
+		_, ss, err := a.c.Status(ctx, w.mbox.server, "(UIDNEXT UIDVALIDITY)")
+		if err != nil {
+			bindings.Raise(L, err)
+		}
+		uidValidity = ss.UIDValidity
+		last := st.LastUID
+		if st.UIDValidity != uidValidity {
+			last = 0
+		}
+		if ss.UIDNext > 0 && uint32(ss.UIDNext) <= last+1 {
+			return 0 // nothing new
+		}
+		cmd := &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(last+1) + ":*")}}
+		if err := a.c.Execute(ctx, cmd); err != nil {
+			bindings.Raise(L, err)
+		}
+		uids, _ := imap.DecodeSearch(cmd.Untagged)
+		for _, u := range uids {
+			if u > last {
+				fresh = append(fresh, u)
+			}
+		}
+		if len(fresh) == 0 {
+			return 0
+		}
+		fresh = normalize(fresh)
+		got, err := a.fetchAll(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
+		if err != nil {
+			bindings.Raise(L, err)
+		}
+		msgs = L.CreateTable(len(got), 0)
+		for _, m := range got {
+			msgs.Append(messageTable(L, m))
+		}
+		return 0
+	}
+	perr := protect(L, collect)
+	if perr != nil && ctx.Err() == nil {
+		// the main connection may have died with the watch's (a server
+		// restart, a kick): once more on a new one
+		log.Warn("catch-up failed; reconnecting", "event", "reconnect", "error", errText(L, perr))
+		if rerr := a.reconnect(ctx); rerr != nil {
+			return rerr
+		}
+		perr = protect(L, collect)
+	}
+	if perr != nil {
+		return errors.New(errText(L, perr))
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	uids := fmt.Sprintf("%d:%d", fresh[0], fresh[len(fresh)-1])
+	ud := L.NewUserData()
+	ud.Value = w.mbox
+	L.SetMetatable(ud, L.GetTypeMetatable(mailboxType))
+	L.Push(w.handler)
+	L.Push(ud)
+	L.Push(msgs)
+	if err := L.PCall(2, 0, nil); err != nil {
+		// not saved: the same messages come again next time
+		log.Error("handler failed", "event", "handle", "uid", uids, "outcome", "error", "error", errText(L, err))
+		logged = true
+		met.handlerError()
+		return err
+	}
+	if perr := protect(L, func(L *lua.LState) int { a.sync(L); return 0 }); perr != nil {
+		return errors.New(errText(L, perr)) // the handler's queued actions failed: not handled
+	}
+	b, _ := json.Marshal(watchState{UIDValidity: uidValidity, LastUID: fresh[len(fresh)-1]})
+	if err := store.Save(w.doc, b); err != nil {
+		return fmt.Errorf("state %s: %w", w.doc, err)
+	}
+	met.handledN(len(fresh), time.Since(seen))
+	log.Info("handled", "event", "handle", "uid", uids, "messages", len(fresh), "outcome", "ok")
+	return nil
+}
+
+// protect calls fn, returning what it raises as an error.
+func protect(L *lua.LState, fn lua.LGFunction) error {
+	L.Push(L.NewFunction(fn))
+	return L.PCall(0, 0, nil)
+}
+
+// errText is err's message: a raised value's tostring, without the
+// traceback.
+func errText(L *lua.LState, err error) string {
+	msg := err.Error()
+	if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
+		msg = L.ToStringMeta(ae.Object).String()
+	}
+	if i := strings.Index(msg, "\nstack traceback:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// reconnect replaces the account's main connection with a new one.
+func (a *account) reconnect(ctx context.Context) error {
+	c, err := a.redial(ctx)
+	if err != nil {
+		return err
+	}
+	old := a.c
+	a.c, a.selected, a.readonly, a.stale = c, "", false, false
+	a.env.Untrack(old)
+	old.Close()
+	return nil
+}
