@@ -21,15 +21,10 @@ import (
 // service. SIGTERM/SIGINT end it after the running handler (exit 0);
 // SIGHUP runs the script again with new watchers, state kept.
 func (c *cli) watchCmd(args []string) int {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+	fs := c.flags("watch", "FILE", "Run FILE's watch.on/watch.rules watchers as a service.", nil)
 	logFormat := fs.String("log-format", "text", "log format: text or json (one JSON object per line)")
 	status := fs.String("status", "", "serve /healthz and /metrics on this address (e.g. 127.0.0.1:9110)")
 	stateDir := fs.String("state", stdlib.DefaultStateDir(), "keep the last handled UIDs in this folder")
-	fs.Usage = func() {
-		fmt.Fprint(c.stderr, "Usage: mailscript watch [flags] FILE\n\nRun FILE's watch.on/watch.rules watchers as a service.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
