@@ -14,7 +14,6 @@ import (
 
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/internal/servers"
-	"github.com/mailscript/mailscript/protocol/pop3"
 	"github.com/mailscript/mailscript/runtime"
 )
 
@@ -34,16 +33,8 @@ func seedPOP3(t *testing.T, srv *servers.Server, name string, n int) (string, []
 func remaining(t *testing.T, srv *servers.Server, user string) [][]byte {
 	t.Helper()
 	ctx := context.Background()
-	c, err := pop3.Dial(ctx, servers.Addr(srv.POP3), &pop3.Options{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := srv.DialPOP3(t, user)
 	defer c.Quit(ctx)
-	c.UTF8(ctx) // Courier: else 8-bit headers make a notice of the message
-	c.User(ctx, user)
-	if _, err := c.Pass(ctx, srv.Password); err != nil {
-		t.Fatal(err)
-	}
 	n, _, err := c.Stat(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,6 @@ import (
 	"github.com/mailscript/mailscript/internal/memserver"
 	"github.com/mailscript/mailscript/internal/selfsigned"
 	"github.com/mailscript/mailscript/internal/servers"
-	"github.com/mailscript/mailscript/protocol/pop3"
 )
 
 func TestPlanTableOneLinePerAction(t *testing.T) {
@@ -336,15 +335,8 @@ dofile(arg[1])`)
 func popCount(t *testing.T, srv *servers.Server, user string) int {
 	t.Helper()
 	ctx := context.Background()
-	c, err := pop3.Dial(ctx, servers.Addr(srv.POP3), &pop3.Options{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := srv.DialPOP3(t, user)
 	defer c.Quit(ctx)
-	c.User(ctx, user)
-	if _, err := c.Pass(ctx, srv.Password); err != nil {
-		t.Fatal(err)
-	}
 	n, _, err := c.Stat(ctx)
 	if err != nil {
 		t.Fatal(err)

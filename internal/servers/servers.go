@@ -24,6 +24,7 @@ import (
 	"github.com/mailscript/mailscript/internal/mailgen"
 	"github.com/mailscript/mailscript/internal/mailsrv"
 	"github.com/mailscript/mailscript/protocol/imap"
+	"github.com/mailscript/mailscript/protocol/pop3"
 )
 
 // Quirks is what a test may expect to differ between servers.
@@ -182,6 +183,26 @@ func (s *Server) Dial(t testing.TB, user string) *imap.Client {
 	t.Cleanup(func() { c.Logout(ctx) })
 	if _, err := c.Login(ctx, user, s.Password); err != nil {
 		t.Fatalf("%s: login %s: %v", s.Name, user, err)
+	}
+	return c
+}
+
+// DialPOP3 connects over plain POP3 and logs user in, in UTF8 mode where
+// the server has it (Courier makes a notice of a message with 8-bit
+// headers otherwise). The caller quits: some servers lock the maildrop
+// for as long as a session lasts.
+func (s *Server) DialPOP3(t testing.TB, user string) *pop3.Client {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pop3.Dial(ctx, Addr(s.POP3), &pop3.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.UTF8(ctx)
+	c.User(ctx, user)
+	if _, err := c.Pass(ctx, s.Password); err != nil {
+		c.Quit(ctx)
+		t.Fatalf("%s: POP3 login %s: %v", s.Name, user, err)
 	}
 	return c
 }
