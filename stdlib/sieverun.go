@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -123,19 +122,13 @@ func sieveRun(L *lua.LState, store Store) int {
 		if !o.all && st.UIDValidity == uidvalidity {
 			first = st.LastUID + 1
 		}
-		cmd := &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(strconv.FormatUint(uint64(first), 10) + ":*")}}
+		cmd := searchFrom(first)
 		m.use(L, cmd)
 		if err := cmd.Err(); err != nil {
 			bindings.Raise(L, err)
 		}
-		found, err := imap.DecodeSearch(cmd.Untagged)
-		if err != nil {
+		if uids, err = uidsFrom(cmd, first); err != nil {
 			bindings.Raise(L, err)
-		}
-		for _, u := range normalize(found) {
-			if u >= first { // n:* holds the highest UID even below n
-				uids = append(uids, u)
-			}
 		}
 	} else {
 		uids = given

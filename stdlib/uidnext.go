@@ -32,6 +32,25 @@ func (m *mailbox) highestUIDPlusOne(L *lua.LState, ctx context.Context) (uint32,
 	return next, nil
 }
 
+// searchFrom is UID SEARCH UID first:*, the messages from first on.
+func searchFrom(first uint32) *imap.Command {
+	return &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(first) + ":*")}}
+}
+
+// uidsFrom is the hits of cmd, a searchFrom(first), at or above first,
+// sorted and without repeats: first:* holds the highest UID even when it
+// is below first (RFC 3501 §6.4.8).
+func uidsFrom(cmd *imap.Command, first uint32) ([]uint32, error) {
+	found, err := cmd.Numbers(imap.DefaultMaxExpand)
+	var out []uint32
+	for _, u := range found {
+		if u >= first {
+			out = append(out, u)
+		}
+	}
+	return normalize(out), err
+}
+
 // uidNextOf is st's UIDNEXT, or the fallback when it is absent.
 func (m *mailbox) uidNextOf(L *lua.LState, ctx context.Context, st *imap.StatusData) uint32 {
 	if st != nil && st.UIDNext > 0 {

@@ -71,7 +71,7 @@ func acctWatch(L *lua.LState) int {
 			// when the command began
 			noop := &imap.Command{Name: "NOOP"}
 			w.mbox.use(L, noop)
-			cmd := &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(w.next) + ":*")}}
+			cmd := searchFrom(w.next)
 			if err := a.c.Execute(ctx, cmd); err != nil {
 				if ctx.Err() != nil {
 					L.Push(lua.LNil)
@@ -79,17 +79,10 @@ func acctWatch(L *lua.LState) int {
 				}
 				bindings.Raise(L, err)
 			}
-			uids, _ := imap.DecodeSearch(cmd.Untagged)
-			var fresh []uint32
-			for _, u := range uids {
-				if u >= w.next {
-					fresh = append(fresh, u)
-				}
-			}
+			fresh, _ := uidsFrom(cmd, w.next)
 			if len(fresh) == 0 {
 				continue
 			}
-			fresh = normalize(fresh)
 			w.next = fresh[len(fresh)-1] + 1
 			got, err := a.fetchAll(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
 			if err != nil {

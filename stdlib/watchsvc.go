@@ -253,20 +253,14 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 		if ss.UIDNext > 0 && uint32(ss.UIDNext) <= last+1 {
 			return 0 // nothing new
 		}
-		cmd := &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(last+1) + ":*")}}
+		cmd := searchFrom(last + 1)
 		if err := a.c.Execute(ctx, cmd); err != nil {
 			bindings.Raise(L, err)
 		}
-		uids, _ := imap.DecodeSearch(cmd.Untagged)
-		for _, u := range uids {
-			if u > last {
-				fresh = append(fresh, u)
-			}
-		}
+		fresh, _ = uidsFrom(cmd, last+1)
 		if len(fresh) == 0 {
 			return 0
 		}
-		fresh = normalize(fresh)
 		got, err := a.fetchAll(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
 		if err != nil {
 			bindings.Raise(L, err)
