@@ -222,17 +222,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	}
 	password := ""
 	if src == nil {
-		if o.RawGetString("password") == lua.LNil { // an unset variable: never an empty password sent
-			fail(L, "account.connect: password is nil (an unset variable?); give a string or an account.secret")
-		}
-		pw, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
-		if !ok {
-			fail(L, "account.connect: password must be a string or an account.secret")
-		}
-		if err != nil {
-			fail(L, "account.connect: secret: %v", err)
-		}
-		password = pw
+		password = connectPassword(L, o, host, user, func(format string, args ...any) {
+			fail(L, "account.connect: "+format, args...)
+		})
 	}
 	mode := get("tls")
 	if mode == "" {
@@ -673,4 +665,21 @@ func mbAppend(L *lua.LState) int {
 		L.Push(lua.LNil)
 	}
 	return 1
+}
+
+// connectPassword is o.password for a connection of user to host: a
+// string or an account.secret, resolved now; nil is refused (an unset
+// variable: never an empty password sent). raise reports what is wrong.
+func connectPassword(L *lua.LState, o *lua.LTable, host, user string, raise func(format string, args ...any)) string {
+	if o.RawGetString("password") == lua.LNil {
+		raise("password is nil (an unset variable?); give a string or an account.secret")
+	}
+	pw, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
+	if !ok {
+		raise("password must be a string or an account.secret")
+	}
+	if err != nil {
+		raise("secret: %v", err)
+	}
+	return pw
 }

@@ -65,16 +65,7 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 	if host == "" {
 		popFail(L, "host is required")
 	}
-	if o.RawGetString("password") == lua.LNil {
-		popFail(L, "password is nil (an unset variable?); give a string or an account.secret")
-	}
-	password, ok, err := bindings.SecretValue(o.RawGetString("password"), host, user)
-	if !ok {
-		popFail(L, "password must be a string or an account.secret")
-	}
-	if err != nil {
-		popFail(L, "secret: %v", err)
-	}
+	password := connectPassword(L, o, host, user, func(format string, args ...any) { popFail(L, format, args...) })
 	mode := get("tls")
 	if mode == "" {
 		mode = "implicit"
