@@ -89,7 +89,7 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 	default:
 		popFail(L, "tls must be \"implicit\", \"starttls\" or \"none\"")
 	}
-	cfg, err := env.TLSConfig(bindings.SSLContext(L, o.RawGetString("ssl_context")))
+	cfg, err := env.TLSConfigFor(bindings.SSLContext(L, o.RawGetString("ssl_context")), host)
 	if err != nil {
 		popFail(L, "%v", err)
 	}
