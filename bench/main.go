@@ -68,7 +68,8 @@ type bench struct {
 	only      string
 	tools     []string // name filters (--tools)
 	outDir    string
-	tty       bool // stderr is a terminal: a progress line per workload
+	watch     []watchFigure // WL and WS, for watch.md
+	tty       bool          // stderr is a terminal: a progress line per workload
 }
 
 // wanted says whether --tools lets the named tool run.
@@ -152,7 +153,7 @@ func (b *bench) run(install bool) error {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
 	log("starting Dovecot")
-	if b.srv, err = dovecot.Start(); err != nil {
+	if b.srv, err = dovecot.StartWith(dovecot.Options{Connections: 1500}); err != nil { // WS: 1,100 connections
 		return err
 	}
 	defer b.srv.Stop()
@@ -190,6 +191,8 @@ func (b *bench) workloads() []workload {
 		{"W6", b.w6},
 		{"P", b.parser},
 		{"S1", b.s1},
+		{"WL", b.wl},
+		{"WS", b.ws},
 	}
 }
 
@@ -369,13 +372,16 @@ func measure(cmd *exec.Cmd) (float64, float64, int64, string, error) {
 }
 
 // vmHWM reads a process's peak resident set (KiB) from its status file.
-func vmHWM(path string) int64 {
+func vmHWM(path string) int64 { return statusField(path, "VmHWM:") }
+
+// statusField reads a figure (KiB) of a /proc status file.
+func statusField(path, key string) int64 {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(l, key); ok {
 			f := strings.Fields(v)
 			if len(f) > 0 {
 				n, _ := strconv.ParseInt(f[0], 10, 64)
@@ -845,6 +851,17 @@ func machine() string {
 }
 
 func (b *bench) write(root string, took time.Duration) error {
+	dir := filepath.Join(root, "bench", "results")
+	if b.outDir != "" {
+		dir = b.outDir
+	}
+	os.MkdirAll(dir, 0o755)
+	if err := b.writeWatch(dir); err != nil {
+		return err
+	}
+	if len(b.results) == 0 { // only WL or WS ran
+		return nil
+	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# Benchmarks\n\nRun %s with `go run ./bench%s` in %s.\n\nMachine: %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), map[bool]string{true: " --quick", false: ""}[b.sz.Runs == 1], took.Round(time.Second), machine())
@@ -879,11 +896,6 @@ func (b *bench) write(root string, took time.Duration) error {
 	for _, line := range b.targets() {
 		md.WriteString("- " + line + "\n")
 	}
-	dir := filepath.Join(root, "bench", "results")
-	if b.outDir != "" {
-		dir = b.outDir
-	}
-	os.MkdirAll(dir, 0o755)
 	if err := os.WriteFile(filepath.Join(dir, "latest.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}

@@ -83,6 +83,12 @@ func rawMain(args []string) int {
 		}
 		fmt.Println(n)
 		return 0
+	case "watch":
+		if err := rawWatch(c, r); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
 	default:
 		fmt.Fprintln(os.Stderr, "unknown workload", args[0])
 		return 2
@@ -92,6 +98,76 @@ func rawMain(args []string) int {
 	n, _ := io.Copy(io.Discard, r) // the server closes after LOGOUT
 	fmt.Println(n, "bytes")
 	return 0
+}
+
+// rawWatch is WL's floor: IDLE on INBOX; on each EXISTS, DONE, flag the
+// new messages, print "HANDLED uid" for each, IDLE again. Until killed.
+func rawWatch(c net.Conn, r *bufio.Reader) error {
+	c.SetDeadline(time.Time{})
+	until := func(tag string, each func(string)) error {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(line, tag+" ") {
+				if !strings.HasPrefix(line, tag+" OK") {
+					return fmt.Errorf("%s", line)
+				}
+				return nil
+			}
+			each(line)
+		}
+	}
+	var last uint64 // highest UID handled
+	fmt.Fprintf(c, "s SELECT INBOX\r\n")
+	if err := until("s", func(string) {}); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		if !first { // what came before the first IDLE is handled at once
+			if err := rawIdle(c, r, until); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(c, "f UID FETCH %d:* (UID)\r\n", last+1)
+		var uids []uint64
+		if err := until("f", func(line string) {
+			if i := strings.Index(line, "UID "); i >= 0 {
+				f := strings.FieldsFunc(line[i+4:], func(r rune) bool { return r < '0' || r > '9' })
+				if n, err := strconv.ParseUint(append(f, "")[0], 10, 32); err == nil && n > last {
+					uids = append(uids, n)
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		if len(uids) == 0 {
+			continue
+		}
+		fmt.Fprintf(c, "t UID STORE %d:%d +FLAGS.SILENT (\\Flagged)\r\n", uids[0], uids[len(uids)-1])
+		if err := until("t", func(string) {}); err != nil {
+			return err
+		}
+		for _, u := range uids {
+			fmt.Fprintf(os.Stderr, "HANDLED %d\n", u)
+			last = max(last, u)
+		}
+	}
+}
+
+// rawIdle waits in IDLE for an EXISTS.
+func rawIdle(c net.Conn, r *bufio.Reader, until func(string, func(string)) error) error {
+	io.WriteString(c, "i IDLE\r\n")
+	for news := false; !news; {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		news = strings.HasPrefix(line, "* ") && strings.HasSuffix(line, " EXISTS\r\n")
+	}
+	io.WriteString(c, "DONE\r\n")
+	return until("i", func(string) {})
 }
 
 // chunks cuts a comma-separated UID set into sets of at most 8,000 bytes.

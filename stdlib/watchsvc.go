@@ -266,9 +266,12 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 			bindings.Raise(L, err)
 		}
 		msgs = L.CreateTable(len(got), 0)
+		uids := make([]uint32, 0, len(got))
 		for _, m := range got {
 			msgs.Append(messageTable(L, m))
+			uids = append(uids, m.UID)
 		}
+		newMessages(L, w.mbox, normalize(uids), msgs)
 		return 0
 	}
 	perr := protect(L, collect)

@@ -270,6 +270,48 @@ watch.rules(acct, {"INBOX"}, {{name = "urgent", match = {subject = "urgent"}, fl
 	}
 }
 
+// new is both the array of messages and a set of exactly their UIDs
+// (watch.md): new:flag acts on them and on nothing else.
+func TestWatchNewIsAMessageSet(t *testing.T) {
+	e := newWatchEnv(t, "watchnewset")
+	e.appendMsg(t, "old")
+	e.script = write(t, "first.lua", watchScript)
+	cmd := exec.Command(bin, "run", e.script)
+	cmd.Env = e.env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	e.appendMsg(t, "n1")
+	e.appendMsg(t, "n2")
+	e.script = write(t, "set.lua", `
+local account, watch = require("account"), require("watch")
+local acct = account.connect{host = "127.0.0.1", port = tonumber(os.getenv("IMAP_PORT")),
+  user = os.getenv("IMAP_USER"), password = account.secret("env:IMAP_PASSWORD")}
+watch.on(acct, {"INBOX"}, function(mbox, new)
+  assert(#new == 2 and new[1].subject == "n1", "two messages, in order")
+  new:flag("\\Flagged")
+  assert(new:count() == 2, "count")
+end)
+`)
+	cmd = exec.Command(bin, "run", e.script)
+	cmd.Env = e.env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c := e.srv.Dial(t, e.user)
+	defer c.Close()
+	if _, _, err := c.Select(context.Background(), "INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	_, v, err := c.UID(context.Background(), "SEARCH", "FLAGGED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(v); got != "[2 3]" {
+		t.Fatalf("flagged UIDs %s, want 2 and 3", got)
+	}
+}
+
 func TestWatchHandlerErrorIsLoggedAndRetried(t *testing.T) {
 	e := newWatchEnv(t, "watcherr")
 	marker := filepath.Join(t.TempDir(), "failed-once")

@@ -48,6 +48,9 @@ type Options struct {
 	// (introspection_mode = post; the reply's "active" must be "true" and
 	// its "username" the user logging in). Passwords still work.
 	OAuth2Introspection string
+	// Connections, if set, raises the IMAP connection limits (per user and
+	// in all) from their test defaults of 200 and 512 to this many.
+	Connections int
 }
 
 // Start configures and starts a Dovecot in a new temporary folder (readable
@@ -102,7 +105,7 @@ func StartWith(o Options) (*Server, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "dovecot.conf")
-	text := s.config()
+	text := s.config(max(o.Connections, 200), max(o.Connections, 512))
 	if o.OAuth2Introspection != "" {
 		if text, err = s.oauth2(text, o.OAuth2Introspection); err != nil {
 			return nil, err
@@ -203,7 +206,7 @@ func (s *Server) waitReady(limit time.Duration) error {
 	return nil
 }
 
-func (s *Server) config() string {
+func (s *Server) config(perUser, processes int) string {
 	d := s.Dir
 	return fmt.Sprintf(`# written by internal/dovecot for tests
 base_dir = %[1]s/run
@@ -227,7 +230,7 @@ last_valid_gid = %[3]d
 mail_plugins = quota acl
 protocol imap {
   mail_plugins = $mail_plugins imap_quota imap_acl
-  mail_max_userip_connections = 200
+  mail_max_userip_connections = %[9]d
 }
 protocol pop3 {
   pop3_uidl_format = %%08Xu%%08Xv
@@ -293,12 +296,13 @@ service anvil {
   chroot =
 }
 service imap {
-  process_limit = 512
+  process_limit = %[10]d
 }
 service pop3 {
   process_limit = 512
 }
-`, d, s.uid, s.gid, s.IMAP, s.IMAPS, s.POP3, s.POP3S, Password)
+default_client_limit = %[11]d
+`, d, s.uid, s.gid, s.IMAP, s.IMAPS, s.POP3, s.POP3S, Password, perUser, processes, 2*processes+100)
 }
 
 // oauth2 adds the oauth2 passdb to conf; the static passdb keeps the
