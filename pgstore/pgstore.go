@@ -21,8 +21,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ErrLeaseLost is returned by Save when another owner holds the name's lease.
-var ErrLeaseLost = errors.New("pgstore: lease held by another owner")
+// ErrLeaseLost is returned by Save when another owner holds the name's
+// lease. Its LeaseLost method is how stdlib's watchers recognise it
+// without importing this package.
+var ErrLeaseLost error = leaseLostError{}
+
+type leaseLostError struct{}
+
+func (leaseLostError) Error() string   { return "pgstore: lease held by another owner" }
+func (leaseLostError) LeaseLost() bool { return true }
 
 // ErrLocked is returned by Lock when another run holds the lock.
 var ErrLocked = errors.New("pgstore: locked by another run")
