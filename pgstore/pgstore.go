@@ -173,6 +173,18 @@ func (s *Store) Acquire(ctx context.Context, name, owner string, ttl time.Durati
 	return got == owner, nil
 }
 
+// Holders counts the owners of unexpired leases whose names start with
+// prefix: the live instances, when each keeps a lease of its own there.
+func (s *Store) Holders(ctx context.Context, prefix string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(DISTINCT owner) FROM mailscript_lease
+		WHERE starts_with(name, $1) AND expires > now()`, prefix).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: holders %q: %w", prefix, err)
+	}
+	return n, nil
+}
+
 // Release gives up owner's lease of name; it does nothing if owner does
 // not hold it.
 func (s *Store) Release(ctx context.Context, name, owner string) error {

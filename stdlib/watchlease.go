@@ -96,9 +96,60 @@ func startLeases(L *lua.LState, ws *watchSet, mode WatchMode, log *slog.Logger) 
 	return ls
 }
 
-// round renews the held leases and tries to take the others.
+// leaseCounter is a Leaser that counts the holders of leases named
+// with a prefix; with it each instance takes only its share.
+type leaseCounter interface {
+	Holders(ctx context.Context, prefix string) (int, error)
+}
+
+// memberPrefix names the lease each instance keeps to be counted.
+const memberPrefix = "member:"
+
+// share is how many mailboxes this instance should hold: all of them
+// unless the Leaser counts the live instances.
+func (ls *leases) share(ctx context.Context) int {
+	lc, ok := ls.l.(leaseCounter)
+	if !ok {
+		return len(ls.list)
+	}
+	actx, cancel := context.WithTimeout(ctx, ls.ttl/3)
+	defer cancel()
+	if _, err := ls.l.Acquire(actx, memberPrefix+ls.owner, ls.owner, ls.ttl); err != nil {
+		return len(ls.list)
+	}
+	n, err := lc.Holders(actx, memberPrefix)
+	if err != nil || n < 1 {
+		return len(ls.list)
+	}
+	return (len(ls.list) + n - 1) / n
+}
+
+// round renews the held leases up to this instance's share, gives back
+// the rest (so a new instance gets work) and takes free ones up to it.
 func (ls *leases) round(ctx context.Context) {
+	share, kept := ls.share(ctx), 0
 	for _, wl := range ls.list {
+		wl.mu.Lock()
+		held := wl.held
+		wl.mu.Unlock()
+		if !held {
+			continue
+		}
+		if kept < share {
+			kept++
+			continue
+		}
+		ls.drop(ctx, wl)
+	}
+	for _, wl := range ls.list {
+		wl.mu.Lock()
+		held := wl.held
+		wl.mu.Unlock()
+		if !held {
+			if kept >= share {
+				continue
+			}
+		}
 		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, ls.ttl/3)
 		ok, err := ls.l.Acquire(actx, wl.name, ls.owner, ls.ttl)
@@ -122,6 +173,7 @@ func (ls *leases) round(ctx context.Context) {
 			ls.log.Warn("lease renewal failed", "event", "lease", "state", wl.name, "error", err.Error())
 		}
 		if !was && now {
+			kept++
 			ls.log.Info("lease taken", "event", "lease", "state", wl.name, "outcome", "gained")
 			select {
 			case wl.gained <- struct{}{}:
@@ -130,6 +182,24 @@ func (ls *leases) round(ctx context.Context) {
 		} else if was && !now {
 			ls.log.Warn("lease lost", "event", "lease", "state", wl.name, "outcome", "lost")
 		}
+	}
+}
+
+// drop gives wl back: no handler starts on it again; released now unless
+// a handler runs (then it runs out, which that handler's Save outlives).
+func (ls *leases) drop(ctx context.Context, wl *watchLease) {
+	wl.mu.Lock()
+	wl.held = false
+	if wl.cancel != nil {
+		wl.cancel()
+	}
+	wl.mu.Unlock()
+	ls.log.Info("lease given back", "event", "lease", "state", wl.name, "outcome", "dropped")
+	if wl.busy.TryLock() {
+		rctx, cancel := context.WithTimeout(ctx, ls.ttl/3)
+		ls.l.Release(rctx, wl.name, ls.owner)
+		cancel()
+		wl.busy.Unlock()
 	}
 }
 
@@ -153,6 +223,9 @@ func (ls *leases) stop() {
 				ls.log.Warn("lease release failed", "event", "lease", "state", wl.name, "error", err.Error())
 			}
 		}
+	}
+	if _, ok := ls.l.(leaseCounter); ok {
+		ls.l.Release(ctx, memberPrefix+ls.owner, ls.owner)
 	}
 }
 
