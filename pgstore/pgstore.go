@@ -21,8 +21,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ErrLeaseLost is returned by Save when another owner holds the name's lease.
-var ErrLeaseLost = errors.New("pgstore: lease held by another owner")
+// ErrLeaseLost is returned by Save when another owner holds the name's
+// lease. Its LeaseLost method is how stdlib's watchers recognise it
+// without importing this package.
+var ErrLeaseLost error = leaseLostError{}
+
+type leaseLostError struct{}
+
+func (leaseLostError) Error() string   { return "pgstore: lease held by another owner" }
+func (leaseLostError) LeaseLost() bool { return true }
 
 // ErrLocked is returned by Lock when another run holds the lock.
 var ErrLocked = errors.New("pgstore: locked by another run")
@@ -164,6 +171,18 @@ func (s *Store) Acquire(ctx context.Context, name, owner string, ttl time.Durati
 		return false, fmt.Errorf("pgstore: acquire %q: %w", name, err)
 	}
 	return got == owner, nil
+}
+
+// Holders counts the owners of unexpired leases whose names start with
+// prefix: the live instances, when each keeps a lease of its own there.
+func (s *Store) Holders(ctx context.Context, prefix string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(DISTINCT owner) FROM mailscript_lease
+		WHERE starts_with(name, $1) AND expires > now()`, prefix).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: holders %q: %w", prefix, err)
+	}
+	return n, nil
 }
 
 // Release gives up owner's lease of name; it does nothing if owner does

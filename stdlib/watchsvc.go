@@ -25,6 +25,9 @@ type WatchMode struct {
 	Stop    <-chan struct{}
 	Logger  *slog.Logger  // nil: discard
 	Metrics *WatchMetrics // nil: none kept
+	// LeaseTTL is the mailbox leases' lifetime when the Store is a
+	// [Leaser] (0: DefaultLeaseTTL); see watchlease.go.
+	LeaseTTL time.Duration
 }
 
 // watchTimers are watch.md's per-watcher timers.
@@ -38,7 +41,8 @@ type watcher struct {
 	mbox    *mailbox
 	handler *lua.LFunction
 	timers  watchTimers
-	doc     string // state document name
+	doc     string      // state document name
+	lease   *watchLease // nil: not leased (watchlease.go)
 }
 
 type watchSet struct {
@@ -161,6 +165,8 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ls := startLeases(L, ws, mode, log)
+	defer ls.stop()
 	var firstErr error
 	for _, w := range ws.list {
 		if err := w.catchUp(L, ws.store, log, mode.Metrics, time.Now()); err != nil && firstErr == nil {
@@ -176,8 +182,7 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 	done := make(chan struct{})
 	n := len(ws.list)
 	for i, w := range ws.list {
-		go func() {
-			defer func() { done <- struct{}{} }()
+		go ls.run(ctx, i, done, func(ctx context.Context) {
 			acct := w.a.user + "@" + w.a.host
 			mode.Metrics.setConnected(acct, w.mbox.name, false, w.timers.backoffMax)
 			idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, w.timers.replyDeadline, func(up bool) {
@@ -188,7 +193,7 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 					log.Warn("disconnected", "event", "disconnect", "account", acct, "mailbox", w.mbox.name)
 				}
 			})
-		}()
+		})
 	}
 	defer func() {
 		cancel()
@@ -214,6 +219,10 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 // of the mailbox after a UIDVALIDITY change or without state) and saves
 // the new last UID when the call returns without error.
 func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *WatchMetrics, seen time.Time) (err error) {
+	if !w.lease.enter() {
+		return nil // another instance's mailbox
+	}
+	defer w.lease.exit()
 	a, ctx := w.a, bindings.Ctx(L)
 	log = log.With("account", a.user+"@"+a.host, "mailbox", w.mbox.name)
 	logged := false
@@ -290,6 +299,9 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 	if len(fresh) == 0 {
 		return nil
 	}
+	if !w.lease.may() {
+		return nil // the lease ran short while collecting: not ours to handle
+	}
 	uids := fmt.Sprintf("%d:%d", fresh[0], fresh[len(fresh)-1])
 	ud := L.NewUserData()
 	ud.Value = w.mbox
@@ -309,6 +321,9 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 	}
 	b, _ := json.Marshal(watchState{UIDValidity: uidValidity, LastUID: fresh[len(fresh)-1]})
 	if err := store.Save(w.doc, b); err != nil {
+		if leaseLost(err) {
+			w.lease.lose() // the new owner hands these messages again
+		}
 		return fmt.Errorf("state %s: %w", w.doc, err)
 	}
 	met.handledN(len(fresh), time.Since(seen))

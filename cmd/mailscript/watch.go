@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,9 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/mailscript/mailscript/pgstore"
 	"github.com/mailscript/mailscript/runtime"
 	"github.com/mailscript/mailscript/stdlib"
 )
@@ -24,7 +30,8 @@ func (c *cli) watchCmd(args []string) int {
 	fs := c.flags("watch", "FILE", "Run FILE's watch.on/watch.rules watchers as a service.", nil)
 	logFormat := fs.String("log-format", "text", "log format: text or json (one JSON object per line)")
 	status := fs.String("status", "", "serve /healthz and /metrics on this address (e.g. 127.0.0.1:9110)")
-	stateDir := fs.String("state", stdlib.DefaultStateDir(), "keep the last handled UIDs in this folder")
+	stateDir := fs.String("state", stdlib.DefaultStateDir(), "keep the last handled UIDs in this folder, or in PostgreSQL: a postgres:// DSN or env:NAME holding one (instances sharing it split the mailboxes)")
+	leaseTTL := fs.Duration("lease-ttl", stdlib.DefaultLeaseTTL, "with PostgreSQL state: how long a mailbox's lease outlives a dead instance")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -46,6 +53,26 @@ func (c *cli) watchCmd(args []string) int {
 		return 2
 	}
 	log := slog.New(h)
+	var store stdlib.Store = stdlib.FileStore{Dir: *stateDir}
+	if dsn, ok := postgresDSN(*stateDir); ok {
+		if *leaseTTL <= 0 {
+			fmt.Fprintln(c.stderr, "mailscript watch: --lease-ttl must be positive")
+			return 2
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		pg, err := pgstore.Open(ctx, dsn, instanceName())
+		cancel()
+		if err != nil { // pgstore's errors never hold the password
+			fmt.Fprintf(c.stderr, "mailscript watch: --state: %v\n", err)
+			return 1
+		}
+		defer pg.Close()
+		log.Info("state in PostgreSQL", "event", "state", "owner", pg.Owner(), "lease_ttl", leaseTTL.String())
+		store = pg
+	} else if strings.HasPrefix(*stateDir, "env:") {
+		fmt.Fprintf(c.stderr, "mailscript watch: --state %s: not set, or not a postgres:// DSN\n", *stateDir)
+		return 2
+	}
 	metrics := &stdlib.WatchMetrics{}
 	if *status != "" {
 		ln, err := net.Listen("tcp", *status)
@@ -79,17 +106,27 @@ func (c *cli) watchCmd(args []string) int {
 		reload := false
 		done := make(chan struct{})
 		go func() {
-			select {
-			case s := <-sigs:
-				reload = s == syscall.SIGHUP
-				log.Info("signal", "event", "signal", "signal", s.String())
-				close(stop)
-			case <-done:
+			for {
+				select {
+				case s := <-sigs:
+					log.Info("signal", "event", "signal", "signal", s.String())
+					if s == syscall.SIGHUP {
+						// a script that does not load keeps the running one
+						if err := checkScript(path); err != nil {
+							log.Error("reload failed; the running watchers go on", "event", "reload", "outcome", "error", "error", err.Error())
+							continue
+						}
+					}
+					reload = s == syscall.SIGHUP
+					close(stop)
+				case <-done:
+				}
+				return
 			}
 		}()
 		rt := runtime.New(runtime.Options{Stdout: c.stderr, Stderr: c.stderr, Logger: log,
-			Watch: &stdlib.WatchMode{Service: true, Stop: stop, Logger: log, Metrics: metrics}})
-		rt.SetState(stdlib.FileStore{Dir: *stateDir})
+			Watch: &stdlib.WatchMode{Service: true, Stop: stop, Logger: log, Metrics: metrics, LeaseTTL: *leaseTTL}})
+		rt.SetState(store)
 		_, err := rt.RunFile(context.Background(), path)
 		close(done)
 		if err != nil {
@@ -107,4 +144,37 @@ func (c *cli) watchCmd(args []string) int {
 		}
 		log.Info("reloading", "event", "reload", "script", path)
 	}
+}
+
+var _ stdlib.Leaser = (*pgstore.Store)(nil)
+
+// postgresDSN is --state's DSN when it names PostgreSQL: a postgres:// or
+// postgresql:// URL, or env:NAME holding one.
+func postgresDSN(state string) (string, bool) {
+	if name, ok := strings.CutPrefix(state, "env:"); ok {
+		state = os.Getenv(name)
+	}
+	if strings.HasPrefix(state, "postgres://") || strings.HasPrefix(state, "postgresql://") {
+		return state, true
+	}
+	return "", false
+}
+
+// instanceName is this process's lease owner: host, pid and a random
+// part, unique even when a pid is reused in a new container.
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// checkScript reports whether the script at path reads and compiles.
+func checkScript(path string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	_, err = parse.Parse(strings.NewReader(string(src)), path)
+	return err
 }
