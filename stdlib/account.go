@@ -43,7 +43,7 @@ func Preload(L *lua.LState, env *bindings.Env, store Store) {
 		return 1
 	})
 	L.PreloadModule("sieve", func(L *lua.LState) int { return openSieve(L, env, store) })
-	L.PreloadModule("watch", func(L *lua.LState) int { return openWatch(L, store) })
+	L.PreloadModule("watch", func(L *lua.LState) int { return openWatch(L, env, store) })
 	preloadHelpers(L, env)
 }
 

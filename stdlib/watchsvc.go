@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type WatchMode struct {
 // watchTimers are watch.md's per-watcher timers.
 type watchTimers struct {
 	idleRenew, replyDeadline, pollInterval, backoffMax time.Duration
+	mode                                               string // auto, idle, poll or notify
 }
 
 // watcher is one mailbox of one watch.on.
@@ -49,6 +51,7 @@ type watchSet struct {
 	store Store
 	list  []*watcher
 	seen  map[string]int // registrations per state document name
+	notes []string       // logged when the watchers start (a pattern that matched nothing)
 }
 
 const watchRegistryKey = "mailscript.watch"
@@ -62,10 +65,11 @@ func watchSetOf(L *lua.LState) *watchSet {
 	return ws
 }
 
-// openWatch is the watch module: watch.on(acct, mailboxes, fn [, opts]) and
-// watch.rules(acct, mailboxes, rules [, opts]) register watchers; they run
-// after the script's top level returns (see [RunWatchers]).
-func openWatch(L *lua.LState, store Store) int {
+// openWatch is the watch module: watch.on(acct, mailboxes, fn [, opts]),
+// watch.rules(acct, mailboxes, rules [, opts]) and watch.sieve(acct,
+// mailboxes, file [, opts]) register watchers; they run after the
+// script's top level returns (see [RunWatchers]).
+func openWatch(L *lua.LState, env *bindings.Env, store Store) int {
 	ws := &watchSet{store: store, seen: map[string]int{}}
 	ud := L.NewUserData()
 	ud.Value = ws
@@ -74,17 +78,15 @@ func openWatch(L *lua.LState, store Store) int {
 		a := checkAccount(L, 1)
 		boxes := L.CheckTable(2)
 		timers := watchTimersOf(L, L.OptTable(4, L.NewTable()))
-		boxes.ForEach(func(_, v lua.LValue) {
-			name := lua.LVAsString(v)
-			m := &mailbox{a: a, name: name, server: a.mustServerName(L, name)}
+		for _, m := range watchMailboxes(L, a, boxes, ws) {
 			// a second watcher of the same mailbox keeps its own progress
-			doc := fmt.Sprintf("watch-%s@%s:%d-%s", a.user, a.host, a.port, name)
+			doc := fmt.Sprintf("watch-%s@%s:%d-%s", a.user, a.host, a.port, m.name)
 			ws.seen[doc]++
 			if n := ws.seen[doc]; n > 1 {
 				doc += fmt.Sprintf("#%d", n)
 			}
 			ws.list = append(ws.list, &watcher{a: a, mbox: m, handler: handler, timers: timers, doc: doc})
-		})
+		}
 	}
 	mod := L.NewTable()
 	L.SetFuncs(mod, map[string]lua.LGFunction{
@@ -109,13 +111,149 @@ func openWatch(L *lua.LState, store Store) int {
 			register(L, apply)
 			return 0
 		},
+		"sieve": func(L *lua.LState) int {
+			register(L, watchSieveHandler(L, env))
+			return 0
+		},
 	})
 	L.Push(mod)
 	return 1
 }
 
+// watchMailboxes is the mailboxes a watch names: plain names as they
+// are, and names holding "*" or "%" as LIST patterns (in the script's
+// "/" notation) expanded now, without the \Noselect folders. A pattern
+// matching nothing is noted, not refused: the folders may come later,
+// and a reload picks them up.
+func watchMailboxes(L *lua.LState, a *account, boxes *lua.LTable, ws *watchSet) []*mailbox {
+	var out []*mailbox
+	seen := map[string]bool{} // "INBOX" and "*" name INBOX once
+	add := func(name, server string) {
+		key := server
+		if strings.EqualFold(server, "INBOX") {
+			key = "INBOX"
+		}
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		out = append(out, &mailbox{a: a, name: name, server: server})
+	}
+	boxes.ForEach(func(_, v lua.LValue) {
+		name := lua.LVAsString(v)
+		if !strings.ContainsAny(name, "*%") {
+			add(name, a.mustServerName(L, name))
+			return
+		}
+		pattern := a.mustServerName(L, name)
+		if strings.ContainsAny(pattern, "\r\n\x00") {
+			fail(L, "watch %q: a pattern cannot hold CR, LF or NUL", name)
+		}
+		a.sync(L)
+		res, entries, err := a.c.List(bindings.Ctx(L), "", pattern)
+		if err != nil {
+			bindings.Raise(L, err)
+		}
+		if res != nil && res.Type != "OK" {
+			bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "LIST", Code: res.Status.Code, Text: "watch " + name + ": " + res.Status.Text})
+		}
+		matched := 0
+		if a.prefix != "" && (name == "*" || name == "%") { // INBOX lies outside the prefix on Courier
+			add("INBOX", "INBOX")
+			matched++
+		}
+		for _, e := range entries {
+			if listFlag(e.Flags, `\Noselect`) || listFlag(e.Flags, `\NonExistent`) {
+				continue
+			}
+			add(a.userName(e.Name), e.Name)
+			matched++
+		}
+		if matched == 0 {
+			ws.notes = append(ws.notes, fmt.Sprintf("watch %s@%s: the pattern %q matches no mailbox", a.user, a.host, name))
+		}
+	})
+	return out
+}
+
+func listFlag(flags []string, f string) bool {
+	for _, g := range flags {
+		if strings.EqualFold(g, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// watchSieveHandler reads and compiles watch.sieve's script (argument 3)
+// now, so an error in it fails the script's load, and returns the
+// handler that runs it over a mailbox's new messages as script:run does,
+// with script:run's state: the watch and `mailscript sieve run` share
+// what was filtered. A relative path is taken from the folder of the
+// script calling watch.sieve. opts.discard and opts.state go to
+// script:run.
+func watchSieveHandler(L *lua.LState, env *bindings.Env) *lua.LFunction {
+	file := L.CheckString(3)
+	if env.Sandbox {
+		L.RaiseError("watch.sieve: not allowed in the sandbox, which reads no files")
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(callerDir(L), file)
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		L.RaiseError("watch.sieve: %v", err)
+	}
+	runOpts := L.NewTable()
+	if o, ok := L.Get(4).(*lua.LTable); ok {
+		for _, k := range []string{"discard", "state"} {
+			runOpts.RawSetString(k, o.RawGetString(k))
+		}
+	}
+	L.Push(L.GetGlobal("require"))
+	L.Push(lua.LString("sieve"))
+	L.Call(1, 1)
+	mod := L.Get(-1)
+	L.Pop(1)
+	L.Push(L.GetField(mod, "compile"))
+	L.Push(lua.LString(src))
+	copts := L.NewTable()
+	copts.RawSetString("name", lua.LString(file))
+	copts.RawSetString("include_dir", lua.LString(filepath.Dir(file)))
+	L.Push(copts)
+	L.Call(2, 1) // a compile error raises here, naming the file and line
+	script := L.Get(-1)
+	L.Pop(1)
+	return L.NewFunction(func(L *lua.LState) int {
+		L.Push(L.GetField(script, "run"))
+		L.Push(script)
+		L.Push(L.Get(1))
+		L.Push(lua.LNil) // the messages after script:run's last, as sieve run takes them
+		L.Push(runOpts)
+		L.Call(4, 0)
+		return 0
+	})
+}
+
+// callerDir is the folder of the Lua file calling the running Go
+// function ("." for a chunk that is no file).
+func callerDir(L *lua.LState) string {
+	dbg, ok := L.GetStack(1)
+	if !ok {
+		return "."
+	}
+	if _, err := L.GetInfo("S", dbg, lua.LNil); err != nil {
+		return "."
+	}
+	src := strings.TrimPrefix(dbg.Source, "@")
+	if src == "" || strings.HasPrefix(src, "<") {
+		return "."
+	}
+	return filepath.Dir(src)
+}
+
 func watchTimersOf(L *lua.LState, o *lua.LTable) watchTimers {
-	t := watchTimers{idleRenew: 25 * time.Minute, replyDeadline: time.Minute, pollInterval: time.Minute, backoffMax: 5 * time.Minute}
+	t := watchTimers{idleRenew: 25 * time.Minute, replyDeadline: time.Minute, pollInterval: time.Minute, backoffMax: 5 * time.Minute, mode: "auto"}
 	secs := func(key string, d *time.Duration) {
 		switch v := o.RawGetString(key).(type) {
 		case lua.LNumber:
@@ -141,6 +279,17 @@ func watchTimersOf(L *lua.LState, o *lua.LTable) watchTimers {
 			*d = v
 		}
 	}
+	switch v := o.RawGetString("mode").(type) {
+	case lua.LString:
+		switch t.mode = string(v); t.mode {
+		case "auto", "idle", "poll", "notify":
+		default:
+			L.ArgError(4, `mode must be "auto", "idle", "poll" or "notify"`)
+		}
+	case *lua.LNilType:
+	default:
+		L.ArgError(4, `mode must be "auto", "idle", "poll" or "notify"`)
+	}
 	env("MAILSCRIPT_WATCH_IDLE_RENEW", &t.idleRenew)
 	env("MAILSCRIPT_WATCH_DEADLINE", &t.replyDeadline)
 	return t
@@ -158,12 +307,18 @@ type watchState struct {
 // the pass's result; the service goes on.
 func RunWatchers(L *lua.LState, mode WatchMode) error {
 	ws := watchSetOf(L)
-	if ws == nil || len(ws.list) == 0 {
+	if ws == nil {
 		return nil
 	}
 	log := mode.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	for _, note := range ws.notes {
+		log.Warn(note, "event", "register")
+	}
+	if len(ws.list) == 0 {
+		return nil
 	}
 	ls := startLeases(L, ws, mode, log)
 	defer ls.stop()
@@ -180,20 +335,30 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 	defer cancel()
 	events := make(chan int, len(ws.list))
 	done := make(chan struct{})
-	n := len(ws.list)
-	for i, w := range ws.list {
-		go ls.run(ctx, i, done, func(ctx context.Context) {
-			acct := w.a.user + "@" + w.a.host
-			mode.Metrics.setConnected(acct, w.mbox.name, false, w.timers.backoffMax)
-			idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, w.timers.replyDeadline, func(up bool) {
-				mode.Metrics.setConnected(acct, w.mbox.name, up, w.timers.backoffMax)
-				if up {
-					log.Info("connected", "event", "connect", "account", acct, "mailbox", w.mbox.name)
-				} else if ctx.Err() == nil {
-					log.Warn("disconnected", "event", "disconnect", "account", acct, "mailbox", w.mbox.name)
-				}
-			})
+	watchOne := func(ctx context.Context, i int) {
+		w := ws.list[i]
+		acct := w.a.user + "@" + w.a.host
+		mode.Metrics.setConnected(acct, w.mbox.name, false, w.timers.backoffMax)
+		idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, w.timers.replyDeadline, func(up bool) {
+			mode.Metrics.setConnected(acct, w.mbox.name, up, w.timers.backoffMax)
+			if up {
+				log.Info("connected", "event", "connect", "account", acct, "mailbox", w.mbox.name)
+			} else if ctx.Err() == nil {
+				log.Warn("disconnected", "event", "disconnect", "account", acct, "mailbox", w.mbox.name)
+			}
 		})
+	}
+	var served map[int]bool
+	loops := 0
+	if ls == nil { // one NOTIFY connection serves many mailboxes; leases are per mailbox
+		served, loops = watchNotify(ctx, ws.list, events, done, log, mode.Metrics, func(i int) { watchOne(ctx, i) })
+	}
+	n := len(ws.list) - len(served) + loops
+	for i := range ws.list {
+		if served[i] {
+			continue
+		}
+		go ls.run(ctx, i, done, func(ctx context.Context) { watchOne(ctx, i) })
 	}
 	defer func() {
 		cancel()
@@ -201,7 +366,7 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 			<-done
 		}
 	}()
-	log.Info("watching", "event", "start", "mailboxes", n)
+	log.Info("watching", "event", "start", "mailboxes", len(ws.list), "connections", n)
 	for {
 		select {
 		case <-mode.Stop:

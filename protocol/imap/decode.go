@@ -965,5 +965,9 @@ func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs, De
 // DecodeList decodes a LIST or LSUB response.
 func DecodeList(r *Response) (*ListEntry, error) { return decodeList(r) }
 
+// DecodeStatus decodes an untagged STATUS response (one a NOTIFY sent
+// unasked, for instance).
+func DecodeStatus(r *Response) (*StatusData, error) { return decodeStatus(r) }
+
 // DecodeNamespace decodes a NAMESPACE response.
 func DecodeNamespace(r *Response) (*Namespaces, error) { return decodeNamespace(r) }
