@@ -156,7 +156,15 @@ func (l *Login) Browser(ctx context.Context) error {
 		}
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Shutdown lets the handler's page reach the browser before the
+		// listener goes; Close would cut it off mid-reply.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 
 	open := l.Open
 	if open == nil {

@@ -56,13 +56,18 @@ func strRep(L *lua.LState) int {
 	}
 	total := int64(n) * int64(len(s))
 	charge(L, total)
+	// whole pieces of about a chunk each, so a short s is not copied one
+	// at a time, and a stopped run is seen between pieces
+	per := min(n, max(1, chunk/len(s)))
+	piece := strings.Repeat(s, per)
 	var b strings.Builder
 	b.Grow(int(min(total, chunk)))
-	for i := 0; i < n; i++ {
-		b.WriteString(s)
-		if b.Len()%chunk < len(s) { // crossed a chunk boundary
-			checkStopped(L)
+	for left := n; left > 0; left -= per {
+		if left < per {
+			piece = piece[:left*len(s)]
 		}
+		b.WriteString(piece)
+		checkStopped(L)
 	}
 	L.Push(lua.LString(b.String()))
 	return 1
