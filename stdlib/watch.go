@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -57,7 +58,9 @@ func acctWatch(L *lua.LState) int {
 		w := &watched{mbox: m, next: m.uidNextOf(L, ctx, st)}
 		list = append(list, w)
 		i := len(list) - 1
-		idlers.Go(func() { idleLoop(ctx, a, m.server, i, events, idleFor, time.Minute, 0, nil) })
+		idlers.Go(func() {
+			idleLoop(ctx, a, m.server, i, events, watchTimers{idleRenew: idleFor, backoffMax: time.Minute}, loopHooks{})
+		})
 	})
 	for {
 		select {
@@ -111,37 +114,50 @@ func acctWatch(L *lua.LState) int {
 
 func itoa(n uint32) string { return lua.LNumber(n).String() }
 
-// idleLoop keeps one IDLE on mailbox and signals i on every EXISTS; it
-// reconnects with backoff (1 s doubling to backoffMax) after failures;
-// each IDLE lasts renew, and DONE must be answered within deadline (0: no
-// limit).
-func idleLoop(ctx context.Context, a *account, mailbox string, i int, events chan<- int, renew, backoffMax, deadline time.Duration, up func(bool)) {
-	if up == nil {
-		up = func(bool) {}
+// idleLoop keeps one IDLE on mailbox and signals i on every EXISTS. A
+// connection lasts until it fails, each IDLE t.idleRenew; connecting
+// (SELECT included) and DONE must be answered within t.replyDeadline (0:
+// no limit), else the connection counts as dead (a NAT that dropped it
+// silently). It reconnects with backoff after failures.
+func idleLoop(ctx context.Context, a *account, mailbox string, i int, events chan<- int, t watchTimers, h loopHooks) {
+	signal := func() bool {
+		select {
+		case events <- i:
+			return true
+		case <-ctx.Done():
+			return false
+		}
 	}
-	backoff := time.Second
+	back := newRetry(t.backoffMax)
 	for ctx.Err() == nil {
 		err := func() error {
-			c, err := a.redial(ctx)
+			var c *imap.Client
+			err := within(ctx, t.replyDeadline, func(ctx context.Context) error {
+				var err error
+				if c, err = a.redial(ctx); err != nil {
+					return err
+				}
+				res, _, err := c.Select(ctx, mailbox, true)
+				if err == nil && res.Type != "OK" {
+					err = &imap.Error{Kind: imap.KindError, Text: "cannot watch " + mailbox + ": " + res.Status.Text}
+				}
+				return err
+			})
+			if c != nil {
+				defer a.env.Untrack(c)
+				defer c.Close()
+			}
 			if err != nil {
 				return err
 			}
-			defer a.env.Untrack(c)
-			defer c.Close()
-			if res, _, err := c.Select(ctx, mailbox, true); err != nil {
-				return err
-			} else if res.Type != "OK" {
-				return &imap.Error{Kind: imap.KindError, Text: "cannot watch " + mailbox + ": " + res.Status.Text}
-			}
-			backoff = time.Second
-			up(true)
-			defer up(false)
-			select { // mail may have come while we connected
-			case events <- i:
-			default:
+			back.reset()
+			h.connected(true)
+			defer h.connected(false)
+			if !signal() { // mail may have come while we connected
+				return nil
 			}
 			for ctx.Err() == nil {
-				idler, err := c.Idle(ctx, renew)
+				idler, err := c.Idle(ctx, t.idleRenew)
 				if err != nil {
 					return err
 				}
@@ -153,33 +169,17 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 					if r == nil {
 						break // re-issue before the server's 30 minutes
 					}
-					if r.Type == "EXISTS" {
-						select {
-						case events <- i:
-						case <-ctx.Done():
-							return nil
-						}
+					if r.Type == "EXISTS" && !signal() {
+						return nil
 					}
 				}
-				// DONE unanswered within the deadline: a dead connection
-				// (a NAT that dropped it silently)
-				dctx, cancel := ctx, context.CancelFunc(func() {})
-				if deadline > 0 {
-					dctx, cancel = context.WithTimeout(ctx, deadline)
-				}
-				err = idler.Done(dctx)
-				cancel()
-				if err != nil {
+				if err := within(ctx, t.replyDeadline, idler.Done); err != nil {
 					return err
 				}
 				// what came between DONE and its reply (Courier reports
 				// news there when its poll and DONE cross)
-				if _, rs := c.Response("EXISTS"); len(rs) > 0 {
-					select {
-					case events <- i:
-					case <-ctx.Done():
-						return nil
-					}
+				if _, rs := c.Response("EXISTS"); len(rs) > 0 && !signal() {
+					return nil
 				}
 			}
 			return nil
@@ -187,11 +187,62 @@ func idleLoop(ctx context.Context, a *account, mailbox string, i int, events cha
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
+		if !back.wait(ctx, err, h) {
 			return
 		}
-		backoff = min(2*backoff, backoffMax)
+	}
+}
+
+// within runs f with a context that ends after d (0: ctx as it is).
+func within(ctx context.Context, d time.Duration, f func(context.Context) error) error {
+	if d <= 0 {
+		return f(ctx)
+	}
+	dctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return f(dctx)
+}
+
+// loopHooks tell the service what a watch loop's connection does; a nil
+// func is not called.
+type loopHooks struct {
+	up    func(bool)                        // connected, or no longer
+	retry func(err error, in time.Duration) // failed; the next try comes in
+}
+
+func (h loopHooks) connected(up bool) {
+	if h.up != nil {
+		h.up(up)
+	}
+}
+
+// retry is a reconnect loop's backoff: from a second, doubling up to
+// max, each wait drawn from the upper half of its step so that watchers
+// cut off together do not all come back at the same moment.
+type retry struct{ step, max time.Duration }
+
+func newRetry(max time.Duration) *retry {
+	r := &retry{max: max}
+	r.reset()
+	return r
+}
+
+func (r *retry) reset() { r.step = min(time.Second, r.max) }
+
+// wait reports err and sleeps the next backoff; false when ctx ended
+// first.
+func (r *retry) wait(ctx context.Context, err error, h loopHooks) bool {
+	d := r.step/2 + rand.N(r.step/2+1)
+	r.step = min(2*r.step, r.max)
+	if h.retry != nil {
+		h.retry(err, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -98,7 +98,9 @@ func runNotifyGroup(ctx context.Context, k notifyKey, list []*watcher, idx []int
 		}
 		return true
 	}
-	err := notifyLoop(ctx, k.a, names, signal, k.timers, up)
+	err := notifyLoop(ctx, k.a, names, signal, k.timers, loopHooks{up: up, retry: func(err error, in time.Duration) {
+		log.Warn("connection failed", "event", "reconnect", "mode", "notify", "error", err.Error(), "retry_in", in.Round(time.Millisecond).String())
+	}})
 	var refused *notifyRefusedError
 	if !errors.As(err, &refused) {
 		return
@@ -141,19 +143,12 @@ func notifySet(mailboxes []string) *imap.Command {
 // notifyLoop keeps a NOTIFY connection for mailboxes and calls signal
 // with the server name of each mailbox the server reports a change in
 // (every mailbox after each connect: mail may have come meanwhile);
-// signal returning false ends the loop. It reconnects with backoff (1 s
-// doubling to backoffMax) and returns when ctx ends, or with a
-// *notifyRefusedError when the server refuses the NOTIFY SET.
-func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func(string) bool, t watchTimers, up func(bool)) error {
-	backoff := time.Second
-	within := func(f func(ctx context.Context) error) error {
-		dctx, cancel := ctx, context.CancelFunc(func() {})
-		if t.replyDeadline > 0 {
-			dctx, cancel = context.WithTimeout(ctx, t.replyDeadline)
-		}
-		defer cancel()
-		return f(dctx)
-	}
+// signal returning false ends the loop. It reconnects with backoff and
+// returns when ctx ends, or with a *notifyRefusedError when the server
+// refuses the NOTIFY SET.
+func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func(string) bool, t watchTimers, h loopHooks) error {
+	back := newRetry(t.backoffMax)
+	timed := func(f func(ctx context.Context) error) error { return within(ctx, t.replyDeadline, f) }
 	for ctx.Err() == nil {
 		stop := false
 		// notice signals the mailbox of a STATUS
@@ -168,22 +163,28 @@ func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func
 			}
 		}
 		err := func() error {
-			c, err := a.redial(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.env.Untrack(c)
-			defer c.Close()
+			var c *imap.Client
 			set := notifySet(mailboxes)
-			if err := within(func(ctx context.Context) error { return c.Execute(ctx, set) }); err != nil {
+			err := timed(func(ctx context.Context) error {
+				var err error
+				if c, err = a.redial(ctx); err != nil {
+					return err
+				}
+				return c.Execute(ctx, set)
+			})
+			if c != nil {
+				defer a.env.Untrack(c)
+				defer c.Close()
+			}
+			if err != nil {
 				return err
 			}
 			if err := set.Err(); err != nil {
 				return &notifyRefusedError{err}
 			}
-			backoff = time.Second
-			up(true)
-			defer up(false)
+			back.reset()
+			h.connected(true)
+			defer h.connected(false)
 			for _, m := range mailboxes { // mail may have come while we connected
 				if !signal(m) {
 					return nil
@@ -205,7 +206,7 @@ func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func
 					}
 					notice(r)
 				}
-				if err := within(idler.Done); err != nil {
+				if err := timed(idler.Done); err != nil {
 					return err
 				}
 				_, rs := c.Response("STATUS") // what came between DONE and its reply
@@ -213,7 +214,7 @@ func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func
 				// NOTIFY needs no re-issue, but a silent NAT drop shows
 				// only as a command left unanswered
 				noop := &imap.Command{Name: "NOOP"}
-				if err := within(func(ctx context.Context) error { return c.Execute(ctx, noop) }); err != nil {
+				if err := timed(func(ctx context.Context) error { return c.Execute(ctx, noop) }); err != nil {
 					return err
 				}
 				notice(noop.Untagged...)
@@ -227,12 +228,9 @@ func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func
 		if err == nil || ctx.Err() != nil || stop {
 			return nil
 		}
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
+		if !back.wait(ctx, err, h) {
 			return nil
 		}
-		backoff = min(2*backoff, t.backoffMax)
 	}
 	return nil
 }

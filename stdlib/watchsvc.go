@@ -335,17 +335,34 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 	defer cancel()
 	events := make(chan int, len(ws.list))
 	done := make(chan struct{})
+	for _, w := range ws.list {
+		if w.timers.mode == "idle" && !w.a.c.HasCap("IDLE") {
+			return fmt.Errorf("watch %s@%s %s: mode \"idle\", but the server offers no IDLE (use \"poll\" or \"auto\")", w.a.user, w.a.host, w.mbox.name)
+		}
+	}
 	watchOne := func(ctx context.Context, i int) {
 		w := ws.list[i]
 		acct := w.a.user + "@" + w.a.host
+		if w.polls() {
+			log.Info("polling", "event", "connect", "mode", "poll", "account", acct, "mailbox", w.mbox.name, "every", w.timers.pollInterval.String())
+			mode.Metrics.setConnected(acct, w.mbox.name, true, w.timers.backoffMax)
+			pollLoop(ctx, i, events, w.timers.pollInterval)
+			return
+		}
 		mode.Metrics.setConnected(acct, w.mbox.name, false, w.timers.backoffMax)
-		idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers.idleRenew, w.timers.backoffMax, w.timers.replyDeadline, func(up bool) {
-			mode.Metrics.setConnected(acct, w.mbox.name, up, w.timers.backoffMax)
-			if up {
-				log.Info("connected", "event", "connect", "account", acct, "mailbox", w.mbox.name)
-			} else if ctx.Err() == nil {
-				log.Warn("disconnected", "event", "disconnect", "account", acct, "mailbox", w.mbox.name)
-			}
+		idleLoop(ctx, w.a, w.mbox.server, i, events, w.timers, loopHooks{
+			up: func(up bool) {
+				mode.Metrics.setConnected(acct, w.mbox.name, up, w.timers.backoffMax)
+				if up {
+					log.Info("connected", "event", "connect", "account", acct, "mailbox", w.mbox.name)
+				} else if ctx.Err() == nil {
+					log.Warn("disconnected", "event", "disconnect", "account", acct, "mailbox", w.mbox.name)
+				}
+			},
+			retry: func(err error, in time.Duration) {
+				log.Warn("connection failed", "event", "reconnect", "account", acct, "mailbox", w.mbox.name,
+					"error", err.Error(), "retry_in", in.Round(time.Millisecond).String())
+			},
 		})
 	}
 	var served map[int]bool
