@@ -56,6 +56,10 @@ func strRep(L *lua.LState) int {
 	}
 	total := int64(n) * int64(len(s))
 	charge(L, total)
+	if total <= chunk {
+		L.Push(lua.LString(strings.Repeat(s, n)))
+		return 1
+	}
 	// whole pieces of about a chunk each, so a short s is not copied one
 	// at a time, and a stopped run is seen between pieces
 	per := min(n, max(1, chunk/len(s)))

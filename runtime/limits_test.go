@@ -63,7 +63,7 @@ func TestLimitProbes(t *testing.T) {
 		{"rep caught by pcall", small, `pcall(string.rep, "x", 2^34) print("went on")`, "limit.memory", "memory limit of 64 MiB exceeded"},
 		{"table grown", small, `local t = {} while true do t[#t+1] = ("x"):rep(1000) end`,
 			"limit.memory", "memory limit of 64 MiB exceeded"},
-		{"table grown sandbox", sandbox, `local t = {} while true do t[#t+1] = ("x"):rep(100) end`,
+		{"table grown sandbox", sandbox, `local t = {} while true do t[#t+1] = ("x"):rep(1000) end`,
 			"limit.memory", "memory limit of 256 MiB exceeded"},
 		{"doubling", small, `local s = "x" while true do s = s .. s end`, "limit.memory", "memory limit of 64 MiB exceeded"},
 		{"doubling sandbox", sandbox, `local s = "x" while true do s = s .. s end`, "limit.memory", "memory limit of 256 MiB exceeded"},
