@@ -3,6 +3,7 @@ package stdlib
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -130,6 +131,20 @@ func (m *WatchMetrics) WritePrometheus(w io.Writer) {
 		cum += m.buckets[len(latencyBounds)]
 	}
 	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n", h, cum, h, m.latencySum, h, m.latencyCount)
+	writeRuntimeMetrics(w)
+}
+
+// writeRuntimeMetrics writes the Go runtime gauges under the names
+// Prometheus's Go client uses, so a leak shows on the usual dashboards.
+func writeRuntimeMetrics(w io.Writer) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gauge := func(name, help string, v uint64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	}
+	gauge("go_goroutines", "Number of goroutines that currently exist.", uint64(runtime.NumGoroutine()))
+	gauge("go_memstats_heap_inuse_bytes", "Number of heap bytes that are in use.", ms.HeapInuse)
+	gauge("go_memstats_sys_bytes", "Number of bytes obtained from system.", ms.Sys)
 }
 
 // promLabel quotes a label value: backslash, quote and newline escaped.

@@ -36,6 +36,8 @@ func TestWatchMetricsHealthAndText(t *testing.T) {
 		`mailscript_handle_latency_seconds_bucket{le="0.05"} 1` + "\n",
 		`mailscript_handle_latency_seconds_bucket{le="+Inf"} 1` + "\n",
 		"mailscript_handle_latency_seconds_count 1\n",
+		"# TYPE go_goroutines gauge\ngo_goroutines ",
+		"# TYPE go_memstats_heap_inuse_bytes gauge\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Fatalf("lacks %q:\n%s", want, b.String())

@@ -38,7 +38,7 @@ type Server struct {
 	IMAP, IMAPS, POP3, POP3S int    // ports on 127.0.0.1
 	CAFile                   string // PEM of the CA that signed the server certificate
 	uid, gid                 int
-	pidFile                  string
+	pidFile, bin             string
 }
 
 // Options add to what Start sets up.
@@ -115,30 +115,51 @@ func StartWith(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.pidFile = filepath.Join(dir, "run", "master.pid")
-	// Output goes to a file: a pipe would stay open in the daemon and never end.
-	out, err := os.Create(filepath.Join(dir, "start.log"))
-	if err != nil {
+	s.bin = bin
+	if err := s.launch(); err != nil {
+		s.Stop()
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-c", conf)
+	return s, nil
+}
+
+// launch starts the master process and waits until every port answers.
+func (s *Server) launch() error {
+	// Output goes to a file: a pipe would stay open in the daemon and never end.
+	out, err := os.Create(filepath.Join(s.Dir, "start.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, "-c", filepath.Join(s.Dir, "dovecot.conf"))
 	cmd.Stdout, cmd.Stderr = out, out
 	err = cmd.Run()
 	out.Close()
 	if err != nil {
 		msg, _ := os.ReadFile(out.Name())
-		return nil, fmt.Errorf("dovecot: %v: %s", err, msg)
+		return fmt.Errorf("dovecot: %v: %s", err, msg)
 	}
 	if err := s.waitReady(10 * time.Second); err != nil {
-		s.Stop()
-		log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-		return nil, fmt.Errorf("%v\n%s", err, log)
+		log, _ := os.ReadFile(filepath.Join(s.Dir, "dovecot.log"))
+		return fmt.Errorf("%v\n%s", err, log)
 	}
-	return s, nil
+	return nil
+}
+
+// Restart stops the server, as a crash or an upgrade would (every
+// connection drops), and starts it again with the same ports and mail.
+func (s *Server) Restart() error {
+	s.kill()
+	return s.launch()
 }
 
 // Stop ends the server by its pid, waits for it to go and removes its folder.
 func (s *Server) Stop() {
 	defer os.RemoveAll(s.Dir)
+	s.kill()
+}
+
+// kill ends the master process by its pid and waits for it to go.
+func (s *Server) kill() {
 	b, err := os.ReadFile(s.pidFile)
 	if err != nil {
 		return
@@ -147,14 +168,68 @@ func (s *Server) Stop() {
 	if err != nil {
 		return
 	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 100; i++ {
-		if syscall.Kill(pid, 0) != nil {
-			return
+	// The master exits on SIGTERM before its mail processes do, and
+	// those have been seen to outlive it with their clients still
+	// connected; shutdown_clients means they end too, so they are told
+	// to as well.
+	procs := append(children(pid), pid)
+	for _, p := range procs {
+		_ = syscall.Kill(p, syscall.SIGTERM)
+	}
+	for i := 0; i < 200; i++ {
+		alive := false
+		for _, p := range procs {
+			alive = alive || running(p)
+		}
+		if !alive {
+			break
+		}
+		if i == 100 {
+			for _, p := range procs {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	// a dead master left unreaped (no init reaps it in some containers)
+	// still answers kill(pid, 0), which is how Dovecot checks its pid file
+	_ = os.Remove(s.pidFile)
+}
+
+// stat is the fields of /proc/pid/stat after the command name: the
+// state first, then the parent's pid.
+func stat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
+// running says whether pid is a live process, not gone or a zombie.
+func running(pid int) bool {
+	f := stat(pid)
+	return syscall.Kill(pid, 0) == nil && len(f) > 0 && f[0] != "Z"
+}
+
+// children is every process whose parent is pid.
+func children(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := stat(p); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Addr is "127.0.0.1:port".
