@@ -112,14 +112,14 @@ func (r *Result) ESearch() (*ESearch, error) {
 	}
 	for _, resp := range r.responses {
 		if resp.Type == "ESEARCH" {
-			return DecodeESearch(resp)
+			return decodeESearch(resp)
 		}
 	}
 	return nil, nil
 }
 
-// DecodeESearch decodes an ESEARCH response without expanding its sets.
-func DecodeESearch(r *Response) (*ESearch, error) {
+// decodeESearch decodes an ESEARCH response without expanding its sets.
+func decodeESearch(r *Response) (*ESearch, error) {
 	if r.Type != "ESEARCH" {
 		return nil, bad(r, "not an ESEARCH response")
 	}

@@ -239,7 +239,7 @@ func (r *Response) SearchNumbers(limit int) ([]uint32, error) {
 
 // ESearch decodes r, an untagged ESEARCH response (RFC 4731), its ALL
 // kept as ranges.
-func (r *Response) ESearch() (*ESearch, error) { return DecodeESearch(r) }
+func (r *Response) ESearch() (*ESearch, error) { return decodeESearch(r) }
 
 // StatusData decodes r, an untagged STATUS response (one a NOTIFY sent
 // unasked, for instance).
