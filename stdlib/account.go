@@ -332,31 +332,20 @@ func connect(L *lua.LState, env *bindings.Env) int {
 // NAMESPACE goes whatever the capabilities; a server without it answers
 // BAD and the LIST replies suffice.
 func discoverCommands() (ns, list *imap.Command) {
-	return &imap.Command{Name: "NAMESPACE"},
-		&imap.Command{Name: "LIST", Args: []imap.Arg{imap.Quote("", false), imap.Pattern("*")}}
+	return imap.ListNamespaces(), imap.ListMailboxes("", "*")
 }
 
 // discover learns the separator, the personal namespace and the
 // special-use mailboxes from the replies to discoverCommands.
 func (a *account) discover(ns, listCmd *imap.Command) error {
-	var list []*imap.ListEntry
-	for _, cmd := range []*imap.Command{ns, listCmd} {
-		for _, r := range cmd.Untagged {
-			switch r.Type {
-			case "NAMESPACE":
-				if ns, err := imap.DecodeNamespace(r); err == nil && len(ns.Personal) > 0 {
-					a.prefix, a.sep = ns.Personal[0].Prefix, ns.Personal[0].Delimiter
-				}
-			case "LIST":
-				if e, err := imap.DecodeList(r); err == nil {
-					list = append(list, e)
-				}
-			}
-		}
+	if n, err := ns.Namespaces(); err == nil && n != nil && len(n.Personal) > 0 {
+		a.prefix, a.sep = n.Personal[0].Prefix, n.Personal[0].Delimiter
 	}
 	if err := listCmd.Err(); err != nil {
 		return err
 	}
+	// a malformed LIST line costs its mailbox, not the account
+	list, _ := listCmd.Mailboxes()
 	for _, e := range list {
 		if a.sep == "" && e.Delimiter != "" {
 			a.sep = e.Delimiter
@@ -572,7 +561,7 @@ func mbSearch(L *lua.LState) int {
 	if err != nil {
 		fail(L, "search: %v", err)
 	}
-	cmd := &imap.Command{Name: "UID SEARCH", Args: withCharset(t, args)}
+	cmd := imap.Search(true, withCharset(t, args)...)
 	m.use(L, cmd)
 	if err := cmd.Err(); err != nil {
 		bindings.Raise(L, err)

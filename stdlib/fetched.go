@@ -93,9 +93,9 @@ func (f *fetched) add(r *imap.Response, lazy bool) (*imap.FetchMessage, error) {
 	var m *imap.FetchMessage
 	var err error
 	if lazy {
-		m, err = imap.DecodeFetchLazy(r, 0)
+		m, err = r.FetchLazy()
 	} else {
-		m, err = imap.DecodeFetch(r, 0)
+		m, err = r.Fetch()
 	}
 	if err != nil {
 		return nil, err

@@ -137,8 +137,8 @@ func (p *prefetch) run(ctx context.Context) {
 // buf, once each, and nothing else (see fetched).
 func (p *prefetch) commands(uids []uint32) []*imap.Command {
 	var cmds []*imap.Command
-	for _, s := range chunks(uids) {
-		cmd := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(s), imap.Raw(p.items)}}
+	for _, s := range uidChunks(uids) {
+		cmd := imap.FetchItems(s, p.items)
 		cmd.OnUntagged = func(r *imap.Response) {
 			p.mu.Lock()
 			defer p.mu.Unlock()

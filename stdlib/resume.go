@@ -105,15 +105,17 @@ func (m *mailbox) countIDs(L *lua.LState, ids []string) map[string]int {
 			}
 			args = append(args, imap.Atom("HEADER"), imap.Atom("Message-ID"), imap.AString(id))
 		}
-		cmds = append(cmds, &imap.Command{Name: "UID SEARCH", Args: args, OnUntagged: func(r *imap.Response) {
+		search := imap.Search(true, args...)
+		search.OnUntagged = func(r *imap.Response) {
 			if r.Type == "SEARCH" {
 				// a hostile server's hits are bounded: past the cap the rest
 				// is ignored (those messages are copied: no loss)
-				if uids, err := imap.DecodeSearch([]*imap.Response{r}); err == nil && len(hits) < 2*maxResumeIDs {
+				if uids, err := r.SearchNumbers(imap.DefaultMaxExpand); err == nil && len(hits) < 2*maxResumeIDs {
 					hits = append(hits, uids[:min(len(uids), 2*maxResumeIDs-len(hits))]...)
 				}
 			}
-		}})
+		}
+		cmds = append(cmds, search)
 	}
 	a.execute(L, cmds...)
 	if c := firstErr(cmds); c != nil {

@@ -2,7 +2,6 @@ package stdlib
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -89,32 +88,56 @@ func setUIDs(L *lua.LState) int {
 // the server less (one transaction per MOVE or STORE).
 const maxSetLen = 7800
 
-// chunks compresses sorted UIDs into sequence sets ("1:5,7,9:12") of at
-// most maxSetLen bytes each.
-func chunks(uids []uint32) []string {
-	var out []string
-	var b strings.Builder
+// uidChunks compresses sorted UIDs into sets of ranges ("1:5,7,9:12")
+// of at most maxSetLen bytes each as sent.
+func uidChunks(uids []uint32) []imap.UIDSet {
+	var out []imap.UIDSet
+	var cur imap.UIDSet
+	n := 0 // cur's length as sent
 	for i := 0; i < len(uids); {
 		j := i
 		for j+1 < len(uids) && uids[j+1] == uids[j]+1 {
 			j++
 		}
-		r := strconv.FormatUint(uint64(uids[i]), 10)
+		r := imap.SeqRange{Lo: uids[i], Hi: uids[j]}
+		size := digits(r.Lo)
 		if j > i {
-			r += ":" + strconv.FormatUint(uint64(uids[j]), 10)
+			size += 1 + digits(r.Hi)
 		}
-		if b.Len() > 0 && b.Len()+1+len(r) > maxSetLen {
-			out = append(out, b.String())
-			b.Reset()
+		if n > 0 && n+1+size > maxSetLen {
+			out = append(out, cur)
+			cur, n = nil, 0
 		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
+		if n > 0 {
+			n++ // the comma
 		}
-		b.WriteString(r)
+		cur, n = append(cur, r), n+size
 		i = j + 1
 	}
-	if b.Len() > 0 {
-		out = append(out, b.String())
+	if n > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func digits(u uint32) int {
+	n := 1
+	for ; u >= 10; u /= 10 {
+		n++
+	}
+	return n
+}
+
+// chunks is uidChunks in IMAP syntax, for commands and reports that take
+// sets as text.
+func chunks(uids []uint32) []string {
+	sets := uidChunks(uids)
+	if len(sets) == 0 {
+		return nil
+	}
+	out := make([]string, len(sets))
+	for i, s := range sets {
+		out[i] = s.String()
 	}
 	return out
 }
@@ -382,7 +405,7 @@ func (s *set) crossAccount(L *lua.LState, dest *mailbox, move, create bool) {
 	for i := 0; i < len(s.uids); i += crossBatch {
 		part := s.uids[i:min(i+crossBatch, len(s.uids))]
 		const items = "(UID FLAGS INTERNALDATE BODY.PEEK[])"
-		fetch := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set(chunks(part)[0]), imap.Raw(items)}}
+		fetch := imap.FetchItems(uidChunks(part)[0], items)
 		// only the messages asked for whose body arrived: an unsolicited
 		// FETCH (another client's flag change) is not mail to copy, and
 		// its UID must not join the set deleted below

@@ -1,6 +1,8 @@
 package stdlib
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mailscript/mailscript/protocol/imap"
@@ -38,5 +40,37 @@ func TestWavesKeepDependentActionsApart(t *testing.T) {
 	}
 	if waves(nil) != nil {
 		t.Fatal("an empty queue makes no wave")
+	}
+}
+
+// The typed chunks send what the text chunks did: the same sets, each
+// within maxSetLen.
+func TestUIDChunksAsText(t *testing.T) {
+	var many []uint32
+	for i := range 9000 {
+		many = append(many, uint32(1_000_000+2*i+i%3/2)) // runs and gaps
+	}
+	for _, uids := range [][]uint32{nil, {7}, {1, 2, 3, 5}, {4294967294, 4294967295}, many} {
+		sets, text := uidChunks(uids), chunks(uids)
+		if len(sets) != len(text) || len(uids) == 0 && text != nil {
+			t.Fatalf("%d sets, %d texts", len(sets), len(text))
+		}
+		var back []uint32
+		for i, s := range sets {
+			if s.String() != text[i] || len(text[i]) > maxSetLen {
+				t.Fatalf("chunk %d: %q, %d bytes", i, text[i], len(text[i]))
+			}
+			u, err := s.Ranges().Expand(len(uids))
+			if err != nil {
+				t.Fatal(err)
+			}
+			back = append(back, u...)
+		}
+		if !slices.Equal(back, uids) {
+			t.Fatalf("chunks hold %d UIDs of %d", len(back), len(uids))
+		}
+		if len(uids) == len(many) && (len(text) < 2 || len(text[0])+len(text[1][:strings.IndexByte(text[1], ',')])+1 <= maxSetLen) {
+			t.Fatalf("chunks not filled: %d", len(text))
+		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 // "report what is new from here" needs.
 func (m *mailbox) highestUIDPlusOne(L *lua.LState, ctx context.Context) (uint32, error) {
 	m.use(L)
-	cmd := &imap.Command{Name: "UID FETCH", Args: []imap.Arg{imap.Set("*"), imap.Raw("(UID)")}}
+	cmd := imap.FetchItems(imap.UIDSet{{Lo: imap.Star, Hi: imap.Star}}, "(UID)")
 	if err := m.a.c.Execute(ctx, cmd); err != nil {
 		return 0, err
 	}
@@ -25,7 +25,7 @@ func (m *mailbox) highestUIDPlusOne(L *lua.LState, ctx context.Context) (uint32,
 		if r.Type != "FETCH" {
 			continue
 		}
-		if f, err := imap.DecodeFetch(r, 0); err == nil && f.UID >= next {
+		if f, err := r.Fetch(); err == nil && f.UID >= next {
 			next = f.UID + 1
 		}
 	}
@@ -34,7 +34,7 @@ func (m *mailbox) highestUIDPlusOne(L *lua.LState, ctx context.Context) (uint32,
 
 // searchFrom is UID SEARCH UID first:*, the messages from first on.
 func searchFrom(first uint32) *imap.Command {
-	return &imap.Command{Name: "UID SEARCH", Args: []imap.Arg{imap.Atom("UID"), imap.Set(itoa(first) + ":*")}}
+	return imap.Search(true, imap.Atom("UID"), imap.SetArg(imap.UIDSet{{Lo: first, Hi: imap.Star}}))
 }
 
 // uidsFrom is the hits of cmd, a searchFrom(first), at or above first,

@@ -157,7 +157,7 @@ func notifyLoop(ctx context.Context, a *account, mailboxes []string, signal func
 				if stop || r.Type != "STATUS" {
 					continue
 				}
-				if sd, err := imap.DecodeStatus(r); err == nil {
+				if sd, err := r.StatusData(); err == nil {
 					stop = !signal(sd.Mailbox)
 				}
 			}

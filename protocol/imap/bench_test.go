@@ -41,7 +41,7 @@ func benchParse(b *testing.B, withBody, decode bool) {
 			b.Fatal(err)
 		}
 		if decode {
-			if _, err := DecodeFetch(r, 0); err != nil {
+			if _, err := decodeFetch(r, 0, false); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -107,7 +107,7 @@ func TestBudgetESearchRange(t *testing.T) {
 	if err := c.Execute(bg, cmd); err != nil {
 		t.Fatal(err)
 	}
-	es, err := DecodeESearch(cmd.Untagged[0])
+	es, err := decodeESearch(cmd.Untagged[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1045,7 +1045,7 @@ func isCommand(cmd *Command, name string) bool {
 
 func (c *Client) dispatchUntagged(r *Response, head *Command) {
 	if c.decodeEarly && r.Type == "FETCH" {
-		r.fetch, r.fetchErr = DecodeFetch(r, c.opts.MaxDepth)
+		r.fetch, r.fetchErr = decodeFetch(r, c.opts.MaxDepth, false)
 	}
 	keep := head == nil || head.keep
 	if head != nil {

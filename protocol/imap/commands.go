@@ -399,7 +399,7 @@ func (c *Client) decodeFetches(rs []*Response) ([]*FetchMessage, error) {
 	for _, r := range rs {
 		m, err := r.fetch, r.fetchErr
 		if m == nil && err == nil {
-			m, err = DecodeFetch(r, c.opts.MaxDepth)
+			m, err = decodeFetch(r, c.opts.MaxDepth, false)
 		}
 		if err != nil {
 			return msgs, &Error{Kind: KindError, Command: "FETCH", Text: err.Error(), Err: err}

@@ -33,7 +33,7 @@ type FetchMessage struct {
 	RFC822Text    []byte
 	Other         map[string]Value // items this package does not decode
 
-	// left for Resolve by DecodeFetchLazy
+	// left for Resolve by [Response.FetchLazy]
 	deferred []deferredItem
 	raw      *Response
 	maxDepth int
@@ -202,25 +202,13 @@ func decodeAll[T any](rs []*Response, f func(*Response) (*T, error)) ([]*T, erro
 	return out, nil
 }
 
-// DecodeFetch decodes a "* n FETCH (...)" response.
-func DecodeFetch(r *Response, maxDepth int) (*FetchMessage, error) {
-	return decodeFetch(r, maxDepth, false)
-}
-
-// DecodeFetchLazy is DecodeFetch leaving ENVELOPE and BODYSTRUCTURE
-// undecoded until [FetchMessage.Resolve]: a scan that reads neither
-// pays for neither (they are most of a header scan's decoding).
-func DecodeFetchLazy(r *Response, maxDepth int) (*FetchMessage, error) {
-	return decodeFetch(r, maxDepth, true)
-}
-
 // deferredItem is where a lazily decoded item's value starts.
 type deferredItem struct {
 	name    string
 	pi, pos int
 }
 
-// Resolve decodes what DecodeFetchLazy left; otherwise it does nothing.
+// Resolve decodes what [Response.FetchLazy] left; otherwise it does nothing.
 func (m *FetchMessage) Resolve() error {
 	items, r, depth := m.deferred, m.raw, m.maxDepth
 	m.deferred, m.raw, m.maxDepth = nil, nil, 0
@@ -238,6 +226,8 @@ func (m *FetchMessage) Resolve() error {
 	return nil
 }
 
+// decodeFetch decodes a "* n FETCH (...)" response (maxDepth 0: the
+// reading client's); lazy leaves ENVELOPE and BODYSTRUCTURE for Resolve.
 func decodeFetch(r *Response, maxDepth int, lazy bool) (*FetchMessage, error) {
 	if r.Type != "FETCH" || !r.HasNum {
 		return nil, bad(r, "not a FETCH response")
@@ -678,7 +668,7 @@ func decodeSearch(rs []*Response, limit int) ([]uint32, error) {
 		switch r.Type {
 		case "SEARCH", "SORT":
 		case "ESEARCH":
-			es, err := DecodeESearch(r)
+			es, err := decodeESearch(r)
 			if err != nil {
 				return out, err
 			}
@@ -955,19 +945,3 @@ func copyUID(cmd *Command, limit int) *CopyUID {
 	}
 	return nil
 }
-
-// DecodeSearch reads the numbers of SEARCH, SORT and ESEARCH responses
-// (ESEARCH's ALL expanded, to at most [DefaultMaxExpand] numbers), in the
-// server's order; a command's other untagged responses may be passed
-// along and are skipped. [DecodeESearch] keeps ranges as ranges.
-func DecodeSearch(rs []*Response) ([]uint32, error) { return decodeSearch(rs, DefaultMaxExpand) }
-
-// DecodeList decodes a LIST or LSUB response.
-func DecodeList(r *Response) (*ListEntry, error) { return decodeList(r) }
-
-// DecodeStatus decodes an untagged STATUS response (one a NOTIFY sent
-// unasked, for instance).
-func DecodeStatus(r *Response) (*StatusData, error) { return decodeStatus(r) }
-
-// DecodeNamespace decodes a NAMESPACE response.
-func DecodeNamespace(r *Response) (*Namespaces, error) { return decodeNamespace(r) }

@@ -33,7 +33,7 @@ func one(t *testing.T, s string) *Response {
 
 func TestDecodeEnvelope(t *testing.T) {
 	r := one(t, `* 12 FETCH (UID 99 ENVELOPE ("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" "=?ISO-8859-1?Q?Caf=E9?= =?KOI8-R?B?8NLJ18XU?=" (("=?UTF-8?B?SsO8cmdlbg==?=" NIL "jurgen" "example.de")) NIL NIL ((NIL NIL "list" NIL)(NIL NIL "a" "b.example")(NIL NIL NIL NIL)) NIL NIL "<x@y>" "<B27397-0100000@cac.washington.edu>"))`+"\r\n")
-	m, err := DecodeFetch(r, 0)
+	m, err := decodeFetch(r, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestDecodeBodyStructureNested(t *testing.T) {
 		`("message" "rfc822" NIL NIL NIL "7bit" 500 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) (("text" "plain" NIL NIL NIL "7bit" 5 1)("image" "png" ("name" "x.png") "<cid>" "a picture" "base64" 100) "mixed") 20 "md5sum" ("inline" NIL) ("en" "de") "http://loc" "ext1" (1 2))` +
 		`("APPLICATION" "PDF" ("NAME" "=?UTF-8?Q?=C3=9Cbersicht.pdf?=") NIL NIL "BASE64" -1 NIL ("ATTACHMENT" ("FILENAME" "report.pdf")) NIL NIL) "MIXED" ("boundary" "b0") NIL NIL NIL))`
 	r := one(t, "* 1 FETCH (BODYSTRUCTURE "+bs+")\r\n")
-	m, err := DecodeFetch(r, 0)
+	m, err := decodeFetch(r, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestDecodeBodyStructureNested(t *testing.T) {
 // Nesting past the cap is an error, not a stack overflow.
 func TestNestingCap(t *testing.T) {
 	deep := "* 1 FETCH (BODY " + strings.Repeat("(", 5000) + strings.Repeat(")", 5000) + ")\r\n"
-	_, err := DecodeFetch(one(t, deep), 0)
+	_, err := decodeFetch(one(t, deep), 0, false)
 	if err == nil || !strings.Contains(err.Error(), "nesting deeper") {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestDecodeMisc(t *testing.T) {
 	if err != nil || st.Mailbox != "Entwürfe" || st.Items["MESSAGES"] != 1<<64-1 || st.Unseen != 3 {
 		t.Fatalf("%v %+v", err, st)
 	}
-	m, err := DecodeFetch(rs[4], 0)
+	m, err := decodeFetch(rs[4], 0, false)
 	if err != nil || m.ModSeq != 1<<64-1 || m.UID != 4 {
 		t.Fatalf("%v %+v", err, m)
 	}
@@ -130,7 +130,7 @@ func TestMalformedIsParseError(t *testing.T) {
 		"* 1 FETCH (UID)\r\n", "* 1 FETCH (UID x)\r\n", "* 1 FETCH (ENVELOPE (1 2))\r\n",
 		"* 1 FETCH (FLAGS (\\Seen)\r\n", `* 1 FETCH (BODY[] "open)` + "\r\n",
 	} {
-		_, err := DecodeFetch(one(t, s), 0)
+		_, err := decodeFetch(one(t, s), 0, false)
 		pe, ok := err.(*ParseError)
 		if !ok || len(pe.Line) == 0 || !strings.Contains(pe.Error(), "FETCH") {
 			t.Fatalf("%q: %T %v", s, err, err)
@@ -145,7 +145,7 @@ func TestQuirks(t *testing.T) {
 	if len(rs) != 2 || rs[0].Type != "EXISTS" || rs[1].Type != "FETCH" {
 		t.Fatalf("%+v", rs)
 	}
-	m, err := DecodeFetch(rs[1], 0)
+	m, err := decodeFetch(rs[1], 0, false)
 	if err != nil || string(m.Body[""]) != "abc" {
 		t.Fatal(err, m)
 	}
@@ -203,11 +203,11 @@ func TestOAuthMechanisms(t *testing.T) {
 	}
 }
 
-// A command's untagged responses may go to DecodeSearch whole: what is
+// A command's untagged responses may go to decodeSearch whole: what is
 // not SEARCH, SORT or ESEARCH is skipped.
 func TestDecodeSearchSkipsOthers(t *testing.T) {
 	rs := responses(t, "* 3 EXISTS\r\n* SEARCH 2 7\r\n* 1 FETCH (FLAGS ())\r\n* ESEARCH (TAG \"a\") UID MIN 9\r\n")
-	uids, err := DecodeSearch(rs)
+	uids, err := decodeSearch(rs, DefaultMaxExpand)
 	if err != nil || len(uids) != 2 || uids[0] != 2 || uids[1] != 7 { // MIN 9 is no hit
 		t.Fatalf("got %v %v", uids, err)
 	}

@@ -53,11 +53,15 @@
 // the client.
 //
 // Beside the imaplib mirror, a typed layer: [StoreFlags], [CopyTo],
-// [MoveTo], [FetchItems] and [SearchCriteria] build a [Command] over a
-// typed set ([SeqSet] or [UIDSet]) and typed flags ([Flag]);
+// [MoveTo], [FetchItems], [Search], [SearchCriteria], [ListMailboxes] and
+// [ListNamespaces] build a [Command] over a typed set ([SeqSet] or
+// [UIDSet], [Star] for "*") and typed flags ([Flag]);
 // [Client.SendCommand] sends it without waiting, [Command.Wait] reads it
-// home (NO and BAD as [*Error]), and [Command.Messages] and
-// [Command.Numbers] decode its reply.
+// home (NO and BAD as [*Error]), and [Command.Messages],
+// [Command.Numbers], [Command.Mailboxes] and [Command.Namespaces] decode
+// its reply. An [Command.OnUntagged] callback decodes each response as it
+// comes with [Response.Fetch], [Response.FetchLazy],
+// [Response.SearchNumbers], [Response.ESearch] and [Response.StatusData].
 //
 // [Client.Execute] pipelines: several commands go out before their
 // completions are read, so a batch costs one round trip.

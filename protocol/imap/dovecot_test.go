@@ -508,7 +508,7 @@ func TestDovecotPipelinedFetch(t *testing.T) {
 			t.Fatal(cmd.Err())
 		}
 		for _, r := range cmd.Untagged {
-			m, err := DecodeFetch(r, 0)
+			m, err := decodeFetch(r, 0, false)
 			if err != nil || len(m.Body["HEADER"]) == 0 || seen[m.UID] {
 				t.Fatal(err, m.UID)
 			}

@@ -27,7 +27,7 @@ func decodeAny(r *Response) {
 	(&MailboxStatus{}).code(r)
 	switch r.Type {
 	case "FETCH":
-		DecodeFetch(r, 0)
+		decodeFetch(r, 0, false)
 	case "LIST", "LSUB":
 		decodeList(r)
 	case "STATUS":
@@ -112,12 +112,12 @@ func FuzzFetch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, err := DecodeFetch(r, 20)
+		m, err := decodeFetch(r, 20, false)
 		if err == nil && m.Seq != 1 {
 			t.Fatal("sequence number lost")
 		}
 		// the lazy decoding, resolved, must say what the eager one says
-		lazy, lerr := DecodeFetchLazy(r, 20)
+		lazy, lerr := decodeFetch(r, 20, true)
 		if lerr == nil {
 			lerr = lazy.Resolve()
 		}

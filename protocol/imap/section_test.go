@@ -22,7 +22,7 @@ func TestCourierSectionKeysNormalised(t *testing.T) {
 		}
 	}
 	r := one(t, "* 1 FETCH (UID 4 BODY[HEADER.FIELDS (\"SUBJECT\")] {15}\r\nSubject: hi\r\n\r\n)\r\n")
-	m, err := DecodeFetch(r, 10)
+	m, err := decodeFetch(r, 10, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,12 @@ import (
 // SeqRange is the numbers Lo to Hi, both included.
 type SeqRange struct{ Lo, Hi uint32 }
 
+// Star in a [SeqRange] is "*", the largest number (or UID) in use: no
+// message has number or UID 0, so SeqRange{5, Star} sends as "5:*".
+// [SeqSet.Len] and [SeqSet.Expand] count numbers and are for sets
+// without it.
+const Star uint32 = 0
+
 // SeqSet is a set of message numbers or UIDs kept as the ranges the
 // server sent ("1:9999999" costs one range, not ten million numbers).
 type SeqSet []SeqRange
@@ -72,13 +78,20 @@ func (s SeqSet) String() string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(strconv.FormatUint(uint64(r.Lo), 10))
+		b.WriteString(seqNumber(r.Lo))
 		if r.Hi != r.Lo {
 			b.WriteByte(':')
-			b.WriteString(strconv.FormatUint(uint64(r.Hi), 10))
+			b.WriteString(seqNumber(r.Hi))
 		}
 	}
 	return b.String()
+}
+
+func seqNumber(n uint32) string {
+	if n == Star {
+		return "*"
+	}
+	return strconv.FormatUint(uint64(n), 10)
 }
 
 // ESearch is an ESEARCH response (RFC 4731), its ALL kept as ranges.
@@ -99,14 +112,14 @@ func (r *Result) ESearch() (*ESearch, error) {
 	}
 	for _, resp := range r.responses {
 		if resp.Type == "ESEARCH" {
-			return DecodeESearch(resp)
+			return decodeESearch(resp)
 		}
 	}
 	return nil, nil
 }
 
-// DecodeESearch decodes an ESEARCH response without expanding its sets.
-func DecodeESearch(r *Response) (*ESearch, error) {
+// decodeESearch decodes an ESEARCH response without expanding its sets.
+func decodeESearch(r *Response) (*ESearch, error) {
 	if r.Type != "ESEARCH" {
 		return nil, bad(r, "not an ESEARCH response")
 	}

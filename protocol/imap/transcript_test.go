@@ -815,7 +815,7 @@ func TestLoginThenSelectThen(t *testing.T) {
 	if err != nil || res.Type != "OK" || st.Exists != 3 || c.State() != StateSelected {
 		t.Fatalf("select: %v %+v %+v %s", err, res, st, c.State())
 	}
-	if uids, err := DecodeSearch(search.Untagged); err != nil || len(uids) != 2 {
+	if uids, err := decodeSearch(search.Untagged, DefaultMaxExpand); err != nil || len(uids) != 2 {
 		t.Fatalf("search: %v %v", uids, err)
 	}
 	search = &Command{Name: "UID SEARCH", Args: []Arg{Atom("ALL")}}
@@ -841,7 +841,7 @@ func TestUntaggedGoesToItsCommand(t *testing.T) {
 	if err := c.Execute(bg, store, search); err != nil {
 		t.Fatal(err)
 	}
-	if uids, err := DecodeSearch(search.Untagged); err != nil || len(uids) != 2 || len(store.Untagged) != 1 || store.Untagged[0].Type != "FETCH" {
+	if uids, err := decodeSearch(search.Untagged, DefaultMaxExpand); err != nil || len(uids) != 2 || len(store.Untagged) != 1 || store.Untagged[0].Type != "FETCH" {
 		t.Fatalf("search %v %v, store got %v", uids, err, store.Untagged)
 	}
 }

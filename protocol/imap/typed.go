@@ -155,6 +155,101 @@ func SearchCriteria(uid bool, criteria string) *Command {
 	return &Command{Name: name, Args: []Arg{Raw(criteria)}}
 }
 
+// Search makes a SEARCH (UID SEARCH when uid) of criteria built from
+// arguments, such as Atom("SINCE"), Atom("1-Jan-2024"), or AString for a
+// header value, so no criterion is pasted into the command line as text;
+// [Command.Numbers] decodes the reply. The grammar needs at least one
+// criterion: none is refused when the command is sent.
+func Search(uid bool, criteria ...Arg) *Command {
+	name := "SEARCH"
+	if uid {
+		name = "UID SEARCH"
+	}
+	if len(criteria) == 0 {
+		criteria = []Arg{func(e *encoder) { e.fail("SEARCH needs criteria") }}
+	}
+	return &Command{Name: name, Args: criteria}
+}
+
+// ListMailboxes makes a LIST of the mailboxes matching pattern (with the
+// wildcards * and %) under ref, "" for none; [Command.Mailboxes] decodes
+// the reply.
+func ListMailboxes(ref, pattern string) *Command {
+	return &Command{Name: "LIST", Args: []Arg{Mailbox(ref), Pattern(pattern)}}
+}
+
+// ListNamespaces makes a NAMESPACE (RFC 2342); [Command.Namespaces]
+// decodes the reply.
+func ListNamespaces() *Command { return &Command{Name: "NAMESPACE"} }
+
+// Mailboxes decodes the LIST responses cmd received, in arrival order. A
+// malformed one is left out and the first such error returned with the
+// others, so one bad line costs one mailbox, not the list.
+func (cmd *Command) Mailboxes() ([]*ListEntry, error) {
+	var out []*ListEntry
+	var first error
+	for _, r := range cmd.Untagged {
+		if r.Type != "LIST" {
+			continue
+		}
+		e, err := decodeList(r)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, first
+}
+
+// Namespaces decodes the NAMESPACE response cmd received (the last, should
+// there be several); nil when none came, as from a server without
+// NAMESPACE, which answers BAD.
+func (cmd *Command) Namespaces() (*Namespaces, error) {
+	for i := len(cmd.Untagged) - 1; i >= 0; i-- {
+		if r := cmd.Untagged[i]; r.Type == "NAMESPACE" {
+			return decodeNamespace(r)
+		}
+	}
+	return nil, nil
+}
+
+// Fetch decodes r, an untagged "* n FETCH (...)" response, within the
+// limits of the client that read it: for an [Command.OnUntagged] callback,
+// where [Command.Messages] has nothing to read.
+func (r *Response) Fetch() (*FetchMessage, error) { return decodeFetch(r, 0, false) }
+
+// FetchLazy is [Response.Fetch] leaving ENVELOPE and BODYSTRUCTURE
+// undecoded until [FetchMessage.Resolve]: a scan that reads neither pays
+// for neither (they are most of a header scan's decoding).
+func (r *Response) FetchLazy() (*FetchMessage, error) { return decodeFetch(r, 0, true) }
+
+// SearchNumbers decodes r, an untagged SEARCH, SORT or ESEARCH response
+// (ESEARCH's ALL expanded), refusing more than limit numbers; another
+// type of response is an error.
+func (r *Response) SearchNumbers(limit int) ([]uint32, error) {
+	switch r.Type {
+	case "SEARCH", "SORT", "ESEARCH":
+		return decodeSearch([]*Response{r}, limit)
+	}
+	return nil, bad(r, "not a SEARCH, SORT or ESEARCH response")
+}
+
+// ESearch decodes r, an untagged ESEARCH response (RFC 4731), its ALL
+// kept as ranges.
+func (r *Response) ESearch() (*ESearch, error) { return decodeESearch(r) }
+
+// StatusData decodes r, an untagged STATUS response (one a NOTIFY sent
+// unasked, for instance).
+func (r *Response) StatusData() (*StatusData, error) {
+	if r.Type != "STATUS" {
+		return nil, bad(r, "not a STATUS response")
+	}
+	return decodeStatus(r)
+}
+
 // Messages decodes the FETCH responses a [FetchItems] command received,
 // in arrival order, the responses for one message merged. Unsolicited
 // FETCH responses for messages outside the command's set (a flag change
@@ -168,7 +263,7 @@ func (cmd *Command) Messages() ([]*FetchMessage, error) {
 		}
 		m, err := r.fetch, r.fetchErr
 		if m == nil && err == nil {
-			m, err = DecodeFetch(r, r.maxDepth)
+			m, err = decodeFetch(r, r.maxDepth, false)
 		}
 		if err != nil {
 			return out, &Error{Kind: KindError, Command: firstWord(cmd.Name), Text: err.Error(), Err: err}
@@ -260,10 +355,12 @@ func (cmd *Command) Numbers(limit int) ([]uint32, error) {
 	return decodeSearch(cmd.Untagged, limit)
 }
 
-// Contains reports whether n is in s.
+// Contains reports whether n may be in s. A range with [Star] holds any
+// number: "*" is the largest number in use, which only the server knows,
+// and "5:*" holds it even when it is below 5.
 func (s SeqSet) Contains(n uint32) bool {
 	for _, r := range s {
-		if n >= r.Lo && n <= r.Hi {
+		if r.Lo == Star || r.Hi == Star || n >= r.Lo && n <= r.Hi {
 			return true
 		}
 	}

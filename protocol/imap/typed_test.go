@@ -2,6 +2,7 @@ package imap
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -123,5 +124,171 @@ func TestTypedFetchAndSearch(t *testing.T) {
 	nums, err := search.Numbers(10)
 	if err != nil || len(nums) != 2 || nums[0] != 3 || nums[1] != 1 {
 		t.Fatalf("numbers %v %v", nums, err)
+	}
+}
+
+// Search takes its criteria as arguments: a header value is quoted, an
+// injection refused, "*" sent from Star; no criteria at all is refused.
+func TestTypedSearchArgs(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		selected(s)
+		t1 := s.expect(`UID SEARCH UID 5:*`)
+		t2 := s.expect(`SEARCH HEADER Message-ID "<a b@c>"`)
+		s.send("* SEARCH 4\r\n", t1+" OK done\r\n", "* SEARCH 2 3\r\n", t2+" OK done\r\n")
+		s.expectEOF()
+	})
+	c := dialFake(t, addr)
+	selectInbox(t, c)
+	from := Search(true, Atom("UID"), SetArg(UIDSet{{5, Star}}))
+	hdr := Search(false, Atom("HEADER"), Atom("Message-ID"), AString("<a b@c>"))
+	if err := c.Execute(bg, from, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := from.Numbers(10); err != nil || len(n) != 1 || n[0] != 4 {
+		t.Fatalf("UID 5:* %v %v", n, err)
+	}
+	if n, err := hdr.Numbers(10); err != nil || len(n) != 2 {
+		t.Fatalf("HEADER %v %v", n, err)
+	}
+	for _, cmd := range []*Command{Search(true), Search(true, Atom("HEADER"), Atom("Subject"), AString("x\r\nA1 LOGOUT"))} {
+		if err := c.SendCommand(bg, cmd); !errors.Is(err, ErrError) || errors.Is(err, ErrAbort) {
+			t.Fatalf("%v: %v", cmd.Args, err)
+		}
+	}
+	c.Close()
+}
+
+// NAMESPACE and LIST go pipelined and decode; a malformed LIST line
+// costs its own mailbox only, and a server without NAMESPACE gives nil.
+func TestTypedListAndNamespace(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		loggedIn(s)
+		t1 := s.expect(`NAMESPACE`)
+		t2 := s.expect(`LIST "" *`)
+		s.send(`* NAMESPACE (("INBOX." ".")) NIL (("#shared." "."))`+"\r\n", t1+" OK done\r\n",
+			`* LIST (\HasNoChildren) "." INBOX`+"\r\n",
+			`* LIST (\Junk) "." "INBOX.&AMk-t&AOk-"`+"\r\n",
+			`* LIST "." broken`+"\r\n",
+			`* LIST (\Trash) "." INBOX.Trash`+"\r\n",
+			t2+" OK done\r\n")
+		t3 := s.expect(`NAMESPACE`)
+		t4 := s.expect(`LIST INBOX %`)
+		s.send(t3+" BAD unknown command\r\n", t4+" OK done\r\n")
+	})
+	c := dialFake(t, addr)
+	login(t, c)
+	ns, list := ListNamespaces(), ListMailboxes("", "*")
+	if err := c.Execute(bg, ns, list); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ns.Namespaces()
+	if err != nil || len(n.Personal) != 1 || n.Personal[0].Prefix != "INBOX." || n.Other != nil || len(n.Shared) != 1 {
+		t.Fatalf("namespaces %+v %v", n, err)
+	}
+	boxes, err := list.Mailboxes()
+	var pe *ParseError
+	if !errors.As(err, &pe) || len(boxes) != 3 || boxes[1].Name != "INBOX.Été" || boxes[1].Flags[0] != `\Junk` || boxes[2].Name != "INBOX.Trash" {
+		t.Fatalf("mailboxes %+v %v", boxes, err)
+	}
+	ns, list = ListNamespaces(), ListMailboxes("INBOX", "%")
+	if err := c.Execute(bg, ns, list); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ns.Namespaces(); n != nil || err != nil || ns.Err() == nil {
+		t.Fatalf("NAMESPACE refused: %+v %v", n, err)
+	}
+	if boxes, err := list.Mailboxes(); len(boxes) != 0 || err != nil {
+		t.Fatalf("empty LIST: %v %v", boxes, err)
+	}
+}
+
+// An OnUntagged callback decodes each response as it comes: the FETCH of
+// UID FETCH *, a STATUS, SEARCH numbers within their limit.
+func TestResponseDecoders(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		selected(s)
+		tag := s.expect(`UID FETCH * (UID)`)
+		s.send("* 3 FETCH (UID 17)\r\n", "* STATUS Sent (MESSAGES 4 UIDNEXT 12)\r\n", tag+" OK done\r\n")
+		tag = s.expect(`UID SEARCH ALL`)
+		s.send("* SEARCH 1 2 3\r\n", "* ESEARCH (TAG \"x\") UID ALL 4:5\r\n", tag+" OK done\r\n")
+	})
+	c := dialFake(t, addr)
+	selectInbox(t, c)
+	var uid uint32
+	var box string
+	last := FetchItems(UIDSet{{Star, Star}}, "(UID)")
+	last.OnUntagged = func(r *Response) {
+		switch r.Type {
+		case "FETCH":
+			if m, err := r.Fetch(); err == nil {
+				uid = m.UID
+			}
+			if _, err := r.StatusData(); err == nil {
+				t.Error("a FETCH decoded as STATUS")
+			}
+		case "STATUS":
+			if sd, err := r.StatusData(); err == nil && sd.Messages == 4 && sd.UIDNext == 12 && sd.Unseen == -1 {
+				box = sd.Mailbox
+			}
+		}
+	}
+	if err := c.Execute(bg, last); err != nil {
+		t.Fatal(err)
+	}
+	if uid != 17 || box != "Sent" {
+		t.Fatalf("UID %d, STATUS of %q", uid, box)
+	}
+	var got [][]uint32
+	var errs []error
+	search := Search(true, Atom("ALL"))
+	search.OnUntagged = func(r *Response) {
+		n, err := r.SearchNumbers(2)
+		got, errs = append(got, n), append(errs, err)
+	}
+	if err := c.Execute(bg, search); err != nil {
+		t.Fatal(err)
+	}
+	// three numbers are over the limit of two; ESEARCH's ALL expands
+	if len(got) != 2 || errs[0] == nil || !strings.Contains(errs[0].Error(), "MaxExpand") ||
+		errs[1] != nil || len(got[1]) != 2 || got[1][0] != 4 {
+		t.Fatalf("numbers %v errors %v", got, errs)
+	}
+}
+
+// FetchLazy leaves ENVELOPE for Resolve; SearchNumbers and ESearch refuse
+// a response of another type.
+func TestResponseFetchLazy(t *testing.T) {
+	r := one(t, `* 2 FETCH (UID 7 ENVELOPE (NIL "Hi" NIL NIL NIL NIL NIL NIL NIL "<m@x>"))`+"\r\n")
+	m, err := r.FetchLazy()
+	if err != nil || m.UID != 7 || m.Envelope != nil {
+		t.Fatalf("lazy %+v %v", m, err)
+	}
+	if err := m.Resolve(); err != nil || m.Envelope == nil || m.Envelope.MessageID != "<m@x>" {
+		t.Fatalf("resolved %+v %v", m.Envelope, err)
+	}
+	if m, err := r.Fetch(); err != nil || m.Envelope == nil || m.Envelope.Subject != "Hi" {
+		t.Fatalf("fetch %+v %v", m, err)
+	}
+	if _, err := r.SearchNumbers(10); err == nil {
+		t.Fatal("a FETCH decoded as SEARCH")
+	}
+	if _, err := r.ESearch(); err == nil {
+		t.Fatal("a FETCH decoded as ESEARCH")
+	}
+	es, err := one(t, "* ESEARCH (TAG \"a\") UID MIN 3 COUNT 2\r\n").ESearch()
+	if err != nil || !es.UID || es.Min != 3 || es.Count != 2 {
+		t.Fatalf("esearch %+v %v", es, err)
+	}
+}
+
+// Star sends as "*" and may be any number, so a typed FETCH of "*"
+// keeps whatever the server answers with.
+func TestSeqSetStar(t *testing.T) {
+	s, last, plain := SeqSet{{1, 3}, {9, Star}}, UIDSet{{Star, Star}}, SeqSet{{1, 3}}
+	if s.String() != "1:3,9:*" || last.String() != "*" {
+		t.Fatalf("rendered %q %q", s, last)
+	}
+	if !s.Contains(2) || !s.Contains(4) || !last.Ranges().Contains(1) || plain.Contains(4) {
+		t.Fatal("Contains")
 	}
 }
