@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -94,7 +93,7 @@ type Client struct {
 	closed    atomic.Bool // Close was called
 	c         conn
 	r         *reader
-	w         *bufio.Writer
+	w         *sendBuf
 	host      string
 	tlsActive bool
 	process   *exec.Cmd
@@ -311,12 +310,8 @@ func (c *Client) setConn(nc conn) {
 	}
 	c.r = newReader(nc, c.opts.MaxLine)
 	c.r.timeout = c.opts.Timeout
-	c.w = bufio.NewWriterSize(writerFunc(c.writeConn), 32<<10)
+	c.w = &sendBuf{write: c.writeConn}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 func (c *Client) writeConn(b []byte) (int, error) {
 	if c.opts.Timeout > 0 {

@@ -42,10 +42,18 @@ type reader struct {
 	canceled   atomic.Bool   // set by a context's AfterFunc
 	cancelErr  atomic.Value  // the context's error
 	nread      int64
+	filled     bool // the last read filled the buffer: more was waiting
 }
 
+// A connection's buffers start small and grow while it is busy, so the
+// thousand idle connections of a watch service cost little.
+const (
+	minBuf = 4 << 10
+	maxBuf = 32 << 10 // reads and writes no bigger pay for no more
+)
+
 func newReader(c conn, maxLine int) *reader {
-	return &reader{c: c, buf: make([]byte, 32<<10), maxLine: maxLine}
+	return &reader{c: c, buf: make([]byte, minBuf), maxLine: maxLine}
 }
 
 func (r *reader) buffered() int { return r.end - r.start }
@@ -72,6 +80,11 @@ func (r *reader) fill() error {
 	if r.start > 0 && r.start == r.end {
 		r.start, r.end = 0, 0
 	}
+	if r.filled && len(r.buf) < maxBuf && r.end-r.start < len(r.buf)/2 {
+		nb := make([]byte, 2*len(r.buf))
+		r.end = copy(nb, r.buf[r.start:r.end])
+		r.start, r.buf = 0, nb
+	}
 	if r.end == len(r.buf) {
 		if r.start > 0 {
 			copy(r.buf, r.buf[r.start:r.end])
@@ -87,6 +100,7 @@ func (r *reader) fill() error {
 		return err
 	}
 	n, err := r.c.Read(r.buf[r.end:])
+	r.filled = r.end+n == len(r.buf)
 	r.end += n
 	r.nread += int64(n)
 	if n > 0 {
@@ -202,4 +216,55 @@ func (r *reader) waitLine(deadline time.Time) error {
 			return err
 		}
 	}
+}
+
+// sendBuf collects what is sent until Flush. Unlike a bufio.Writer it
+// holds only what it was given (up to maxBuf, past which it writes on),
+// and like one its first write error sticks.
+type sendBuf struct {
+	write func([]byte) (int, error)
+	b     []byte
+	err   error
+}
+
+func (s *sendBuf) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(s.b)+len(p) > maxBuf {
+		if err := s.Flush(); err != nil {
+			return 0, err
+		}
+		if len(p) >= maxBuf { // a big literal goes straight out
+			if _, s.err = s.write(p); s.err != nil {
+				return 0, s.err
+			}
+			return len(p), nil
+		}
+	}
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *sendBuf) WriteString(p string) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(s.b)+len(p) > maxBuf {
+		return s.Write([]byte(p))
+	}
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+// Flush writes what is held.
+func (s *sendBuf) Flush() error {
+	if s.err != nil {
+		return s.err
+	}
+	if len(s.b) > 0 {
+		_, s.err = s.write(s.b)
+		s.b = s.b[:0]
+	}
+	return s.err
 }
