@@ -153,7 +153,7 @@ func (b *bench) run(install bool) error {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
 	log("starting Dovecot")
-	if b.srv, err = dovecot.StartWith(dovecot.Options{Connections: 1500}); err != nil { // WS: 1,100 connections
+	if b.srv, err = dovecot.StartWith(dovecot.Options{Connections: 1500, IdleNotify: 2 * time.Minute}); err != nil { // WS: 1,100 connections
 		return err
 	}
 	defer b.srv.Stop()

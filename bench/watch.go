@@ -57,7 +57,7 @@ end
 `
 
 // wsScript watches B_ACCOUNTS accounts (users B_USER-1 ...) of B_FOLDERS
-// folders each (F0001 ...).
+// folders each (F0001 ...), in watch mode B_MODE.
 const wsScript = `
 local account, watch = require("account"), require("watch")
 local n, folders = tonumber(os.getenv("B_ACCOUNTS")), tonumber(os.getenv("B_FOLDERS"))
@@ -69,7 +69,7 @@ for a = 1, n do
     user = user, password = account.secret("env:B_PASSWORD"), tls = "none"}
   watch.on(acct, names, function(mbox, new)
     for _, m in ipairs(new) do io.stderr:write("HANDLED ", user, " ", mbox:name(), " ", m.uid, "\n") end
-  end)
+  end, {mode = os.getenv("B_MODE")})
 end
 `
 
@@ -236,22 +236,24 @@ func (b *bench) ws() error {
 		return err
 	}
 	type shape struct{ accounts, folders int }
-	base, err := b.watchScale(script, shape{1, 1}.accounts, 1)
-	if err != nil {
-		return fmt.Errorf("1 mailbox: %v", err)
-	}
-	for _, s := range []shape{{1, 1000}, {100, 10}} {
-		f, err := b.watchScale(script, s.accounts, s.folders)
+	for _, mode := range []struct{ name, label string }{{"idle", "IDLE per mailbox"}, {"notify", "NOTIFY per account"}} {
+		base, err := b.watchScale(script, mode.name, 1, 1)
 		if err != nil {
-			return fmt.Errorf("%d accounts of %d: %v", s.accounts, s.folders, err)
+			return fmt.Errorf("%s, 1 mailbox: %v", mode.name, err)
 		}
-		n := s.accounts * s.folders
-		per := float64(f.rss-base.rss) / float64(n-1)
-		row := watchFigure{"WS", "loopback", fmt.Sprintf("mailscript watch, %d account(s) of %d folders", s.accounts, s.folders), []string{
-			strconv.Itoa(n), fmt.Sprintf("%.1f", f.connect.Seconds()), fmt.Sprintf("%.1f", float64(f.rss)/1024),
-			fmt.Sprintf("%.1f", per), fmt.Sprintf("%.2f", f.idleCPU*100)}}
-		b.watch = append(b.watch, row)
-		log("WS %s: connected in %s s, RSS %s MiB, %s KiB per mailbox, idle CPU %s%%", row.Tool, row.Cells[1], row.Cells[2], row.Cells[3], row.Cells[4])
+		for _, s := range []shape{{1, 1000}, {100, 10}} {
+			f, err := b.watchScale(script, mode.name, s.accounts, s.folders)
+			if err != nil {
+				return fmt.Errorf("%s, %d accounts of %d: %v", mode.name, s.accounts, s.folders, err)
+			}
+			n := s.accounts * s.folders
+			per := float64(f.rss-base.rss) / float64(n-1)
+			row := watchFigure{"WS", "loopback", fmt.Sprintf("mailscript watch, %s, %d account(s) of %d folders", mode.label, s.accounts, s.folders), []string{
+				strconv.Itoa(n), fmt.Sprintf("%.1f", f.connect.Seconds()), fmt.Sprintf("%.1f", float64(f.rss)/1024),
+				fmt.Sprintf("%.1f", per), fmt.Sprintf("%.2f", f.idleCPU*100)}}
+			b.watch = append(b.watch, row)
+			log("WS %s: connected in %s s, RSS %s MiB, %s KiB per mailbox, idle CPU %s%%", row.Tool, row.Cells[1], row.Cells[2], row.Cells[3], row.Cells[4])
+		}
 	}
 	return nil
 }
@@ -268,7 +270,7 @@ const wsIdle = 30 * time.Second
 // watchScale watches accounts×folders mailboxes, waits until every one
 // is connected (the status endpoint's gauge), checks that new mail in
 // the last folder of the last account is handled, and measures.
-func (b *bench) watchScale(script string, accounts, folders int) (scaleFigures, error) {
+func (b *bench) watchScale(script, mode string, accounts, folders int) (scaleFigures, error) {
 	var f scaleFigures
 	b.users++
 	prefix := fmt.Sprintf("ws%d", b.users)
@@ -288,7 +290,7 @@ func (b *bench) watchScale(script string, accounts, folders int) (scaleFigures, 
 	status := ln.Addr().String()
 	ln.Close()
 	env := b.env(dovecot.Addr(b.srv.IMAP), prefix,
-		"B_ACCOUNTS="+strconv.Itoa(accounts), "B_FOLDERS="+strconv.Itoa(folders),
+		"B_ACCOUNTS="+strconv.Itoa(accounts), "B_FOLDERS="+strconv.Itoa(folders), "B_MODE="+mode,
 		"XDG_STATE_HOME="+filepath.Join(b.dir, prefix+"-state"))
 	w, err := startWatched(b.command(env, b.mailbin, "watch", "--status", status, script))
 	if err != nil {
@@ -403,7 +405,7 @@ func (b *bench) writeWatch(dir string) error {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	heads := map[string]string{
 		"WL": fmt.Sprintf("\n## WL: APPEND to the handler's action\n\nThe harness appends a message, then waits for the watcher to report it flagged (the STORE confirmed by the server); %d samples per row, one message at a time. `10ms-rtt`: the watcher connects through the proxy adding 5 ms each way.\n\n| network | tool | samples | median (ms) | p90 (ms) | max (ms) |\n|---|---|---|---|---|---|\n", wlSamples),
-		"WS": fmt.Sprintf("\n## WS: many mailboxes in one process\n\nOne `mailscript watch` process, one IDLE connection per mailbox. Per mailbox: (resident set − that of a process watching one mailbox) / (mailboxes − 1), once all are connected. Idle CPU: the process's CPU time over %s with no mail arriving, as a share of one core. imapfilter cannot do this job (its enter_idle watches one mailbox at a time).\n\n| network | setup | mailboxes | all connected after (s) | RSS (MiB) | per mailbox (KiB) | idle CPU (%%) |\n|---|---|---|---|---|---|---|\n", wsIdle),
+		"WS": fmt.Sprintf("\n## WS: many mailboxes in one process\n\nOne `mailscript watch` process, in two modes: `mode = \"idle\"`, one IDLE connection per mailbox, and `mode = \"notify\"`, one NOTIFY connection per account (RFC 5465; what `auto` picks on Dovecot); each account has its own connection for the handlers besides. Dovecot sends IDLE keepalives at its default interval, 2 minutes. Per mailbox: (resident set − that of a process watching one mailbox) / (mailboxes − 1), once all are connected. Idle CPU: the process's CPU time over %s with no mail arriving, as a share of one core. imapfilter cannot do this job (its enter_idle watches one mailbox at a time).\n\n| network | setup | mailboxes | all connected after (s) | RSS (MiB) | per mailbox (KiB) | idle CPU (%%) |\n|---|---|---|---|---|---|---|\n", wsIdle),
 	}
 	sections := map[string]string{} // a workload not run this time keeps its section
 	if old, err := os.ReadFile(filepath.Join(dir, "watch.md")); err == nil {

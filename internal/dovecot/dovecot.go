@@ -51,6 +51,10 @@ type Options struct {
 	// Connections, if set, raises the IMAP connection limits (per user and
 	// in all) from their test defaults of 200 and 512 to this many.
 	Connections int
+	// IdleNotify, if set, is how often an IDLE connection is sent
+	// "* OK Still here" (imap_idle_notify_interval): 1 s for tests, which
+	// then see IDLE traffic soon; Dovecot's own default is 2 minutes.
+	IdleNotify time.Duration
 }
 
 // Start configures and starts a Dovecot in a new temporary folder (readable
@@ -106,6 +110,9 @@ func StartWith(o Options) (*Server, error) {
 	}
 	conf := filepath.Join(dir, "dovecot.conf")
 	text := s.config(max(o.Connections, 200), max(o.Connections, 512))
+	if o.IdleNotify > 0 {
+		text = strings.Replace(text, "imap_idle_notify_interval = 1 secs", fmt.Sprintf("imap_idle_notify_interval = %d secs", int(o.IdleNotify.Seconds())), 1)
+	}
 	if o.OAuth2Introspection != "" {
 		if text, err = s.oauth2(text, o.OAuth2Introspection); err != nil {
 			return nil, err
