@@ -15,6 +15,7 @@ import (
 type WatchMetrics struct {
 	mu                       sync.Mutex
 	handled, errors, reconns uint64
+	skipped                  uint64
 	connected                map[[2]string]bool // account, mailbox
 	downSince                map[[2]string]time.Time
 	grace                    map[[2]string]time.Duration // the watcher's backoff_max
@@ -22,6 +23,7 @@ type WatchMetrics struct {
 	buckets                  []uint64                    // counts per latencyBounds, then +Inf
 	latencySum               float64
 	latencyCount             uint64
+	leasing                  bool // mailboxes come and go with their leases
 }
 
 var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
@@ -52,6 +54,31 @@ func (m *WatchMetrics) setConnected(account, mailbox string, up bool, grace time
 	m.connected[k] = up
 }
 
+// forget drops a mailbox whose lease went to another instance: it is
+// that instance's to report.
+func (m *WatchMetrics) forget(account, mailbox string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := [2]string{account, mailbox}
+	delete(m.connected, k)
+	delete(m.downSince, k)
+	delete(m.grace, k)
+}
+
+// setLeasing says that watchers hold leases: an instance may hold none
+// and be healthy.
+func (m *WatchMetrics) setLeasing() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.leasing = true
+	m.mu.Unlock()
+}
+
 func (m *WatchMetrics) handledN(n int, latency time.Duration) {
 	if m == nil {
 		return
@@ -69,6 +96,15 @@ func (m *WatchMetrics) handledN(n int, latency time.Duration) {
 	m.latencyCount++
 }
 
+func (m *WatchMetrics) skippedOne() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.skipped++
+	m.mu.Unlock()
+}
+
 func (m *WatchMetrics) handlerError() {
 	if m == nil {
 		return
@@ -80,12 +116,13 @@ func (m *WatchMetrics) handlerError() {
 
 // Healthy says whether every watcher is connected or within its backoff:
 // down for less than its backoff_max (a reconnect should have come by
-// then).
+// then). With no watcher yet it is false, unless watchers hold leases:
+// an instance whose peers hold every lease is a healthy standby.
 func (m *WatchMetrics) Healthy(now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.connected) == 0 {
-		return false
+		return m.leasing
 	}
 	for k, up := range m.connected {
 		if !up && now.Sub(m.downSince[k]) >= m.grace[k] {
@@ -105,6 +142,7 @@ func (m *WatchMetrics) WritePrometheus(w io.Writer) {
 	counter("mailscript_messages_handled_total", "Messages handed to a handler call that finished.", m.handled)
 	counter("mailscript_handler_errors_total", "Handler calls that failed.", m.errors)
 	counter("mailscript_reconnects_total", "Watch connections re-established after a drop.", m.reconns)
+	counter("mailscript_messages_skipped_total", "Messages left unhandled after max_failures failed handler calls.", m.skipped)
 	fmt.Fprint(w, "# HELP mailscript_mailbox_connected 1 while the mailbox's watch connection is up.\n# TYPE mailscript_mailbox_connected gauge\n")
 	keys := make([][2]string, 0, len(m.connected))
 	for k := range m.connected {

@@ -44,3 +44,24 @@ func TestWatchMetricsHealthAndText(t *testing.T) {
 		}
 	}
 }
+
+// A mailbox whose lease went elsewhere leaves the gauges and the health
+// check; an instance holding no lease is a healthy standby.
+func TestWatchMetricsForgetHandedBackMailbox(t *testing.T) {
+	m := &WatchMetrics{}
+	m.setLeasing()
+	if !m.Healthy(time.Now()) {
+		t.Fatal("a leasing instance holding nothing counts as unhealthy")
+	}
+	m.setConnected("me@h", "INBOX", true, time.Minute)
+	m.setConnected("me@h", "INBOX", false, time.Minute)
+	m.forget("me@h", "INBOX")
+	if !m.Healthy(time.Now().Add(time.Hour)) {
+		t.Fatal("a handed-back mailbox keeps the instance unhealthy")
+	}
+	var b strings.Builder
+	m.WritePrometheus(&b)
+	if strings.Contains(b.String(), `mailbox="INBOX"`) {
+		t.Fatalf("the handed-back mailbox is still reported:\n%s", b.String())
+	}
+}

@@ -35,6 +35,7 @@ type WatchMode struct {
 type watchTimers struct {
 	idleRenew, replyDeadline, pollInterval, backoffMax time.Duration
 	mode                                               string // auto, idle, poll or notify
+	maxFailures                                        int    // a message's handler failures before it is skipped
 }
 
 // watcher is one mailbox of one watch.on.
@@ -45,6 +46,14 @@ type watcher struct {
 	timers  watchTimers
 	doc     string      // state document name
 	lease   *watchLease // nil: not leased (watchlease.go)
+
+	// In a service a failed handler call is retried after a backoff, the
+	// first of its messages alone, so that one message the handler
+	// always fails on holds up only itself, and only maxFailures times.
+	service  bool
+	failUID  uint32 // the first UID of the call that failed
+	failures int    // calls in a row that failed from failUID
+	again    time.Duration
 }
 
 type watchSet struct {
@@ -253,7 +262,17 @@ func callerDir(L *lua.LState) string {
 }
 
 func watchTimersOf(L *lua.LState, o *lua.LTable) watchTimers {
-	t := watchTimers{idleRenew: 25 * time.Minute, replyDeadline: time.Minute, pollInterval: time.Minute, backoffMax: 5 * time.Minute, mode: "auto"}
+	t := watchTimers{idleRenew: 25 * time.Minute, replyDeadline: time.Minute, pollInterval: time.Minute, backoffMax: 5 * time.Minute, mode: "auto", maxFailures: 5}
+	switch v := o.RawGetString("max_failures").(type) {
+	case lua.LNumber:
+		if v < 1 || v != lua.LNumber(int(v)) {
+			L.ArgError(4, "max_failures must be a whole number of at least 1")
+		}
+		t.maxFailures = int(v)
+	case *lua.LNilType:
+	default:
+		L.ArgError(4, "max_failures must be a number")
+	}
 	secs := func(key string, d *time.Duration) {
 		switch v := o.RawGetString(key).(type) {
 		case lua.LNumber:
@@ -322,8 +341,12 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 	}
 	ls := startLeases(L, ws, mode, log)
 	defer ls.stop()
+	if ls != nil {
+		mode.Metrics.setLeasing()
+	}
 	var firstErr error
 	for _, w := range ws.list {
+		w.service = mode.Service
 		if err := w.catchUp(L, ws.store, log, mode.Metrics, time.Now()); err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -375,7 +398,12 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 		if served[i] {
 			continue
 		}
-		go ls.run(ctx, i, done, func(ctx context.Context) { watchOne(ctx, i) })
+		go ls.run(ctx, i, done, func(ctx context.Context) {
+			watchOne(ctx, i)
+			if ls != nil { // the lease ended: another instance reports the mailbox now
+				mode.Metrics.forget(ws.list[i].a.user+"@"+ws.list[i].a.host, ws.list[i].mbox.name)
+			}
+		})
 	}
 	defer func() {
 		cancel()
@@ -393,6 +421,17 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 			return nil
 		case i := <-events:
 			ws.list[i].catchUp(L, ws.store, log, mode.Metrics, time.Now())
+		}
+		for i, w := range ws.list {
+			if w.again > 0 { // a failed call, or one message of several handed alone
+				time.AfterFunc(w.again, func() {
+					select {
+					case events <- i:
+					case <-ctx.Done():
+					}
+				})
+				w.again = 0
+			}
 		}
 	}
 }
@@ -418,8 +457,9 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 	var fresh []uint32
 	var uidValidity int64
 	var msgs *lua.LTable
+	alone := false // fresh is the first of several new messages
 	collect := func(L *lua.LState) int {
-		fresh, msgs = nil, nil
+		fresh, msgs, alone = nil, nil, false
 		raw, err := store.Load(w.doc)
 		if err != nil {
 			L.RaiseError("state %s: %v", w.doc, err)
@@ -451,6 +491,9 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 		fresh, _ = uidsFrom(cmd, last+1)
 		if len(fresh) == 0 {
 			return 0
+		}
+		if w.failures > 0 && fresh[0] == w.failUID && len(fresh) > 1 {
+			fresh, alone = fresh[:1], true
 		}
 		got, err := a.fetchAll(L, fresh, "(UID ENVELOPE FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])")
 		if err != nil {
@@ -491,22 +534,57 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 	L.Push(w.handler)
 	L.Push(ud)
 	L.Push(msgs)
-	if err := L.PCall(2, 0, nil); err != nil {
-		// not saved: the same messages come again next time
-		log.Error("handler failed", "event", "handle", "uid", uids, "outcome", "error", "error", errText(L, err))
+	save := func(lastUID uint32) error {
+		b, _ := json.Marshal(watchState{UIDValidity: uidValidity, LastUID: lastUID})
+		if err := store.Save(w.doc, b); err != nil {
+			if leaseLost(err) {
+				w.lease.lose() // the new owner hands these messages again
+			}
+			return fmt.Errorf("state %s: %w", w.doc, err)
+		}
+		return nil
+	}
+	herr := L.PCall(2, 0, nil)
+	if herr == nil {
+		// the handler's queued actions are part of its work
+		if perr := protect(L, func(L *lua.LState) int { a.sync(L); return 0 }); perr != nil {
+			herr = errors.New(errText(L, perr))
+		}
+	}
+	if herr != nil {
+		// not saved: the same messages come again
+		log.Error("handler failed", "event", "handle", "uid", uids, "outcome", "error", "error", errText(L, herr))
 		logged = true
 		met.handlerError()
+		if !w.service {
+			return herr
+		}
+		if fresh[0] == w.failUID && w.failures > 0 {
+			w.failures++
+		} else {
+			w.failUID, w.failures = fresh[0], 1
+		}
+		if len(fresh) > 1 || w.failures < w.timers.maxFailures {
+			w.again = min(time.Second<<min(w.failures-1, 20), w.timers.backoffMax)
+			return herr
+		}
+		// one message the handler failed on maxFailures times: it stays
+		// in the mailbox, unhandled, and the rest go on
+		if err := save(fresh[0]); err != nil {
+			return err
+		}
+		log.Error("handler gave up on a message", "event", "handle", "uid", uids, "outcome", "skipped",
+			"failures", w.failures, "error", errText(L, herr))
+		met.skippedOne()
+		w.failures, w.again = 0, time.Nanosecond
+		return herr
+	}
+	if err := save(fresh[len(fresh)-1]); err != nil {
 		return err
 	}
-	if perr := protect(L, func(L *lua.LState) int { a.sync(L); return 0 }); perr != nil {
-		return errors.New(errText(L, perr)) // the handler's queued actions failed: not handled
-	}
-	b, _ := json.Marshal(watchState{UIDValidity: uidValidity, LastUID: fresh[len(fresh)-1]})
-	if err := store.Save(w.doc, b); err != nil {
-		if leaseLost(err) {
-			w.lease.lose() // the new owner hands these messages again
-		}
-		return fmt.Errorf("state %s: %w", w.doc, err)
+	w.failures = 0
+	if alone {
+		w.again = time.Nanosecond // the rest of what was new
 	}
 	met.handledN(len(fresh), time.Since(seen))
 	log.Info("handled", "event", "handle", "uid", uids, "messages", len(fresh), "outcome", "ok")

@@ -389,3 +389,53 @@ end
 		t.Fatalf("without the failing watcher: exit %d, handled %q\n%s", code, e.handled(t), out)
 	}
 }
+
+// A message the handler always fails on is retried alone, max_failures
+// times, then left unhandled; the messages around it are handled, and
+// without new mail arriving.
+func TestWatchSkipsAMessageTheHandlerAlwaysFails(t *testing.T) {
+	e := newWatchEnv(t, "watchpoison")
+	e.script = write(t, "poison.lua", `
+local account, watch = require("account"), require("watch")
+local acct = account.connect{host = "127.0.0.1", port = tonumber(os.getenv("IMAP_PORT")),
+  user = os.getenv("IMAP_USER"), password = account.secret("env:IMAP_PASSWORD")}
+watch.on(acct, {"INBOX"}, function(mbox, new)
+  for _, m in ipairs(new) do
+    if m.subject == "poison" then error("cannot handle " .. m.subject) end
+  end
+  local f = assert(io.open(os.getenv("HANDLED"), "a"))
+  for _, m in ipairs(new) do f:write("INBOX ", m.uid, " ", m.subject, "\n") end
+  f:close()
+end, {max_failures = 2, backoff_max = 1})
+`)
+	for _, s := range []string{"a", "poison", "b"} {
+		e.appendMsg(t, s)
+	}
+	addr := freePort(t)
+	cmd := exec.Command(bin, "watch", "--log-format", "json", "--status", addr, "--state", e.state, e.script)
+	cmd.Env = e.env()
+	errb := &syncBuf{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	got := e.waitHandled(t, 2, errb.String)
+	if strings.Join(got, ",") != "INBOX 1 a,INBOX 3 b" {
+		t.Fatalf("handled %q\n%s", got, errb.String())
+	}
+	if !strings.Contains(errb.String(), `"msg":"handler gave up on a message","account":"`+e.user+`@127.0.0.1","mailbox":"INBOX","event":"handle","uid":"2:2","outcome":"skipped","failures":2`) {
+		t.Fatalf("no give-up line for UID 2:\n%s", errb.String())
+	}
+	if _, m := get(t, "http://"+addr+"/metrics"); !strings.Contains(m, "mailscript_messages_skipped_total 1\n") {
+		t.Fatalf("/metrics:\n%s", m)
+	}
+	e.appendMsg(t, "c")
+	if got := e.waitHandled(t, 3, errb.String); got[2] != "INBOX 4 c" {
+		t.Fatalf("handled %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, errb.String())
+	}
+}
