@@ -71,6 +71,7 @@ func (b *bench) w6() error {
 		triage := []tool{
 			{"mailscript (library)", b.mailscript("w1_stdlib.lua")},
 			{"Python imaplib", b.python("w1_imaplib.py")},
+			{"raw pipelined floor", b.self("w1", filepath.Join(b.dir, "w6plan.json"))}, // the server's share
 		}
 		var tuser string
 		err = b.runAll("W6 triage "+countName(n), "loopback", triage, b.sz.Runs, func(tool) ([]string, error) {

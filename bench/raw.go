@@ -61,9 +61,12 @@ func rawMain(args []string) int {
 		}
 		var plan map[string]string
 		json.Unmarshal(b, &plan)
-		cmds = append(cmds, "b SELECT INBOX", "c UID SEARCH UNSEEN",
-			"d UID FETCH "+plan["unseen"]+" (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT LIST-ID DATE)])")
-		// UID sets cut to about 8 KB per command line, as the library cuts them
+		cmds = append(cmds, "b SELECT INBOX", "c UID SEARCH UNSEEN")
+		// UID sets cut to about 8 KB per command line, as the library cuts
+		// them (a line over Dovecot's 64 KB limit ends the connection)
+		for i, set := range chunks(plan["unseen"]) {
+			cmds = append(cmds, fmt.Sprintf("d%d UID FETCH %s (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT LIST-ID DATE)])", i, set))
+		}
 		for i, set := range chunks(plan["vip"]) {
 			cmds = append(cmds, fmt.Sprintf("e%d UID STORE %s +FLAGS.SILENT (\\Flagged)", i, set))
 		}

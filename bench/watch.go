@@ -250,9 +250,9 @@ func (b *bench) ws() error {
 			per := float64(f.rss-base.rss) / float64(n-1)
 			row := watchFigure{"WS", "loopback", fmt.Sprintf("mailscript watch, %s, %d account(s) of %d folders", mode.label, s.accounts, s.folders), []string{
 				strconv.Itoa(n), fmt.Sprintf("%.1f", f.connect.Seconds()), fmt.Sprintf("%.1f", float64(f.rss)/1024),
-				fmt.Sprintf("%.1f", per), fmt.Sprintf("%.2f", f.idleCPU*100)}}
+				fmt.Sprintf("%.1f", per), fmt.Sprintf("%.1f", float64(f.heap-base.heap)/float64(n-1)), fmt.Sprintf("%.2f", f.idleCPU*100)}}
 			b.watch = append(b.watch, row)
-			log("WS %s: connected in %s s, RSS %s MiB, %s KiB per mailbox, idle CPU %s%%", row.Tool, row.Cells[1], row.Cells[2], row.Cells[3], row.Cells[4])
+			log("WS %s: connected in %s s, RSS %s MiB, %s KiB per mailbox (heap %s KiB), idle CPU %s%%", row.Tool, row.Cells[1], row.Cells[2], row.Cells[3], row.Cells[4], row.Cells[5])
 		}
 	}
 	return nil
@@ -261,6 +261,7 @@ func (b *bench) ws() error {
 type scaleFigures struct {
 	connect time.Duration
 	rss     int64   // KiB, once every watcher is connected and idle
+	heap    int64   // KiB of Go heap in use then
 	idleCPU float64 // fraction of one core over the idle period
 }
 
@@ -335,7 +336,8 @@ func (b *bench) watchScale(script, mode string, accounts, folders int) (scaleFig
 	time.Sleep(wsIdle)
 	f.idleCPU = float64(cpuTicks(pid)-c0) / 100 / time.Since(t0).Seconds() // USER_HZ is 100 on Linux
 	f.rss = vmRSS(pid)
-	return f, nil
+	f.heap, err = heapInUse(status)
+	return f, err
 }
 
 // namedUser makes user with empty folders (no messages).
@@ -373,6 +375,23 @@ func connectedGauge(addr string) (int, error) {
 	return n, sc.Err()
 }
 
+// heapInUse is the Go heap in use (KiB) from the status endpoint.
+func heapInUse(addr string) (int64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no go_memstats_heap_inuse_bytes in /metrics")
+}
+
 // cpuTicks is a process's user+system time in clock ticks.
 func cpuTicks(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -405,7 +424,7 @@ func (b *bench) writeWatch(dir string) error {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	heads := map[string]string{
 		"WL": fmt.Sprintf("\n## WL: APPEND to the handler's action\n\nThe harness appends a message, then waits for the watcher to report it flagged (the STORE confirmed by the server); %d samples per row, one message at a time. `10ms-rtt`: the watcher connects through the proxy adding 5 ms each way.\n\n| network | tool | samples | median (ms) | p90 (ms) | max (ms) |\n|---|---|---|---|---|---|\n", wlSamples),
-		"WS": fmt.Sprintf("\n## WS: many mailboxes in one process\n\nOne `mailscript watch` process, in two modes: `mode = \"idle\"`, one IDLE connection per mailbox, and `mode = \"notify\"`, one NOTIFY connection per account (RFC 5465; what `auto` picks on Dovecot); each account has its own connection for the handlers besides. Dovecot sends IDLE keepalives at its default interval, 2 minutes. Per mailbox: (resident set − that of a process watching one mailbox) / (mailboxes − 1), once all are connected. Idle CPU: the process's CPU time over %s with no mail arriving, as a share of one core. imapfilter cannot do this job (its enter_idle watches one mailbox at a time).\n\n| network | setup | mailboxes | all connected after (s) | RSS (MiB) | per mailbox (KiB) | idle CPU (%%) |\n|---|---|---|---|---|---|---|\n", wsIdle),
+		"WS": fmt.Sprintf("\n## WS: many mailboxes in one process\n\nOne `mailscript watch` process, in two modes: `mode = \"idle\"`, one IDLE connection per mailbox, and `mode = \"notify\"`, one NOTIFY connection per account (RFC 5465; what `auto` picks on Dovecot); each account has its own connection for the handlers besides. Dovecot sends IDLE keepalives at its default interval, 2 minutes. Per mailbox: (resident set − that of a process watching one mailbox) / (mailboxes − 1), once all are connected; the same for the Go heap in use (the rest of the resident set is garbage not yet returned to the system, stacks and the runtime). Idle CPU: the process's CPU time over %s with no mail arriving, as a share of one core. imapfilter cannot do this job (its enter_idle watches one mailbox at a time).\n\n| network | setup | mailboxes | all connected after (s) | RSS (MiB) | per mailbox (KiB) | heap per mailbox (KiB) | idle CPU (%%) |\n|---|---|---|---|---|---|---|---|\n", wsIdle),
 	}
 	sections := map[string]string{} // a workload not run this time keeps its section
 	if old, err := os.ReadFile(filepath.Join(dir, "watch.md")); err == nil {

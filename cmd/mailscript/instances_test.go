@@ -266,14 +266,7 @@ func TestInstancesShareMailboxesAndSurviveAKill(t *testing.T) {
 func TestWatchReloadOfABrokenScriptKeepsTheWatchers(t *testing.T) {
 	e := newWatchEnv(t, "watchbadreload")
 	e.appendMsg(t, "before")
-	cmd := exec.Command(bin, "watch", "--log-format", "json", "--state", e.state, e.script)
-	cmd.Env = e.env()
-	errb := &syncBuf{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, errb := startWatch(t, e.env(), "--state", e.state, e.script)
 	e.waitHandled(t, 1, errb.String)
 	waitFor(t, "watching", func() bool { return strings.Contains(errb.String(), `"event":"start"`) }, errb.String)
 	if err := os.WriteFile(e.script, []byte("watch.on(\n"), 0o600); err != nil {

@@ -47,8 +47,9 @@ Exit status: 0 ok, 1 script or mail error, 2 usage, 130 interrupted (Ctrl-C), 14
 func main() {
 	// A script's run is short and its garbage is mostly mail just read:
 	// collecting half as often cuts the CPU of a POP3 download by a
-	// tenth for a few MB more at the peak. GOGC still decides if set.
-	if os.Getenv("GOGC") == "" {
+	// tenth for a few MB more at the peak. Not for the watch service,
+	// which runs for weeks: there memory counts. GOGC still decides if set.
+	if os.Getenv("GOGC") == "" && (len(os.Args) < 2 || os.Args[1] != "watch") {
 		debug.SetGCPercent(200)
 	}
 	// MAILSCRIPT_CPUPROFILE=file writes a pprof CPU profile of the run.

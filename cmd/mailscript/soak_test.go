@@ -76,16 +76,9 @@ func soak(t *testing.T, mode string, cycles int) {
 	dir := t.TempDir()
 	handledPath := filepath.Join(dir, "handled")
 	status := freePort(t)
-	cmd := exec.Command(bin, "watch", "--log-format", "json", "--status", status, "--state", filepath.Join(dir, "state"),
-		write(t, "soak.lua", soakScript))
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+d.CAFile, "IMAP_PORT="+strconv.Itoa(p.Port()), "IMAP_USER=soak",
-		"IMAP_PASSWORD="+dovecot.Password, "HANDLED="+handledPath, "XDG_STATE_HOME="+dir, "NO_COLOR=1", "WATCH_MODE="+mode)
-	errb := &syncBuf{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, errb := startWatch(t, append(os.Environ(), "SSL_CERT_FILE="+d.CAFile, "IMAP_PORT="+strconv.Itoa(p.Port()), "IMAP_USER=soak",
+		"IMAP_PASSWORD="+dovecot.Password, "HANDLED="+handledPath, "XDG_STATE_HOME="+dir, "NO_COLOR=1", "WATCH_MODE="+mode),
+		"--status", status, "--state", filepath.Join(dir, "state"), write(t, "soak.lua", soakScript))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 

@@ -160,18 +160,26 @@ func waitFor(t *testing.T, what string, cond func() bool, stderr func() string) 
 	}
 }
 
-func TestWatchServiceIdleReconnectReloadStop(t *testing.T) {
-	e := newWatchEnv(t, "watchsvc")
-	e.appendMsg(t, "before")
-	addr := freePort(t)
-	cmd := exec.Command(bin, "watch", "--log-format", "json", "--status", addr, "--state", e.state, e.script)
-	cmd.Env = e.env()
+// startWatch starts `mailscript watch` with args and env; it is killed
+// when the test ends, if it has not exited.
+func startWatch(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuf) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"watch", "--log-format", "json"}, args...)...)
+	cmd.Env = env
 	errb := &syncBuf{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, errb
+}
+
+func TestWatchServiceIdleReconnectReloadStop(t *testing.T) {
+	e := newWatchEnv(t, "watchsvc")
+	e.appendMsg(t, "before")
+	addr := freePort(t)
+	cmd, errb := startWatch(t, e.env(), "--status", addr, "--state", e.state, e.script)
 	stderr := errb.String
 	// the catch-up at start
 	e.waitHandled(t, 1, stderr)
@@ -330,14 +338,7 @@ watch.on(acct, {"INBOX"}, function(mbox, new)
 end)
 `)
 	e.appendMsg(t, "first")
-	cmd := exec.Command(bin, "watch", "--log-format", "json", "--state", e.state, e.script)
-	cmd.Env = e.env()
-	errb := &syncBuf{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, errb := startWatch(t, e.env(), "--state", e.state, e.script)
 	waitFor(t, "the handler error logged", func() bool {
 		return strings.Contains(errb.String(), `"error":"`) && strings.Contains(errb.String(), "handler broke")
 	}, errb.String)
@@ -412,14 +413,7 @@ end, {max_failures = 2, backoff_max = 1})
 		e.appendMsg(t, s)
 	}
 	addr := freePort(t)
-	cmd := exec.Command(bin, "watch", "--log-format", "json", "--status", addr, "--state", e.state, e.script)
-	cmd.Env = e.env()
-	errb := &syncBuf{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, errb := startWatch(t, e.env(), "--status", addr, "--state", e.state, e.script)
 	got := e.waitHandled(t, 2, errb.String)
 	if strings.Join(got, ",") != "INBOX 1 a,INBOX 3 b" {
 		t.Fatalf("handled %q\n%s", got, errb.String())
