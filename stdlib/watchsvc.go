@@ -547,9 +547,7 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 	herr := L.PCall(2, 0, nil)
 	if herr == nil {
 		// the handler's queued actions are part of its work
-		if perr := protect(L, func(L *lua.LState) int { a.sync(L); return 0 }); perr != nil {
-			herr = errors.New(errText(L, perr))
-		}
+		herr = protect(L, func(L *lua.LState) int { a.sync(L); return 0 })
 	}
 	if herr != nil {
 		// not saved: the same messages come again
@@ -557,6 +555,10 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 		logged = true
 		met.handlerError()
 		if !w.service {
+			return herr
+		}
+		if lostConnection(herr) { // not the message's fault: the next catch-up reconnects
+			w.again = time.Second
 			return herr
 		}
 		if fresh[0] == w.failUID && w.failures > 0 {
@@ -589,6 +591,17 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 	met.handledN(len(fresh), time.Since(seen))
 	log.Info("handled", "event", "handle", "uid", uids, "messages", len(fresh), "outcome", "ok")
 	return nil
+}
+
+// lostConnection says whether err, raised in Lua, is imaplib's abort:
+// the connection was cut, timed out or said BYE.
+func lostConnection(err error) bool {
+	var ae *lua.ApiError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	t, ok := ae.Object.(*lua.LTable)
+	return ok && t.RawGetString("kind") == lua.LString("abort")
 }
 
 // protect calls fn, returning what it raises as an error.
