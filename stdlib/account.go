@@ -216,7 +216,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
 		port = int(p)
 	}
-	src := oauthAccount(L, env, o, &host, &user, &port)
+	src := oauthAccount(L, env, o, &host, &user, &port, false, func(format string, args ...any) {
+		fail(L, "account.connect: "+format, args...)
+	})
 	if host == "" {
 		fail(L, "account.connect: host is required")
 	}

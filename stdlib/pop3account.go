@@ -9,6 +9,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/mailscript/mailscript/bindings"
+	"github.com/mailscript/mailscript/oauth"
 	"github.com/mailscript/mailscript/protocol/pop3"
 )
 
@@ -62,17 +63,22 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 	o := L.CheckTable(1)
 	get := func(k string) string { return lua.LVAsString(o.RawGetString(k)) }
 	host, user := get("host"), get("user")
-	if host == "" {
-		popFail(L, "host is required")
-	}
-	password := connectPassword(L, o, host, user, func(format string, args ...any) { popFail(L, format, args...) })
-	mode := get("tls")
-	if mode == "" {
-		mode = "implicit"
-	}
 	port := 0
 	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
 		port = int(p)
+	}
+	raise := func(format string, args ...any) { popFail(L, format, args...) }
+	src := oauthAccount(L, env, o, &host, &user, &port, true, raise)
+	if host == "" {
+		popFail(L, "host is required")
+	}
+	password := ""
+	if src == nil {
+		password = connectPassword(L, o, host, user, raise)
+	}
+	mode := get("tls")
+	if mode == "" {
+		mode = "implicit"
 	}
 	switch mode {
 	case "implicit":
@@ -120,8 +126,10 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 				return err
 			}
 		}
+		mech := "XOAUTH2" // without CAPA's SASL line
 		if caps, err := c.Capa(ctx); err == nil {
 			_, p.pipelining = caps["PIPELINING"]
+			mech = oauth.Mechanism(caps["SASL"])
 			// RFC 6856, before USER: Courier otherwise replaces a message
 			// with 8-bit headers by a notice that it cannot display it
 			if _, ok := caps["UTF8"]; ok {
@@ -129,6 +137,9 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 					return err
 				}
 			}
+		}
+		if src != nil { // a fresh token on every connection
+			return src.POP3(ctx, c, user, mech, host, port)
 		}
 		if _, err := c.User(ctx, user); err != nil {
 			return err

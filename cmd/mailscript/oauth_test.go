@@ -113,6 +113,9 @@ local account, imap, pop3 = require("account"), require("imap"), require("pop3")
 local a = account.connect{auth = "oauth2", oauth = "work", tls = "none"}
 print("account", a:mailbox("INBOX"):status().messages)
 a:close()
+local pa = account.pop3{auth = "oauth2", oauth = "work", host = "127.0.0.1", port = %[2]d, tls = "none"}
+print("account.pop3", pa:stat())
+pa:close()
 local M = imap.IMAP4("127.0.0.1", %[1]d)
 M.debug = 5
 local typ = M:authenticate_oauth("work")
@@ -129,7 +132,7 @@ P:quit()
 require("log").info("done")
 `, dc.IMAP, dc.POP3))
 	out, errs, code = mailscript(t, "", "run", "--debug", "5", "--log", logFile, script)
-	if code != 0 || !strings.Contains(out, "account\t0") || !strings.Contains(out, "imap\tOK\tAUTH") || !strings.Contains(out, "pop3\t+OK") ||
+	if code != 0 || !strings.Contains(out, "account\t0") || !strings.Contains(out, "account.pop3\t0") || !strings.Contains(out, "imap\tOK\tAUTH") || !strings.Contains(out, "pop3\t+OK") ||
 		!strings.Contains(out, "wrong\tfalse\tserver said status=") {
 		t.Fatalf("script: %d\n%s\n%s", code, out, errs)
 	}
