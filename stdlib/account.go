@@ -199,6 +199,31 @@ func fixedSecret(L *lua.LState, label, v string) lua.LValue {
 	return bindings.NewSecret(L, &bindings.Secret{Label: label, Value: func(string, string) (string, error) { return v, nil }})
 }
 
+// tlsMode reads a connect table's tls ("implicit", the default,
+// "starttls" or "none") and sets *port to the mode's default when it is
+// 0. A password or token goes in clear text only to the local host,
+// unless allow_plaintext says so.
+func tlsMode(o *lua.LTable, host string, port *int, tlsPort, plainPort int, raise func(format string, args ...any)) string {
+	mode := lua.LVAsString(o.RawGetString("tls"))
+	switch mode {
+	case "", "implicit":
+		mode = "implicit"
+		if *port == 0 {
+			*port = tlsPort
+		}
+	case "starttls", "none":
+		if *port == 0 {
+			*port = plainPort
+		}
+		if mode == "none" && !isLoopback(host) && !lua.LVAsBool(o.RawGetString("allow_plaintext")) {
+			raise("refusing to send a password in clear text to %s (tls=\"none\"); use tls=\"starttls\" or \"implicit\", or set allow_plaintext=true", host)
+		}
+	default:
+		raise("tls must be \"implicit\", \"starttls\" or \"none\"")
+	}
+	return mode
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -228,10 +253,9 @@ func connect(L *lua.LState, env *bindings.Env) int {
 			fail(L, "account.connect: "+format, args...)
 		})
 	}
-	mode := get("tls")
-	if mode == "" {
-		mode = "implicit"
-	}
+	mode := tlsMode(o, host, &port, imap.TLSPort, imap.Port, func(format string, args ...any) {
+		fail(L, "account.connect: "+format, args...)
+	})
 	cfg, err := env.TLSConfigFor(bindings.SSLContext(L, o.RawGetString("ssl_context")), host)
 	if err != nil {
 		fail(L, "account.connect: %v", err)
@@ -244,21 +268,6 @@ func connect(L *lua.LState, env *bindings.Env) int {
 		fail(L, "%v", err)
 	}
 	opts := &imap.Options{Timeout: timeout, TLSConfig: cfg, Dial: env.Dial, Audit: env.Audit, Debug: env.Debug, DebugWriter: env.Stderr}
-	switch mode {
-	case "implicit":
-		if port == 0 {
-			port = imap.TLSPort
-		}
-	case "starttls", "none":
-		if port == 0 {
-			port = imap.Port
-		}
-		if mode == "none" && !isLoopback(host) && !lua.LVAsBool(o.RawGetString("allow_plaintext")) {
-			fail(L, "account.connect: refusing to send a password in clear text to %s (tls=\"none\"); use tls=\"starttls\" or \"implicit\", or set allow_plaintext=true", host)
-		}
-	default:
-		fail(L, "account.connect: tls must be \"implicit\", \"starttls\" or \"none\"")
-	}
 	addr := bindings.HostPort(host, port)
 	// dial connects and logs in. Nothing is pipelined behind LOGIN: Courier's
 	// login process hands the connection to imapd and drops what it had read

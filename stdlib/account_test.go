@@ -164,3 +164,23 @@ acct:close()`, host, port))
 		t.Fatalf("sent:\n%s", all)
 	}
 }
+
+// account.connect and account.pop3 read tls alike, and refuse a clear
+// text login to another host before dialling anything.
+func TestConnectTLSOption(t *testing.T) {
+	for _, fn := range []string{"connect", "pop3"} {
+		for _, c := range []struct{ opts, want string }{
+			{`tls = "none"`, "refusing to send a password in clear text to mail.example.org"},
+			{`tls = "ssl"`, `tls must be "implicit", "starttls" or "none"`},
+		} {
+			src := fmt.Sprintf(`local ok, e = pcall(require("account").%s, {host = "mail.example.org", user = "u", password = "p", %s})
+assert(not ok)
+print(tostring(e))`, fn, c.opts)
+			var out strings.Builder
+			_, err := runtime.New(runtime.Options{Stdout: &out}).RunString(context.Background(), "t.lua", src)
+			if err != nil || !strings.Contains(out.String(), c.want) {
+				t.Fatalf("account.%s{%s}: %v %q", fn, c.opts, err, out.String())
+			}
+		}
+	}
+}

@@ -76,25 +76,7 @@ func connectPOP3(L *lua.LState, env *bindings.Env) int {
 	if src == nil {
 		password = connectPassword(L, o, host, user, raise)
 	}
-	mode := get("tls")
-	if mode == "" {
-		mode = "implicit"
-	}
-	switch mode {
-	case "implicit":
-		if port == 0 {
-			port = pop3.TLSPort
-		}
-	case "starttls", "none":
-		if port == 0 {
-			port = pop3.Port
-		}
-		if mode == "none" && !isLoopback(host) && !lua.LVAsBool(o.RawGetString("allow_plaintext")) {
-			popFail(L, "refusing to send a password in clear text to %s (tls=\"none\"); use tls=\"starttls\" or \"implicit\", or set allow_plaintext=true", host)
-		}
-	default:
-		popFail(L, "tls must be \"implicit\", \"starttls\" or \"none\"")
-	}
+	mode := tlsMode(o, host, &port, pop3.TLSPort, pop3.Port, raise)
 	cfg, err := env.TLSConfigFor(bindings.SSLContext(L, o.RawGetString("ssl_context")), host)
 	if err != nil {
 		popFail(L, "%v", err)
