@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -470,25 +471,32 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 			}
 		}
 		// selected and NOOP first: the STATUS of the selected mailbox
-		// reports the session's view, which a NOOP brings up to date
+		// reports the session's view, which the NOOP brings up to date.
+		// Not in one round trip: Dovecot may answer a STATUS or SEARCH
+		// sent with the NOOP from the view before it. STATUS and the
+		// search go together; a UIDVALIDITY other than the saved one
+		// searches again from 1.
 		w.mbox.use(L, &imap.Command{Name: "NOOP"})
-		_, ss, err := a.c.Status(ctx, w.mbox.server, "(UIDNEXT UIDVALIDITY)")
-		if err != nil {
-			bindings.Raise(L, err)
-		}
-		uidValidity = ss.UIDValidity
 		last := st.LastUID
-		if st.UIDValidity != uidValidity {
-			last = 0
+		status, search := imap.StatusItems(w.mbox.server, "UIDNEXT", "UIDVALIDITY"), searchFrom(last+1)
+		a.execute(L, status, search)
+		sds, _ := status.Statuses()
+		if err := status.Err(); err != nil || len(sds) == 0 {
+			bindings.Raise(L, cmp.Or(err, error(&imap.Error{Kind: imap.KindError, Command: "STATUS", Text: "no STATUS reply for " + w.mbox.name})))
+		}
+		ss := sds[len(sds)-1]
+		uidValidity = ss.UIDValidity
+		if st.UIDValidity != uidValidity && last > 0 {
+			last, search = 0, searchFrom(1)
+			a.execute(L, search)
 		}
 		if ss.UIDNext > 0 && uint32(ss.UIDNext) <= last+1 {
 			return 0 // nothing new
 		}
-		cmd := searchFrom(last + 1)
-		if err := a.c.Execute(ctx, cmd); err != nil {
+		if err := search.Err(); err != nil {
 			bindings.Raise(L, err)
 		}
-		fresh, _ = uidsFrom(cmd, last+1)
+		fresh, _ = uidsFrom(search, last+1)
 		if len(fresh) == 0 {
 			return 0
 		}

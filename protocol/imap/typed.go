@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"cmp"
 	"context"
 	"strings"
 )
@@ -181,6 +182,35 @@ func ListMailboxes(ref, pattern string) *Command {
 // ListNamespaces makes a NAMESPACE (RFC 2342); [Command.Namespaces]
 // decodes the reply.
 func ListNamespaces() *Command { return &Command{Name: "NAMESPACE"} }
+
+// StatusItems makes a STATUS of mailbox for items ("UIDNEXT",
+// "UIDVALIDITY", "MESSAGES", ...); [Command.Statuses] decodes the reply.
+func StatusItems(mailbox string, items ...string) *Command {
+	args := make([]Arg, len(items))
+	for i, it := range items {
+		args[i] = Atom(it)
+	}
+	return &Command{Name: "STATUS", Args: []Arg{Mailbox(mailbox), Group(args...)}}
+}
+
+// Statuses decodes the STATUS responses cmd received, in arrival order;
+// a malformed one is left out and the first such error returned.
+func (cmd *Command) Statuses() ([]*StatusData, error) {
+	var out []*StatusData
+	var first error
+	for _, r := range cmd.Untagged {
+		if r.Type != "STATUS" {
+			continue
+		}
+		sd, err := decodeStatus(r)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		out = append(out, sd)
+	}
+	return out, first
+}
 
 // Mailboxes decodes the LIST responses cmd received, in arrival order. A
 // malformed one is left out and the first such error returned with the

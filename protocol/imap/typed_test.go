@@ -292,3 +292,26 @@ func TestSeqSetStar(t *testing.T) {
 		t.Fatal("Contains")
 	}
 }
+
+// StatusItems sends its items as atoms and refuses what is not one;
+// Statuses decodes the replies, skipping a malformed one.
+func TestTypedStatus(t *testing.T) {
+	addr := fake(t, func(s *session) {
+		loggedIn(s)
+		tag := s.expect(`STATUS "Lists/Go lang" (UIDNEXT UIDVALIDITY)`)
+		s.send(`* STATUS "Lists/Go lang" (UIDNEXT 12 UIDVALIDITY 7)`+"\r\n", "* STATUS broken\r\n", tag+" OK done\r\n")
+	})
+	c := dialFake(t, addr)
+	login(t, c)
+	cmd := StatusItems("Lists/Go lang", "UIDNEXT", "UIDVALIDITY")
+	if err := c.Execute(bg, cmd); err != nil {
+		t.Fatal(err)
+	}
+	sds, err := cmd.Statuses()
+	if err == nil || len(sds) != 1 || sds[0].Mailbox != "Lists/Go lang" || sds[0].UIDNext != 12 || sds[0].UIDValidity != 7 {
+		t.Fatalf("%+v %v", sds, err)
+	}
+	if err := c.Execute(bg, StatusItems("INBOX", "UIDNEXT)")); err == nil || !strings.Contains(err.Error(), "bad atom") {
+		t.Fatalf("an item that is no atom: %v", err)
+	}
+}
