@@ -433,3 +433,45 @@ end, {max_failures = 2, backoff_max = 1})
 		t.Fatalf("after SIGTERM: %v\n%s", err, errb.String())
 	}
 }
+
+// A mailbox deleted and made again has a new UIDVALIDITY: its UIDs start
+// over, and what it holds is new, though below the last UID handled.
+func TestWatchHandsAgainAfterUIDValidityChange(t *testing.T) {
+	e := newWatchEnv(t, "watchuidv")
+	e.script = write(t, "box.lua", strings.NewReplacer(`{"INBOX"}`, `{"Box"}`, `"INBOX "`, `"Box "`).Replace(watchScript))
+	c := e.srv.Dial(t, e.user)
+	defer c.Close()
+	ctx := context.Background()
+	add := func(subject string) {
+		t.Helper()
+		msg := "From: a@example.org\r\nSubject: " + subject + "\r\n\r\nbody\r\n"
+		if _, _, err := c.Append(ctx, "Box", "", "", []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() {
+		t.Helper()
+		cmd := exec.Command(bin, "run", e.script)
+		cmd.Env = e.env()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	if _, err := c.Create(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	add("m1")
+	add("m2")
+	run()
+	if _, err := c.Delete(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	add("m3")
+	run()
+	if got := strings.Join(e.handled(t), ","); got != "Box 1 m1,Box 2 m2,Box 1 m3" {
+		t.Fatalf("handled %q", got)
+	}
+}
