@@ -67,6 +67,7 @@ type account struct {
 	// stale: mail was appended to the selected mailbox; a NOOP goes before
 	// the next command there, as Courier's view grows only on a rescan
 	stale    bool
+	validity int64     // the selected mailbox's UIDVALIDITY, from its SELECT (-1: not sent)
 	inflight *prefetch // a prefetch holding the connection
 	queue    []queued  // actions not sent yet
 	actions  int       // actions queued so far, numbering them
@@ -555,14 +556,17 @@ func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 		return
 	}
 	readonly := a.env.DryRun
-	res, _, err := a.c.SelectThen(bindings.Ctx(L), m.server, readonly, then...)
+	res, st, err := a.c.SelectThen(bindings.Ctx(L), m.server, readonly, then...)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
 	if res.Type != "OK" {
 		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "SELECT", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
 	}
-	a.selected, a.readonly, a.stale = m.server, readonly, false
+	a.selected, a.readonly, a.stale, a.validity = m.server, readonly, false, -1
+	if st != nil {
+		a.validity = st.UIDValidity
+	}
 }
 
 func mbSearch(L *lua.LState) int {

@@ -470,29 +470,30 @@ func (w *watcher) catchUp(L *lua.LState, store Store, log *slog.Logger, met *Wat
 				L.RaiseError("state %s: %v", w.doc, err)
 			}
 		}
-		// selected and NOOP first: the STATUS of the selected mailbox
-		// reports the session's view, which the NOOP brings up to date.
-		// Not in one round trip: Dovecot may answer a STATUS or SEARCH
-		// sent with the NOOP from the view before it. STATUS and the
-		// search go together; a UIDVALIDITY other than the saved one
-		// searches again from 1.
+		// selected, and a NOOP for what the session has not been told
+		// yet. UIDVALIDITY cannot change within a session, so its SELECT's
+		// holds; a server that sent none there is asked by STATUS.
+		// One command a round trip: a NOOP pipelined with what follows
+		// may be answered from the view before it (Dovecot), and small
+		// replies pipelined meet the server's Nagle and our delayed ACK
+		// (Cyrus: 40 ms).
 		w.mbox.use(L, &imap.Command{Name: "NOOP"})
+		uidValidity = a.validity
+		if uidValidity <= 0 {
+			status := imap.StatusItems(w.mbox.server, "UIDVALIDITY")
+			a.execute(L, status)
+			sds, _ := status.Statuses()
+			if err := status.Err(); err != nil || len(sds) == 0 {
+				bindings.Raise(L, cmp.Or(err, error(&imap.Error{Kind: imap.KindError, Command: "STATUS", Text: "no UIDVALIDITY for " + w.mbox.name})))
+			}
+			uidValidity = sds[len(sds)-1].UIDValidity
+		}
 		last := st.LastUID
-		status, search := imap.StatusItems(w.mbox.server, "UIDNEXT", "UIDVALIDITY"), searchFrom(last+1)
-		a.execute(L, status, search)
-		sds, _ := status.Statuses()
-		if err := status.Err(); err != nil || len(sds) == 0 {
-			bindings.Raise(L, cmp.Or(err, error(&imap.Error{Kind: imap.KindError, Command: "STATUS", Text: "no STATUS reply for " + w.mbox.name})))
+		if st.UIDValidity != uidValidity {
+			last = 0
 		}
-		ss := sds[len(sds)-1]
-		uidValidity = ss.UIDValidity
-		if st.UIDValidity != uidValidity && last > 0 {
-			last, search = 0, searchFrom(1)
-			a.execute(L, search)
-		}
-		if ss.UIDNext > 0 && uint32(ss.UIDNext) <= last+1 {
-			return 0 // nothing new
-		}
+		search := searchFrom(last + 1)
+		a.execute(L, search)
 		if err := search.Err(); err != nil {
 			bindings.Raise(L, err)
 		}
