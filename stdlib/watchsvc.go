@@ -414,15 +414,6 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 	}()
 	log.Info("watching", "event", "start", "mailboxes", len(ws.list), "connections", n)
 	for {
-		select {
-		case <-mode.Stop:
-			log.Info("stopping", "event", "stop")
-			return nil
-		case <-ctx.Done():
-			return nil
-		case i := <-events:
-			ws.list[i].catchUp(L, ws.store, log, mode.Metrics, time.Now())
-		}
 		for i, w := range ws.list {
 			if w.again > 0 { // a failed call, or one message of several handed alone
 				time.AfterFunc(w.again, func() {
@@ -433,6 +424,15 @@ func RunWatchers(L *lua.LState, mode WatchMode) error {
 				})
 				w.again = 0
 			}
+		}
+		select {
+		case <-mode.Stop:
+			log.Info("stopping", "event", "stop")
+			return nil
+		case <-ctx.Done():
+			return nil
+		case i := <-events:
+			ws.list[i].catchUp(L, ws.store, log, mode.Metrics, time.Now())
 		}
 	}
 }
