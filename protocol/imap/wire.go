@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/mailscript/mailscript/internal/quickack"
 )
 
 // Default limits; see [Options].
@@ -42,7 +45,8 @@ type reader struct {
 	canceled   atomic.Bool   // set by a context's AfterFunc
 	cancelErr  atomic.Value  // the context's error
 	nread      int64
-	filled     bool // the last read filled the buffer: more was waiting
+	filled     bool   // the last read filled the buffer: more was waiting
+	ack        func() // called before each read (package quickack)
 }
 
 // A connection's buffers start small and grow while it is busy, so the
@@ -53,7 +57,11 @@ const (
 )
 
 func newReader(c conn, maxLine int) *reader {
-	return &reader{c: c, buf: make([]byte, minBuf), maxLine: maxLine}
+	r := &reader{c: c, buf: make([]byte, minBuf), maxLine: maxLine}
+	if nc, ok := c.(net.Conn); ok {
+		r.ack = quickack.For(nc)
+	}
+	return r
 }
 
 func (r *reader) buffered() int { return r.end - r.start }
@@ -98,6 +106,9 @@ func (r *reader) fill() error {
 	}
 	if err := r.setDeadline(); err != nil {
 		return err
+	}
+	if r.ack != nil && !r.filled { // a stream that fills the buffer needs no quick ACK
+		r.ack()
 	}
 	n, err := r.c.Read(r.buf[r.end:])
 	r.filled = r.end+n == len(r.buf)

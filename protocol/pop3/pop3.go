@@ -39,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailscript/mailscript/internal/quickack"
 	"github.com/mailscript/mailscript/internal/tlsopt"
 	"github.com/mailscript/mailscript/protocol/sasl"
 )
@@ -210,8 +211,9 @@ type Client struct {
 	broken   *Error
 	// fresh is set when a reply is awaited; got counts its bytes since
 	// the read deadline was last set.
-	fresh bool
-	got   int
+	fresh  bool
+	got    int
+	filled bool // the last read filled the buffer: more was waiting
 }
 
 // deadlineConn sets the read deadline when a reply is awaited and each
@@ -219,7 +221,8 @@ type Client struct {
 // hold a call past the timeout.
 type deadlineConn struct {
 	net.Conn
-	c *Client
+	c   *Client
+	ack func() // called before each read (package quickack)
 }
 
 func (d deadlineConn) Read(b []byte) (int, error) {
@@ -231,8 +234,12 @@ func (d deadlineConn) Read(b []byte) (int, error) {
 	if c.canceled.Load() {
 		return 0, context.Canceled
 	}
+	if d.ack != nil && !c.filled { // a stream that fills the buffer needs no quick ACK
+		d.ack()
+	}
 	n, err := d.Conn.Read(b)
 	c.got += n
+	c.filled = n == len(b)
 	return n, err
 }
 
@@ -317,7 +324,7 @@ func dial(ctx context.Context, addr string, defPort int, useTLS bool, opts *Opti
 
 func (c *Client) setConn(nc net.Conn) {
 	c.nc = nc
-	c.r = bufio.NewReaderSize(deadlineConn{nc, c}, 64<<10)
+	c.r = bufio.NewReaderSize(deadlineConn{nc, c, quickack.For(nc)}, 64<<10)
 }
 
 // watch makes ctx's cancellation interrupt reads and writes.

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package quickack
+
+import "syscall"
+
+func set(syscall.RawConn) func() { return nil }
