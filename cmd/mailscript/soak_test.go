@@ -22,7 +22,7 @@ import (
 // connection is noticed within seconds, and backoff stays short.
 const soakScript = `
 local account, watch = require("account"), require("watch")
-local acct = account.connect{host = "127.0.0.1", port = tonumber(os.getenv("IMAP_PORT")),
+local acct = account.connect{host = "localhost", port = tonumber(os.getenv("IMAP_PORT")),
   user = os.getenv("IMAP_USER"), password = account.secret("env:IMAP_PASSWORD"), timeout = 3}
 watch.on(acct, {"INBOX"}, function(mbox, new)
   local f = assert(io.open(os.getenv("HANDLED"), "a"))
@@ -42,7 +42,7 @@ type soakFault struct {
 // TestWatchSoak runs `mailscript watch` through a Dovecot behind a fault
 // proxy while mail arrives throughout, cycling through every fault the
 // service must survive: RST, FIN, a silent stall, latency, refused
-// connections, doveadm kick (BYE) and a Dovecot restart. After each fault
+// connections, doveadm kick (BYE), a DNS failure and a Dovecot restart. After each fault
 // every message delivered so far must be handled within a bound; at the
 // end each exactly once, the process alive and its memory and goroutines
 // flat. It runs with NOTIFY (one connection for the account) and with
@@ -76,9 +76,19 @@ func soak(t *testing.T, mode string, cycles int) {
 	dir := t.TempDir()
 	handledPath := filepath.Join(dir, "handled")
 	status := freePort(t)
-	cmd, errb := startWatch(t, append(os.Environ(), "SSL_CERT_FILE="+d.CAFile, "IMAP_PORT="+strconv.Itoa(p.Port()), "IMAP_USER=soak",
-		"IMAP_PASSWORD="+dovecot.Password, "HANDLED="+handledPath, "XDG_STATE_HOME="+dir, "NO_COLOR=1", "WATCH_MODE="+mode),
-		"--status", status, "--state", filepath.Join(dir, "state"), write(t, "soak.lua", soakScript))
+	// The service has an /etc/hosts of its own (a mount namespace), so
+	// that emptying it is a DNS failure for "localhost".
+	hosts := filepath.Join(dir, "hosts")
+	const resolvable = "127.0.0.1 localhost\n"
+	if err := os.WriteFile(hosts, []byte(resolvable), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, errb := startService(t, exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-ec",
+		`mount --bind "$SOAK_HOSTS" /etc/hosts; exec "$@"`, "sh", bin, "watch", "--log-format", "json",
+		"--status", status, "--state", filepath.Join(dir, "state"), write(t, "soak.lua", soakScript)),
+		append(os.Environ(), "SSL_CERT_FILE="+d.CAFile, "IMAP_PORT="+strconv.Itoa(p.Port()), "IMAP_USER=soak",
+			"IMAP_PASSWORD="+dovecot.Password, "HANDLED="+handledPath, "XDG_STATE_HOME="+dir, "NO_COLOR=1", "WATCH_MODE="+mode,
+			"SOAK_HOSTS="+hosts))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
@@ -137,6 +147,23 @@ func soak(t *testing.T, mode string, cycles int) {
 					t.Fatalf("doveadm kick: %v\n%s", err, out)
 				}
 			})
+		}},
+		{"a DNS failure", true, func(t *testing.T) {
+			// Go reads /etc/hosts again once its copy is 5 s old: cut then
+			if err := os.WriteFile(hosts, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			hold(5500 * time.Millisecond)
+			mark := len(errb.String())
+			p.Reset()
+			for deadline := time.Now().Add(bound); !strings.Contains(errb.String()[mark:], "lookup localhost"); time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no failed lookup logged with /etc/hosts empty:\n%s", errb.String()[mark:])
+				}
+			}
+			if err := os.WriteFile(hosts, []byte(resolvable), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}},
 		{"a Dovecot restart", true, func(t *testing.T) {
 			dl.pause(func() {

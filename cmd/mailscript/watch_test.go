@@ -164,7 +164,13 @@ func waitFor(t *testing.T, what string, cond func() bool, stderr func() string) 
 // when the test ends, if it has not exited.
 func startWatch(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuf) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"watch", "--log-format", "json"}, args...)...)
+	return startService(t, exec.Command(bin, append([]string{"watch", "--log-format", "json"}, args...)...), env)
+}
+
+// startService starts cmd with env, its stderr kept; it is killed when
+// the test ends, if it has not exited.
+func startService(t *testing.T, cmd *exec.Cmd, env []string) (*exec.Cmd, *syncBuf) {
+	t.Helper()
 	cmd.Env = env
 	errb := &syncBuf{}
 	cmd.Stderr = errb
