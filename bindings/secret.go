@@ -11,7 +11,9 @@ const secretType = "account.Secret"
 // tostring shows only its label.
 type Secret struct {
 	Label string // shown by tostring: "env:IMAP_PASSWORD"
-	// Value gives the secret for a connection to host as user.
+	// Value gives the secret for a connection to host as user. It is
+	// asked again on every reconnect (a changed password is taken up),
+	// possibly from several goroutines at once.
 	Value func(host, user string) (string, error)
 }
 

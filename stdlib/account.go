@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -149,7 +150,8 @@ func fail(L *lua.LState, format string, args ...any) {
 
 // secret is account.secret("env:NAME" | "cmd:COMMAND" | "netrc" |
 // "prompt"): a bindings.Secret, resolved at once except netrc, which
-// needs the host and user connect knows. Only env: works in the sandbox.
+// needs the host and user connect knows (cmd: runs again for every later
+// use). Only env: works in the sandbox.
 func secret(L *lua.LState, env *bindings.Env) int {
 	spec := L.CheckString(1)
 	kind, arg, _ := strings.Cut(spec, ":")
@@ -171,11 +173,28 @@ func secret(L *lua.LState, env *bindings.Env) int {
 		if env.Sandbox {
 			fail(L, "secret cmd: is not allowed in the sandbox")
 		}
-		out, err := exec.CommandContext(bindings.Ctx(L), "/bin/sh", "-c", arg).Output()
-		if err != nil {
-			fail(L, "secret cmd: %v", err) // never the output: it may be the secret
+		run := func(ctx context.Context) (string, error) {
+			out, err := exec.CommandContext(ctx, "/bin/sh", "-c", arg).Output()
+			if err != nil {
+				return "", fmt.Errorf("secret cmd: %v", err) // never the output: it may be the secret
+			}
+			return strings.TrimRight(string(out), "\r\n"), nil
 		}
-		L.Push(fixedSecret(L, "cmd", strings.TrimRight(string(out), "\r\n")))
+		first, err := run(bindings.Ctx(L))
+		if err != nil {
+			fail(L, "%v", err)
+		}
+		// the first use takes what was read now; later ones (reconnects)
+		// run the command again, so a changed password is taken up
+		var used atomic.Bool
+		L.Push(bindings.NewSecret(L, &bindings.Secret{Label: "cmd", Value: func(string, string) (string, error) {
+			if !used.Swap(true) {
+				return first, nil
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return run(ctx)
+		}}))
 	case "netrc":
 		if env.Sandbox {
 			fail(L, "secret netrc is not allowed in the sandbox")
@@ -248,12 +267,13 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if host == "" {
 		fail(L, "account.connect: host is required")
 	}
-	password := ""
+	password, secret := "", o.RawGetString("password")
 	if src == nil {
 		password = connectPassword(L, o, host, user, func(format string, args ...any) {
 			fail(L, "account.connect: "+format, args...)
 		})
 	}
+	var dialed atomic.Bool // the first dial uses password as read above
 	mode := tlsMode(o, host, &port, imap.TLSPort, imap.Port, func(format string, args ...any) {
 		fail(L, "account.connect: "+format, args...)
 	})
@@ -297,7 +317,15 @@ func connect(L *lua.LState, env *bindings.Env) int {
 				return nil, err
 			}
 		} else if c.State() == imap.StateNonAuth {
-			if _, err := c.Login(ctx, user, password); err != nil {
+			pw := password
+			if dialed.Swap(true) { // a reconnect reads the secret again: a changed password is taken up
+				var err error
+				if pw, _, err = bindings.SecretValue(secret, host, user); err != nil {
+					c.Close()
+					return nil, fmt.Errorf("secret: %w", err)
+				}
+			}
+			if _, err := c.Login(ctx, user, pw); err != nil {
 				c.Close()
 				return nil, err
 			}

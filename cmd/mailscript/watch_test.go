@@ -481,3 +481,45 @@ func TestWatchHandsAgainAfterUIDValidityChange(t *testing.T) {
 		t.Fatalf("handled %q", got)
 	}
 }
+
+// A password that stops working (changed on the server, not yet in the
+// secret) is logged and retried with backoff, the service running on;
+// each reconnect reads the secret again, so the new password is taken
+// up without a restart.
+func TestWatchRetriesAChangedPassword(t *testing.T) {
+	e := newWatchEnv(t, "watchpw")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(e.srv.Password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.script = write(t, "pw.lua", strings.Replace(watchScript, `account.secret("env:IMAP_PASSWORD")}`,
+		`account.secret("cmd:cat `+pwFile+`")}`, 1))
+	e.appendMsg(t, "before")
+	cmd, errb := startWatch(t, e.env(), "--state", e.state, e.script)
+	e.waitHandled(t, 1, errb.String)
+	if err := os.WriteFile(pwFile, []byte("not-"+e.srv.Password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := dovecot.Shared(t)
+	if out, err := exec.Command("doveadm", "-c", filepath.Join(d.Dir, "dovecot.conf"), "kick", e.user).CombinedOutput(); err != nil {
+		t.Fatalf("doveadm kick: %v\n%s", err, out)
+	}
+	waitFor(t, "a refused login logged", func() bool {
+		return strings.Contains(errb.String(), `"msg":"connection failed"`) && strings.Contains(errb.String(), "AUTHENTICATIONFAILED")
+	}, errb.String)
+	e.appendMsg(t, "while-refused")
+	if err := os.WriteFile(pwFile, []byte(e.srv.Password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitHandled(t, 2, errb.String)
+	if strings.Join(got, ",") != "INBOX 1 before,INBOX 2 while-refused" {
+		t.Fatalf("handled %q", got)
+	}
+	if strings.Contains(errb.String(), "not-"+e.srv.Password) {
+		t.Fatal("a password in the log")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, errb.String())
+	}
+}
