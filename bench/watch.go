@@ -303,8 +303,9 @@ type scaleFigures struct {
 	idleCPU float64 // fraction of one core over the idle period
 }
 
-// wsIdle is how long the idle CPU is measured.
-const wsIdle = 30 * time.Second
+// wsIdle is how long the idle CPU is measured, wsSettle how long after
+// the last watcher connected.
+const wsIdle, wsSettle = 30 * time.Second, 90 * time.Second
 
 // watchScale watches accounts×folders mailboxes, waits until every one
 // is connected (the status endpoint's gauge), checks that new mail in
@@ -368,7 +369,9 @@ func (b *bench) watchScale(script, mode string, accounts, folders int) (scaleFig
 	if err := w.wait(fmt.Sprintf("%s %s %d", user, last, au.UID), time.Minute); err != nil {
 		return f, err
 	}
-	time.Sleep(5 * time.Second) // settle
+	// settle: the start's garbage is collected and returned to the
+	// system in the background for a minute or so, which is not idling
+	time.Sleep(wsSettle)
 	pid := w.cmd.Process.Pid
 	t0, c0 := time.Now(), cpuTicks(pid)
 	time.Sleep(wsIdle)
@@ -462,7 +465,7 @@ func (b *bench) writeWatch(dir string) error {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	heads := map[string]string{
 		"WL": fmt.Sprintf("\n## WL: APPEND to the handler's action\n\nThe harness appends a message, then waits for the watcher to report it flagged (the STORE confirmed by the server); %d samples per row, one message at a time. `10ms-rtt`: the watcher connects through the proxy adding 5 ms each way. Dovecot, unless the row says Cyrus (3.6): Dovecot tells an IDLE connection of new mail only after a delay of its own, 500 ms (MAILBOX_NOTIFY_DELAY_MSECS, compiled in; `mailscript watch` uses NOTIFY there, which comes about 100 ms sooner), Cyrus at once.\n\n| network | tool | samples | median (ms) | p90 (ms) | max (ms) |\n|---|---|---|---|---|---|\n", wlSamples),
-		"WS": fmt.Sprintf("\n## WS: many mailboxes in one process\n\nOne `mailscript watch` process, in two modes: `mode = \"idle\"`, one IDLE connection per mailbox, and `mode = \"notify\"`, one NOTIFY connection per account (RFC 5465; what `auto` picks on Dovecot); each account has its own connection for the handlers besides. Dovecot sends IDLE keepalives at its default interval, 2 minutes. Per mailbox: (resident set − that of a process watching one mailbox) / (mailboxes − 1), once all are connected; the same for the Go heap in use (the rest of the resident set is garbage not yet returned to the system, stacks and the runtime). Idle CPU: the process's CPU time over %s with no mail arriving, as a share of one core. imapfilter cannot do this job (its enter_idle watches one mailbox at a time).\n\n| network | setup | mailboxes | all connected after (s) | RSS (MiB) | per mailbox (KiB) | heap per mailbox (KiB) | idle CPU (%%) |\n|---|---|---|---|---|---|---|---|\n", wsIdle),
+		"WS": fmt.Sprintf("\n## WS: many mailboxes in one process\n\nOne `mailscript watch` process, in two modes: `mode = \"idle\"`, one IDLE connection per mailbox, and `mode = \"notify\"`, one NOTIFY connection per account (RFC 5465; what `auto` picks on Dovecot); each account has its own connection for the handlers besides. Dovecot sends IDLE keepalives at its default interval, 2 minutes. Per mailbox: (resident set − that of a process watching one mailbox) / (mailboxes − 1), once all are connected; the same for the Go heap in use (the rest of the resident set is garbage not yet returned to the system, stacks and the runtime). Idle CPU: the process's CPU time over %s with no mail arriving, from %s after the last watcher connected, as a share of one core. imapfilter cannot do this job (its enter_idle watches one mailbox at a time).\n\n| network | setup | mailboxes | all connected after (s) | RSS (MiB) | per mailbox (KiB) | heap per mailbox (KiB) | idle CPU (%%) |\n|---|---|---|---|---|---|---|---|\n", wsIdle, wsSettle),
 	}
 	sections := map[string]string{} // a workload not run this time keeps its section
 	if old, err := os.ReadFile(filepath.Join(dir, "watch.md")); err == nil {
