@@ -591,7 +591,12 @@ func (m *mailbox) use(L *lua.LState, then ...*imap.Command) {
 	if res.Type != "OK" {
 		bindings.Raise(L, &imap.Error{Kind: imap.KindError, Command: "SELECT", Code: res.Status.Code, Text: m.name + ": " + res.Status.Text})
 	}
-	a.selected, a.readonly, a.stale, a.validity = m.server, readonly, false, -1
+	a.noteSelected(m.server, readonly, st)
+}
+
+// noteSelected records a SELECT or EXAMINE of server that succeeded.
+func (a *account) noteSelected(server string, readonly bool, st *imap.MailboxStatus) {
+	a.selected, a.readonly, a.stale, a.validity = server, readonly, false, -1
 	if st != nil {
 		a.validity = st.UIDValidity
 	}

@@ -85,7 +85,7 @@ func (m *mailbox) countIDs(L *lua.LState, ids []string) map[string]int {
 	a := m.a
 	a.sync(L)
 	out := map[string]int{}
-	res, _, err := a.c.Select(bindings.Ctx(L), m.server, true)
+	res, st, err := a.c.Select(bindings.Ctx(L), m.server, true)
 	if err != nil {
 		bindings.Raise(L, err)
 	}
@@ -93,7 +93,7 @@ func (m *mailbox) countIDs(L *lua.LState, ids []string) map[string]int {
 		a.selected = ""
 		return out
 	}
-	a.selected, a.readonly, a.stale = m.server, true, false
+	a.noteSelected(m.server, true, st)
 	var hits []uint32
 	var cmds []*imap.Command
 	for start := 0; start < len(ids); start += idsPerSearch {
