@@ -196,40 +196,31 @@ func StatusItems(mailbox string, items ...string) *Command {
 // Statuses decodes the STATUS responses cmd received, in arrival order;
 // a malformed one is left out and the first such error returned.
 func (cmd *Command) Statuses() ([]*StatusData, error) {
-	var out []*StatusData
-	var first error
-	for _, r := range cmd.Untagged {
-		if r.Type != "STATUS" {
-			continue
-		}
-		sd, err := decodeStatus(r)
-		if err != nil {
-			first = cmp.Or(first, err)
-			continue
-		}
-		out = append(out, sd)
-	}
-	return out, first
+	return decodeEach(cmd.Untagged, "STATUS", decodeStatus)
 }
 
 // Mailboxes decodes the LIST responses cmd received, in arrival order. A
 // malformed one is left out and the first such error returned with the
 // others, so one bad line costs one mailbox, not the list.
 func (cmd *Command) Mailboxes() ([]*ListEntry, error) {
-	var out []*ListEntry
+	return decodeEach(cmd.Untagged, "LIST", decodeList)
+}
+
+// decodeEach decodes the responses of type typ in rs, leaving out the
+// malformed ones; the first error comes back with the rest.
+func decodeEach[T any](rs []*Response, typ string, f func(*Response) (*T, error)) ([]*T, error) {
+	var out []*T
 	var first error
-	for _, r := range cmd.Untagged {
-		if r.Type != "LIST" {
+	for _, r := range rs {
+		if r.Type != typ {
 			continue
 		}
-		e, err := decodeList(r)
+		v, err := f(r)
 		if err != nil {
-			if first == nil {
-				first = err
-			}
+			first = cmp.Or(first, err)
 			continue
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	return out, first
 }
