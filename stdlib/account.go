@@ -261,22 +261,17 @@ func connect(L *lua.LState, env *bindings.Env) int {
 	if p, ok := o.RawGetString("port").(lua.LNumber); ok {
 		port = int(p)
 	}
-	src := oauthAccount(L, env, o, &host, &user, &port, false, func(format string, args ...any) {
-		fail(L, "account.connect: "+format, args...)
-	})
+	raise := func(format string, args ...any) { fail(L, "account.connect: "+format, args...) }
+	src := oauthAccount(L, env, o, &host, &user, &port, false, raise)
 	if host == "" {
 		fail(L, "account.connect: host is required")
 	}
 	password, secret := "", o.RawGetString("password")
 	if src == nil {
-		password = connectPassword(L, o, host, user, func(format string, args ...any) {
-			fail(L, "account.connect: "+format, args...)
-		})
+		password = connectPassword(L, o, host, user, raise)
 	}
 	var dialed atomic.Bool // the first dial uses password as read above
-	mode := tlsMode(o, host, &port, imap.TLSPort, imap.Port, func(format string, args ...any) {
-		fail(L, "account.connect: "+format, args...)
-	})
+	mode := tlsMode(o, host, &port, imap.TLSPort, imap.Port, raise)
 	cfg, err := env.TLSConfigFor(bindings.SSLContext(L, o.RawGetString("ssl_context")), host)
 	if err != nil {
 		fail(L, "account.connect: %v", err)
